@@ -1,0 +1,103 @@
+import type { Readable } from 'node:stream'
+import sharp from 'sharp'
+import type { Storage } from '../storage/storage.js'
+import { typeForName } from '../mime.js'
+
+export interface FieldFileInit {
+  name: string
+  storage: Storage
+  url: string | Promise<string>
+  size?: number
+  contentType?: string
+}
+
+export interface FieldFileJSON {
+  name: string
+  url: string | Promise<string>
+  size: number
+  contentType: string
+}
+
+/** A stored file: what Django calls FieldFile. */
+export class FieldFile {
+  /** The name inside its storage, `/`-separated: what a database keeps. */
+  readonly name: string
+  /** A string, or a Promise for storages that sign asynchronously (private S3). */
+  readonly url: string | Promise<string>
+  size: number
+  contentType: string
+  readonly storage: Storage
+
+  constructor (init: FieldFileInit) {
+    this.name = init.name
+    this.storage = init.storage
+    this.url = init.url
+    this.size = init.size as number
+    this.contentType = init.contentType ?? typeForName(init.name)
+  }
+
+  open (): Readable {
+    return this.storage.open(this.name)
+  }
+
+  /** Removes the file from its storage; does not throw when it is already gone. */
+  async delete (): Promise<void> {
+    await this.storage.delete(this.name)
+  }
+
+  /** Reads what a loaded file does not know yet (size; width and height of images) from the storage. */
+  async stat (): Promise<this> {
+    const info = await this.storage.stat(this.name)
+    this.size = info.size
+    if (info.contentType !== undefined) this.contentType = info.contentType
+    return this
+  }
+
+  toJSON (): FieldFileJSON {
+    return { name: this.name, url: this.url, size: this.size, contentType: this.contentType }
+  }
+}
+
+export interface ImageFileInit extends FieldFileInit {
+  width?: number
+  height?: number
+}
+
+export interface ImageFileJSON extends FieldFileJSON {
+  width: number
+  height: number
+}
+
+export class ImageFile extends FieldFile {
+  width: number
+  height: number
+
+  constructor (init: ImageFileInit) {
+    super(init)
+    this.width = init.width as number
+    this.height = init.height as number
+  }
+
+  override async stat (): Promise<this> {
+    await super.stat()
+    // metadata() stops reading once the header is parsed; the rest of the stream is discarded.
+    const reader = sharp({ limitInputPixels: false })
+    const source = this.open()
+    source.on('error', (err) => reader.destroy(err))
+    const meta = await source.pipe(reader).metadata()
+    source.destroy()
+    this.width = meta.width
+    this.height = meta.height
+    return this
+  }
+
+  override toJSON (): ImageFileJSON {
+    return { ...super.toJSON(), width: this.width, height: this.height }
+  }
+}
+
+/** A file rebuilt from a record: size and dimensions are unknown until `stat()`. */
+export type Loaded<F extends FieldFile> = Omit<F, 'size' | 'width' | 'height' | 'stat'> & {
+  size: number | undefined
+  stat: () => Promise<F>
+} & (F extends ImageFile ? { width: number | undefined, height: number | undefined } : unknown)

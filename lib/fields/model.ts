@@ -1,0 +1,160 @@
+import { Readable } from 'node:stream'
+import { FST_MEDIA_INVALID_NAME, FST_MEDIA_INVALID_OPTION } from '../errors.js'
+import type { Content, Storage } from '../storage/storage.js'
+import { storeFile } from '../upload/store-file.js'
+import type { FieldKind, FieldSpec, ResolvedField } from './field.js'
+import { FieldFile, ImageFile, type Loaded } from './field-file.js'
+
+export type Fields = Record<string, FieldSpec>
+
+export type FileOf<S extends FieldSpec> = S['kind'] extends 'image' ? ImageFile : FieldFile
+
+/** What `req.uploads` holds for a field: an array when `multiple`, `| null` when not `required`. */
+export type UploadValue<S extends FieldSpec> = S['multiple'] extends true
+  ? Array<FileOf<S>>
+  : S['required'] extends false ? FileOf<S> | null : FileOf<S>
+
+export type Uploads<F extends Fields> = { -readonly [K in keyof F]: UploadValue<F[K]> }
+
+/** What a database keeps for a field: names. */
+export type RecordValue<S extends FieldSpec> = S['multiple'] extends true
+  ? string[]
+  : S['required'] extends false ? string | null : string
+
+export type RecordOf<F extends Fields> = { -readonly [K in keyof F]: RecordValue<F[K]> }
+
+export type LoadedValue<S extends FieldSpec> = S['multiple'] extends true
+  ? Array<Loaded<FileOf<S>>>
+  : S['required'] extends false ? Loaded<FileOf<S>> | null : Loaded<FileOf<S>>
+
+export type LoadedOf<F extends Fields> = { -readonly [K in keyof F]: LoadedValue<F[K]> }
+
+export interface BoundField<S extends FieldSpec = FieldSpec> {
+  readonly kind: S['kind']
+  readonly required: S['required']
+  readonly multiple: S['multiple']
+  readonly options: ResolvedField
+  readonly name: string
+  readonly model: string
+  readonly storage: Storage
+  /** Runs the upload checks outside HTTP and stores the file. */
+  save: (filename: string, content: Content) => Promise<FileOf<S>>
+}
+
+export interface Model<F extends Fields = Fields> {
+  /**
+   * Type-only: carries the model's uploads into a route's generic, which is how `req.uploads` gets its type
+   * from the `upload` option without explicit generics. Never set at run time.
+   */
+  readonly '~route'?: { Uploads: Uploads<F> }
+  readonly name: string
+  readonly fields: { readonly [K in keyof F]: BoundField<F[K]> }
+  /** The names of a request's files, to keep in a database. */
+  toRecord: (uploads: Partial<Uploads<F>>) => RecordOf<F>
+  /** The files of a record again; size and dimensions wait for `await file.stat()`. */
+  load: (record: Partial<Record<keyof F, string | string[] | null | undefined>>) => LoadedOf<F>
+  /** Removes every file a record names. */
+  delete: (record: Partial<Record<keyof F, string | string[] | null | undefined>>) => Promise<void>
+}
+
+export type UploadsOf<M> = M extends Model<infer F> ? Uploads<F> : never
+
+const kModel = Symbol('fastify-media.model')
+
+export function isModel (value: unknown): value is Model {
+  return typeof value === 'object' && value !== null && kModel in value
+}
+
+const namesOf = (value: unknown): string[] =>
+  (Array.isArray(value) ? value : [value]).filter((name): name is string => typeof name === 'string' && name !== '')
+
+function toSource (content: Content): AsyncIterator<Buffer> {
+  if (Buffer.isBuffer(content)) return Readable.from([content])[Symbol.asyncIterator]()
+  return (async function * () {
+    for await (const chunk of content) yield Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk)
+  })()
+}
+
+export function createModel<F extends Fields> (name: string, specs: F, storages: ReadonlyMap<string, Storage>): Model<F> {
+  if (typeof name !== 'string' || !/^[\w-]+$/.test(name)) throw new FST_MEDIA_INVALID_OPTION('model', `"${String(name)}" is not a model name (letters, digits, _ and -)`)
+  if (typeof specs !== 'object' || specs === null || Object.keys(specs).length === 0) {
+    throw new FST_MEDIA_INVALID_OPTION(`model ${name}`, 'needs at least one field')
+  }
+
+  const fields: Record<string, BoundField> = {}
+  for (const [fieldName, spec] of Object.entries(specs)) {
+    if (typeof spec?.kind !== 'string') throw new FST_MEDIA_INVALID_OPTION(`${name}.${fieldName}`, 'is not a FileField or ImageField')
+    const storage = storages.get(spec.options.storage)
+    if (storage === undefined) {
+      throw new FST_MEDIA_INVALID_OPTION(`${name}.${fieldName}.storage`, `no storage named "${spec.options.storage}" (have: ${[...storages.keys()].join(', ') || 'none'})`)
+    }
+    fields[fieldName] = bindField(spec, fieldName, name, storage)
+  }
+
+  const fileFor = (field: BoundField, stored: string): FieldFile => {
+    const init = { name: stored, storage: field.storage, url: field.storage.url(stored) }
+    return field.kind === 'image' ? new ImageFile(init) : new FieldFile(init)
+  }
+
+  const model = {
+    name,
+    fields,
+    toRecord (uploads: Record<string, FieldFile | FieldFile[] | null | undefined>) {
+      const record: Record<string, string | string[] | null> = {}
+      for (const [fieldName, field] of Object.entries(fields)) {
+        const value = uploads[fieldName]
+        record[fieldName] = field.multiple
+          ? (Array.isArray(value) ? value.map((file) => file.name) : [])
+          : (value as FieldFile | null | undefined)?.name ?? null
+      }
+      return record
+    },
+    load (record: Record<string, unknown>) {
+      const files: Record<string, FieldFile | FieldFile[] | null> = {}
+      for (const [fieldName, field] of Object.entries(fields)) {
+        const names = namesOf(record[fieldName])
+        files[fieldName] = field.multiple
+          ? names.map((stored) => fileFor(field, stored))
+          : names.length === 0 ? null : fileFor(field, names[0] as string)
+      }
+      return files
+    },
+    async delete (record: Record<string, unknown>) {
+      const deletions = Object.entries(fields).flatMap(([fieldName, field]) =>
+        namesOf(record[fieldName]).map((stored) => field.storage.delete(stored)))
+      await Promise.all(deletions)
+    }
+  }
+  Object.defineProperty(model, kModel, { value: true })
+  return Object.freeze(model) as unknown as Model<F>
+}
+
+function bindField (spec: FieldSpec, fieldName: string, modelName: string, storage: Storage): BoundField {
+  return Object.freeze({
+    kind: spec.kind as FieldKind,
+    required: spec.required,
+    multiple: spec.multiple,
+    options: spec.options,
+    name: fieldName,
+    model: modelName,
+    storage,
+    async save (filename: string, content: Content) {
+      if (typeof filename !== 'string' || filename === '') throw new FST_MEDIA_INVALID_NAME(fieldName, 'a file name is required')
+      let stored: string | undefined
+      try {
+        return await storeFile({
+          field: spec.options,
+          fieldName,
+          modelName,
+          storage,
+          filename,
+          source: toSource(content),
+          onStored: (name) => { stored = name }
+        }) as FieldFile
+      } catch (err) {
+        if (stored !== undefined) await storage.delete(stored)
+        throw err
+      }
+    }
+  }) as BoundField
+}

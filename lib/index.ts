@@ -1,0 +1,59 @@
+import fastifyMultipart from '@fastify/multipart'
+import type { FastifyInstance, FastifyRequest } from 'fastify'
+import fp from 'fastify-plugin'
+import { mkdir } from 'node:fs/promises'
+import * as errors from './errors.js'
+import { serveMedia } from './media/serve.js'
+import { resolveOptions, type FastifyMediaOptions } from './options.js'
+import { createMediaApi } from './plugin-api.js'
+import { FileSystemStorage } from './storage/filesystem.js'
+import { kUploads, uploadRoutes } from './upload/route.js'
+import './types.js'
+
+async function fastifyMedia (app: FastifyInstance, options: FastifyMediaOptions): Promise<void> {
+  const config = resolveOptions(options)
+
+  for (const [storageName, storage] of config.storages) {
+    storage.attach?.({ storageName, baseDir: config.baseDir })
+  }
+
+  // reuse the user's @fastify/multipart when it is there; our limits go with each request
+  if (!app.hasContentTypeParser('multipart/form-data')) await app.register(fastifyMultipart)
+
+  app.decorateRequest('uploads', {
+    getter (this: FastifyRequest & { [kUploads]?: unknown }) {
+      const uploads = this[kUploads]
+      if (uploads === undefined) {
+        throw new errors.FST_MEDIA_NOT_UPLOAD_ROUTE(`req.uploads: ${this.method} ${this.url} is not an upload route (declare it with { upload: Model } after registering fastify-media)`)
+      }
+      return uploads
+    },
+    setter (this: FastifyRequest & { [kUploads]?: unknown }, value: unknown) {
+      this[kUploads] = value
+    }
+  } as never)
+  app.addHook('onRoute', uploadRoutes(config.limits))
+
+  for (const storage of config.storages.values()) {
+    if (!(storage instanceof FileSystemStorage) || !storage.public || storage.baseUrl === undefined) continue
+    await mkdir(storage.location, { recursive: true })
+    await serveMedia(app, storage.location, storage.baseUrl)
+  }
+
+  app.decorate('media', createMediaApi(app, config))
+}
+
+export default fp(fastifyMedia, { fastify: '5.x', name: 'fastify-media' })
+export { fastifyMedia }
+export { errors }
+export { FileField, ImageField } from './fields/field.js'
+export type { FileFieldOptions, ImageFieldOptions, ImageFormat, FieldSpec } from './fields/field.js'
+export { FieldFile, ImageFile } from './fields/field-file.js'
+export type { FieldFileJSON, ImageFileJSON, Loaded } from './fields/field-file.js'
+export type { BoundField, Fields, LoadedOf, Model, RecordOf, Uploads, UploadsOf, UploadValue } from './fields/model.js'
+export type { UploadTo, UploadToContext } from './fields/upload-to.js'
+export type { FastifyMediaOptions, MediaConfig } from './options.js'
+export type { MediaApi } from './plugin-api.js'
+export { FileSystemStorage } from './storage/filesystem.js'
+export type { FileSystemStorageOptions } from './storage/filesystem.js'
+export type { Content, FileStat, SaveOptions, Storage, StorageContext, UrlOptions } from './storage/storage.js'

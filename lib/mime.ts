@@ -1,0 +1,79 @@
+import { extname } from 'node:path'
+
+// What a stored extension is served as. Only types we can detect or accept are listed; everything else is
+// served as application/octet-stream, so no stored name can ever come back as HTML or script.
+const TYPES: Record<string, string> = {
+  avif: 'image/avif',
+  bmp: 'image/bmp',
+  gif: 'image/gif',
+  heic: 'image/heic',
+  ico: 'image/x-icon',
+  jpg: 'image/jpeg',
+  jxl: 'image/jxl',
+  png: 'image/png',
+  svg: 'image/svg+xml',
+  tif: 'image/tiff',
+  webp: 'image/webp',
+  psd: 'image/vnd.adobe.photoshop',
+  aac: 'audio/aac',
+  flac: 'audio/flac',
+  m4a: 'audio/mp4',
+  mp3: 'audio/mpeg',
+  oga: 'audio/ogg',
+  ogg: 'audio/ogg',
+  opus: 'audio/opus',
+  wav: 'audio/wav',
+  mp4: 'video/mp4',
+  mov: 'video/quicktime',
+  webm: 'video/webm',
+  mkv: 'video/x-matroska',
+  pdf: 'application/pdf',
+  txt: 'text/plain; charset=utf-8',
+  csv: 'text/csv; charset=utf-8',
+  json: 'application/json',
+  xml: 'application/xml',
+  zip: 'application/zip',
+  gz: 'application/gzip',
+  tar: 'application/x-tar',
+  '7z': 'application/x-7z-compressed',
+  epub: 'application/epub+zip',
+  docx: 'application/vnd.openxmlformats-officedocument.wordprocessingml.document',
+  xlsx: 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
+  pptx: 'application/vnd.openxmlformats-officedocument.presentationml.presentation',
+  odt: 'application/vnd.oasis.opendocument.text',
+  ods: 'application/vnd.oasis.opendocument.spreadsheet',
+  woff: 'font/woff',
+  woff2: 'font/woff2',
+  ttf: 'font/ttf',
+  otf: 'font/otf',
+  sqlite: 'application/x-sqlite3'
+}
+
+// Spellings a client may use for the extension we store; `jpg` and `jpeg` are the same file.
+const ALIASES: Record<string, string> = {
+  jpeg: 'jpg',
+  jpe: 'jpg',
+  jfif: 'jpg',
+  tiff: 'tif',
+  text: 'txt',
+  htm: 'html',
+  oga: 'ogg',
+  m4v: 'mp4'
+}
+
+export const DEFAULT_TYPE = 'application/octet-stream'
+
+export function canonicalExtension (ext: string): string {
+  const lower = ext.toLowerCase()
+  return ALIASES[lower] ?? lower
+}
+
+export function typeForName (name: string): string {
+  return TYPES[canonicalExtension(extname(name).slice(1))] ?? DEFAULT_TYPE
+}
+
+/** Raster images, audio, video, PDF and plain text display inline; anything else downloads. */
+export function isInlineType (type: string): boolean {
+  if (type === 'image/svg+xml') return false
+  return /^(image|audio|video)\//.test(type) || type === 'application/pdf' || type.startsWith('text/plain')
+}

@@ -1,0 +1,171 @@
+import { isAbsolute, relative, resolve } from 'node:path'
+import { parseBytes } from './bytes.js'
+import { FST_MEDIA_INVALID_OPTION } from './errors.js'
+import { FileSystemStorage } from './storage/filesystem.js'
+import type { Storage } from './storage/storage.js'
+
+export interface StaticDir {
+  prefix: string
+  dir: string
+}
+
+export interface FastifyMediaOptions {
+  /** Relative paths resolve against it; default `process.cwd()`. */
+  baseDir?: string
+  /** How static files are served; default from NODE_ENV. */
+  mode?: 'development' | 'production'
+  static?: false | {
+    url?: string
+    dirs?: Array<string | StaticDir>
+    root?: string
+  }
+  media?: false | {
+    url?: string
+    root?: string
+  }
+  /** Named storages; 'default' is a FileSystemStorage on `media.root` unless given. */
+  storages?: Record<string, Storage>
+  /** HMAC key for the signed URLs of private storages (at least 16 bytes). */
+  signingKey?: string | Buffer
+  limits?: {
+    files?: number
+    fields?: number
+    fieldSize?: number | string
+    parts?: number
+    totalSize?: number | string
+    headerPairs?: number
+  }
+}
+
+export interface MediaLimits {
+  readonly files: number
+  readonly fields: number
+  readonly fieldSize: number
+  readonly parts: number
+  readonly totalSize: number
+  readonly headerPairs: number
+}
+
+export interface MediaConfig {
+  readonly baseDir: string
+  readonly mode: 'development' | 'production'
+  readonly static: false | { readonly url: string, readonly dirs: readonly StaticDir[], readonly root: string }
+  readonly media: false | { readonly url: string, readonly root: string }
+  readonly storages: ReadonlyMap<string, Storage>
+  readonly signingKey: Buffer | undefined
+  readonly limits: MediaLimits
+}
+
+const invalid = (option: string, why: string) => new FST_MEDIA_INVALID_OPTION(option, why)
+
+function checkUrl (option: string, url: unknown): string {
+  if (typeof url !== 'string' || !/^\/(.*\/)?$/.test(url)) throw invalid(option, `"${String(url)}" must start and end with "/"`)
+  return url
+}
+
+const isInside = (child: string, parent: string): boolean => {
+  const rel = relative(parent, child)
+  return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel))
+}
+
+const STORAGE_METHODS = ['save', 'open', 'delete', 'exists', 'size', 'stat', 'url', 'list', 'getAvailableName'] as const
+
+/** Resolves the caller's options into one frozen config; never mutates them. Throws at register time. */
+export function resolveOptions (options: FastifyMediaOptions = {}): MediaConfig {
+  const baseDir = resolve(options.baseDir ?? process.cwd())
+  const at = (path: string) => resolve(baseDir, path)
+  const mode = options.mode ?? (process.env.NODE_ENV === 'production' ? 'production' : 'development')
+  if (mode !== 'development' && mode !== 'production') throw invalid('mode', 'must be "development" or "production"')
+
+  const media = options.media === false
+    ? false as const
+    : Object.freeze({ url: checkUrl('media.url', options.media?.url ?? '/media/'), root: at(options.media?.root ?? 'media') })
+
+  const staticOptions = options.static
+  const staticConfig = staticOptions === false
+    ? false as const
+    : Object.freeze({
+      url: checkUrl('static.url', staticOptions?.url ?? '/static/'),
+      root: at(staticOptions?.root ?? 'staticfiles'),
+      dirs: Object.freeze((staticOptions?.dirs ?? []).map((entry, i) => {
+        const dir = typeof entry === 'string' ? { prefix: '', dir: entry } : entry
+        if (typeof dir?.dir !== 'string' || typeof dir.prefix !== 'string') throw invalid(`static.dirs[${i}]`, 'must be a path or { prefix, dir }')
+        return Object.freeze({ prefix: dir.prefix.replace(/^\/+|\/+$/g, ''), dir: at(dir.dir) })
+      }))
+    })
+
+  if (media !== false && staticConfig !== false) {
+    if (media.url === staticConfig.url) throw invalid('static.url', 'must differ from media.url')
+    if (isInside(media.root, staticConfig.root) || isInside(staticConfig.root, media.root)) {
+      throw invalid('static.root', 'must not be inside media.root, nor contain it')
+    }
+  }
+  if (staticConfig !== false) {
+    for (const { dir } of staticConfig.dirs) {
+      if (dir === staticConfig.root) throw invalid('static.dirs', `"${dir}" is static.root, where collectstatic writes`)
+    }
+  }
+
+  let signingKey: Buffer | undefined
+  if (options.signingKey !== undefined) {
+    signingKey = Buffer.from(options.signingKey)
+    if (signingKey.length < 16) throw invalid('signingKey', 'must be at least 16 bytes')
+  }
+
+  const storages = new Map<string, Storage>()
+  for (const [name, storage] of Object.entries(options.storages ?? {})) {
+    const missing = STORAGE_METHODS.filter((method) => typeof (storage as unknown as Record<string, unknown>)?.[method] !== 'function')
+    if (missing.length > 0) throw invalid(`storages.${name}`, `is not a Storage (missing ${missing.join(', ')})`)
+    storages.set(name, storage)
+  }
+  if (!storages.has('default') && media !== false) {
+    storages.set('default', new FileSystemStorage({ location: media.root, baseUrl: media.url }))
+  }
+  for (const [name, storage] of storages) {
+    if (storage.public) continue
+    if (signingKey === undefined) throw invalid(`storages.${name}`, 'a private storage needs signingKey')
+    if (storage instanceof FileSystemStorage) {
+      const baseUrl = storage.baseUrl
+      if (baseUrl === undefined) throw invalid(`storages.${name}.baseUrl`, 'a private storage on disk needs a baseUrl')
+      const overlaps = (url: string) => baseUrl.startsWith(url) || url.startsWith(baseUrl)
+      if (media !== false && overlaps(media.url)) throw invalid(`storages.${name}.baseUrl`, 'must not overlap media.url')
+      if (staticConfig !== false && overlaps(staticConfig.url)) throw invalid(`storages.${name}.baseUrl`, 'must not overlap static.url')
+      if (media !== false && isInside(resolve(baseDir, storage.options.location), media.root)) {
+        throw invalid(`storages.${name}.location`, 'must be outside media.root, which is served publicly')
+      }
+    }
+  }
+
+  return Object.freeze({
+    baseDir,
+    mode,
+    static: staticConfig,
+    media,
+    storages,
+    signingKey,
+    limits: resolveLimits(options.limits ?? {})
+  })
+}
+
+function resolveLimits (limits: NonNullable<FastifyMediaOptions['limits']>): MediaLimits {
+  const count = (option: 'files' | 'fields' | 'parts' | 'headerPairs', fallback: number): number => {
+    const value = limits[option] ?? fallback
+    if (!Number.isInteger(value) || value < 0) throw invalid(`limits.${option}`, 'must be an integer >= 0')
+    return value
+  }
+  const bytes = (option: 'fieldSize' | 'totalSize', fallback: number): number => {
+    const value = limits[option]
+    if (value === undefined) return fallback
+    const parsed = parseBytes(value)
+    if (parsed === undefined) throw invalid(`limits.${option}`, `"${value}" is not a size`)
+    return parsed
+  }
+  return Object.freeze({
+    files: count('files', 20),
+    fields: count('fields', 100),
+    fieldSize: bytes('fieldSize', 1024 * 1024),
+    parts: count('parts', 1000),
+    totalSize: bytes('totalSize', Infinity),
+    headerPairs: count('headerPairs', 2000)
+  })
+}

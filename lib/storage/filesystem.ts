@@ -1,0 +1,199 @@
+import { randomUUID } from 'node:crypto'
+import { createReadStream, createWriteStream } from 'node:fs'
+import { chmod, link, mkdir, readdir, realpath, rm, stat, unlink } from 'node:fs/promises'
+import { dirname, join, resolve, sep } from 'node:path'
+import type { Readable } from 'node:stream'
+import { pipeline } from 'node:stream/promises'
+import { FST_MEDIA_INVALID_NAME, FST_MEDIA_INVALID_OPTION, FST_MEDIA_STORAGE } from '../errors.js'
+import { typeForName } from '../mime.js'
+import type { Content, FileStat, SaveOptions, Storage, StorageContext, UrlOptions } from './storage.js'
+import { fitName, normalizeStorageName, withRandomSuffix } from './valid-name.js'
+
+export interface FileSystemStorageOptions {
+  /** The directory; relative paths resolve against the plugin's `baseDir`. */
+  location: string
+  /** The URL prefix files are served under (ends in `/`); the default storage uses `media.url`. */
+  baseUrl?: string
+  public?: boolean
+  /** Default lifetime of a private file's signed URL, in seconds. */
+  expiresIn?: number
+  fileMode?: number
+  dirMode?: number
+}
+
+/** Where unfinished uploads live: inside the root so the final link is on the same file system. */
+export const TEMP_DIR = '.tmp'
+
+export class FileSystemStorage implements Storage {
+  readonly public: boolean
+  readonly options: Readonly<FileSystemStorageOptions>
+  #location: string
+  #baseUrl: string | undefined
+  #context: StorageContext | undefined
+
+  constructor (options: FileSystemStorageOptions) {
+    if (typeof options?.location !== 'string' || options.location === '') {
+      throw new FST_MEDIA_INVALID_OPTION('FileSystemStorage.location', 'must be a non-empty path')
+    }
+    if (options.baseUrl !== undefined && !/^\/(.*\/)?$/.test(options.baseUrl)) {
+      throw new FST_MEDIA_INVALID_OPTION('FileSystemStorage.baseUrl', 'must start and end with "/"')
+    }
+    this.options = Object.freeze({ ...options })
+    this.public = options.public ?? true
+    this.#location = resolve(options.location)
+    this.#baseUrl = options.baseUrl
+  }
+
+  get location (): string {
+    return this.#location
+  }
+
+  get baseUrl (): string | undefined {
+    return this.#baseUrl
+  }
+
+  attach (context: StorageContext): void {
+    this.#context = context
+    this.#location = resolve(context.baseDir, this.options.location)
+  }
+
+  /** Used by the plugin for the default storage, whose URL is `media.url`. */
+  setBaseUrl (baseUrl: string): void {
+    this.#baseUrl ??= baseUrl
+  }
+
+  async save (name: string | (() => string), content: Content, opts: SaveOptions = {}): Promise<string> {
+    const maxLength = opts.maxLength ?? 255
+    const tempDir = join(this.#location, TEMP_DIR)
+    const temp = join(tempDir, randomUUID())
+    try {
+      await this.#mkdir(tempDir)
+      const out = createWriteStream(temp, { flags: 'wx', mode: this.options.fileMode ?? 0o644 })
+      await pipeline(Buffer.isBuffer(content) ? [content] : content, out)
+      if (this.options.fileMode !== undefined) await chmod(temp, this.options.fileMode)
+      const wanted = this.#clean(typeof name === 'function' ? name() : name)
+      const fitted = fitName(wanted, maxLength)
+      if (fitted === undefined) throw new FST_MEDIA_INVALID_NAME(wanted, `longer than ${maxLength} bytes`)
+      return await this.#linkAvailable(temp, fitted, maxLength)
+    } catch (err) {
+      throw wrap(err, 'save')
+    } finally {
+      await rm(temp, { force: true })
+    }
+  }
+
+  // A hard link fails with EEXIST atomically and never leaves a placeholder, so concurrent saves of one
+  // name can never share it, and the file appears complete or not at all.
+  async #linkAvailable (temp: string, wanted: string, maxLength: number): Promise<string> {
+    let candidate = wanted
+    for (let attempt = 0; ; attempt++) {
+      const target = this.#path(candidate)
+      await this.#mkdir(dirname(target))
+      try {
+        await link(temp, target)
+        return candidate
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || attempt === 100) throw err
+      }
+      candidate = withRandomSuffix(wanted, maxLength)
+    }
+  }
+
+  // Creating directories and then checking their real path refuses a symlinked directory that points
+  // outside the root, before anything is written through it.
+  async #mkdir (dir: string): Promise<void> {
+    await mkdir(dir, { recursive: true, mode: this.options.dirMode ?? 0o755 })
+    const [real, root] = await Promise.all([realpath(dir), realpath(this.#location)])
+    if (real !== root && !real.startsWith(root + sep)) {
+      throw new FST_MEDIA_INVALID_NAME(dir, 'resolves outside the storage root')
+    }
+  }
+
+  #clean (name: string): string {
+    const clean = normalizeStorageName(name)
+    if (clean === undefined) throw new FST_MEDIA_INVALID_NAME(name, 'not a name inside the storage')
+    return clean
+  }
+
+  #path (name: string): string {
+    return join(this.#location, this.#clean(name))
+  }
+
+  open (name: string): Readable {
+    return createReadStream(this.#path(name))
+  }
+
+  async delete (name: string): Promise<void> {
+    try {
+      await unlink(this.#path(name))
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw wrap(err, 'delete')
+    }
+  }
+
+  async exists (name: string): Promise<boolean> {
+    try {
+      return (await stat(this.#path(name))).isFile()
+    } catch {
+      return false
+    }
+  }
+
+  async size (name: string): Promise<number> {
+    return (await this.stat(name)).size
+  }
+
+  async stat (name: string): Promise<FileStat> {
+    const info = await stat(this.#path(name))
+    return { size: info.size, modified: info.mtime, contentType: typeForName(name) }
+  }
+
+  url (name: string, opts: UrlOptions = {}): string {
+    const clean = this.#clean(name)
+    const base = this.#baseUrl ?? '/'
+    const path = base + clean.split('/').map(encodeURIComponent).join('/')
+    if (this.public) return path
+    const sign = this.#context?.sign
+    if (sign === undefined) throw new FST_MEDIA_INVALID_OPTION('signingKey', 'a private storage needs the plugin\'s signingKey')
+    return sign(this.#context!.storageName, clean, opts.expiresIn ?? this.options.expiresIn ?? 3600)
+  }
+
+  async list (prefix = ''): Promise<string[]> {
+    const start = prefix === '' ? '' : this.#clean(prefix.replace(/\/+$/, ''))
+    const found: string[] = []
+    const walk = async (relative: string): Promise<void> => {
+      let entries
+      try {
+        entries = await readdir(join(this.#location, relative), { withFileTypes: true })
+      } catch {
+        return
+      }
+      for (const entry of entries) {
+        if (entry.name.startsWith('.')) continue
+        const child = relative === '' ? entry.name : `${relative}/${entry.name}`
+        if (entry.isDirectory()) await walk(child)
+        else if (entry.isFile()) found.push(child)
+      }
+    }
+    await walk(start)
+    return found.sort()
+  }
+
+  async getAvailableName (name: string, maxLength = 255): Promise<string> {
+    const wanted = fitName(this.#clean(name), maxLength) ?? this.#clean(name)
+    let candidate = wanted
+    while (await this.exists(candidate)) candidate = withRandomSuffix(wanted, maxLength)
+    return candidate
+  }
+}
+
+// Our own errors (from the content stream's checks or name rules) pass through; the file system's are
+// wrapped so a full disk or a read-only directory becomes a clear 500 with a media code.
+function wrap (err: unknown, operation: string): unknown {
+  const code = (err as { code?: string })?.code
+  if (typeof code === 'string' && code.startsWith('FST_')) return err
+  if (typeof code === 'string' && /^E[A-Z]+$/.test(code)) {
+    return new FST_MEDIA_STORAGE(operation, code, { cause: err })
+  }
+  return err
+}

@@ -1,0 +1,63 @@
+import type { Readable } from 'node:stream'
+
+/** What `save` accepts: all of it is read before the file becomes visible. */
+export type Content = Buffer | Readable | AsyncIterable<Uint8Array>
+
+export interface SaveOptions {
+  /** The detected type, for storages that keep it (S3's ContentType). */
+  contentType?: string
+  /** Longest stored name in bytes; a longer name loses characters of its stem, never its extension. */
+  maxLength?: number
+}
+
+export interface FileStat {
+  size: number
+  modified: Date
+  contentType?: string
+}
+
+export interface UrlOptions {
+  /** Seconds a signed URL of a private storage stays valid. */
+  expiresIn?: number
+}
+
+/** What the plugin tells a storage when it is registered under a name. */
+export interface StorageContext {
+  /** The key in `storages` ('default' for the media root). */
+  storageName: string
+  /** Resolves a relative `location` against the plugin's `baseDir`. */
+  baseDir: string
+  /** Signs a private file's URL; present when `signingKey` is set. */
+  sign?: (storageName: string, name: string, expiresIn: number) => string
+}
+
+/**
+ * Django's Storage API. Names are `/`-separated paths inside the storage; a storage refuses (with
+ * FST_MEDIA_INVALID_NAME) any name that would leave its root.
+ */
+export interface Storage {
+  /** Private storages are never served by the public media route; their URLs are signed. */
+  readonly public: boolean
+  /**
+   * Stores content and returns the name it got, which differs from the wanted one when that is taken
+   * (`_` + 7 random alphanumerics). Never overwrites; the file becomes visible only once complete, and
+   * a failing content stream leaves nothing behind. `name` may be a function, called once the content
+   * has been read, for names that depend on it.
+   */
+  save: (name: string | (() => string), content: Content, opts?: SaveOptions) => Promise<string>
+  /** The file's bytes; a missing file errors the stream. */
+  open: (name: string) => Readable
+  /** Does not throw when the file is already gone. */
+  delete: (name: string) => Promise<void>
+  /** Returns false, never throws, for a name that is missing or invalid. */
+  exists: (name: string) => Promise<boolean>
+  size: (name: string) => Promise<number>
+  stat: (name: string) => Promise<FileStat>
+  url: (name: string, opts?: UrlOptions) => string | Promise<string>
+  /** Every stored name under `prefix` (a directory), sorted. */
+  list: (prefix?: string) => Promise<string[]>
+  /** A name not taken right now; only `save` is atomic about it. */
+  getAvailableName: (name: string, maxLength?: number) => Promise<string>
+  /** Called by the plugin at register time. */
+  attach?: (context: StorageContext) => void
+}

@@ -1,0 +1,87 @@
+import { randomInt } from 'node:crypto'
+import { posix } from 'node:path'
+
+const CONTROL_AND_FORMAT = /[\p{Cc}\p{Cf}]/gu
+const NOT_KEPT = /[^\p{L}\p{N}_.-]/gu
+const WINDOWS_RESERVED = /^(con|prn|aux|nul|com\d|lpt\d)$/i
+const ALPHANUMERIC = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789'
+
+/**
+ * Django's get_valid_name for one path segment: the characters that are safe everywhere, or '' when nothing
+ * usable is left. Control and bidi-override characters go (they disguise extensions), spaces become `_`,
+ * leading dots go (a dotfile is never served) and Windows device names are defused.
+ */
+export function cleanSegment (raw: string): string {
+  let name = raw.normalize('NFC')
+    .replace(CONTROL_AND_FORMAT, '')
+    .replace(/\s+/gu, '_')
+    .replace(NOT_KEPT, '')
+    .replace(/^\.+/u, '')
+    .replace(/[.]+$/u, '')
+  if (/^[._-]*$/u.test(name)) return ''
+  const stem = name.split('.')[0] as string
+  if (WINDOWS_RESERVED.test(stem)) name = `_${name}`
+  return name
+}
+
+/** The client's file name reduced to a safe base name ('' when nothing usable is left). */
+export function getValidName (clientName: string): string {
+  const base = clientName.split(/[/\\]/).pop() as string
+  return cleanSegment(base)
+}
+
+/** Splits `report.final.pdf` into `report.final` and `pdf`; a name without a dot has no extension. */
+export function splitExtension (name: string): { stem: string, ext: string } {
+  const dot = name.lastIndexOf('.')
+  if (dot <= 0) return { stem: name, ext: '' }
+  return { stem: name.slice(0, dot), ext: name.slice(dot + 1) }
+}
+
+/**
+ * A name inside a storage, `/`-separated, that cannot leave the storage root, or undefined when it would.
+ * Leading slashes are dropped (the name is relative to the root whatever it says), `.` segments vanish and
+ * any `..` that survives normalisation is a refusal.
+ */
+export function normalizeStorageName (name: string): string | undefined {
+  if (name.includes('\0')) return undefined
+  const normalized = posix.normalize(name.replace(/\\/g, '/')).replace(/^\/+/, '')
+  if (normalized === '' || normalized === '.' || normalized.endsWith('/')) return undefined
+  if (normalized.split('/').some((segment) => segment === '..' || segment === '.')) return undefined
+  return normalized
+}
+
+/** `_` + 7 random alphanumerics, Django's suffix for a taken name. */
+export function randomSuffix (): string {
+  let suffix = '_'
+  for (let i = 0; i < 7; i++) suffix += ALPHANUMERIC[randomInt(ALPHANUMERIC.length)]
+  return suffix
+}
+
+/** Inserts a random suffix before the extension of the last segment: `docs/a.pdf` -> `docs/a_x7Gq2Lm.pdf`. */
+export function withRandomSuffix (name: string, maxLength: number): string {
+  const suffix = randomSuffix()
+  return fitName(name, maxLength, suffix) as string
+}
+
+/**
+ * Cuts the stem of the last segment so the whole name fits `maxLength` bytes (and every segment 255, the
+ * file system's limit), keeping the extension and never splitting a character. Undefined when even an
+ * empty stem would not fit.
+ */
+export function fitName (name: string, maxLength: number, suffix = ''): string | undefined {
+  const slash = name.lastIndexOf('/')
+  const dir = name.slice(0, slash + 1)
+  const { stem, ext } = splitExtension(name.slice(slash + 1))
+  const tail = suffix + (ext === '' ? '' : `.${ext}`)
+  const budget = Math.min(maxLength - Buffer.byteLength(dir), 255) - Buffer.byteLength(tail)
+  if (budget < 1) return undefined
+  let kept = ''
+  let used = 0
+  for (const char of stem) {
+    const size = Buffer.byteLength(char)
+    if (used + size > budget) break
+    kept += char
+    used += size
+  }
+  return dir + kept + tail
+}

@@ -1,0 +1,46 @@
+import type { FastifyBaseLogger, FastifySchema, FastifyTypeProvider, FastifyTypeProviderDefault, RawReplyDefaultExpression, RawRequestDefaultExpression, RawServerBase, RawServerDefault, RouteGenericInterface, ContextConfigDefault } from 'fastify'
+import type { FastifyRequestType, ResolveFastifyRequestType } from 'fastify/types/type-provider.js'
+import type { Fields, Model, Uploads } from './fields/model.js'
+import type { MediaApi } from './plugin-api.js'
+
+type UploadsFromGeneric<G> = G extends { Uploads: infer U } ? (unknown extends U ? Record<string, unknown> : U) : Record<string, unknown>
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    media: MediaApi
+  }
+
+  interface RouteGenericInterface {
+    Uploads?: unknown
+  }
+
+  interface RouteShorthandOptions<
+    RawServer extends RawServerBase = RawServerDefault,
+    RawRequest extends RawRequestDefaultExpression<RawServer> = RawRequestDefaultExpression<RawServer>,
+    RawReply extends RawReplyDefaultExpression<RawServer> = RawReplyDefaultExpression<RawServer>,
+    RouteGeneric extends RouteGenericInterface = RouteGenericInterface,
+    ContextConfig = ContextConfigDefault,
+    SchemaCompiler extends FastifySchema = FastifySchema,
+    TypeProvider extends FastifyTypeProvider = FastifyTypeProviderDefault,
+    Logger extends FastifyBaseLogger = FastifyBaseLogger
+  > {
+    /** Makes the route an upload route for this model (multipart/form-data only). */
+    upload?: Model<any> & { readonly '~route'?: RouteGeneric }
+  }
+
+  interface FastifyRequest<
+    RouteGeneric extends RouteGenericInterface = RouteGenericInterface,
+    RawServer extends RawServerBase = RawServerDefault,
+    RawRequest extends RawRequestDefaultExpression<RawServer> = RawRequestDefaultExpression<RawServer>,
+    SchemaCompiler extends FastifySchema = FastifySchema,
+    TypeProvider extends FastifyTypeProvider = FastifyTypeProviderDefault,
+    ContextConfig = ContextConfigDefault,
+    Logger extends FastifyBaseLogger = FastifyBaseLogger,
+    RequestType extends FastifyRequestType = ResolveFastifyRequestType<TypeProvider, SchemaCompiler, RouteGeneric>
+  > {
+    /** The files of an upload route; reading it elsewhere throws FST_MEDIA_NOT_UPLOAD_ROUTE. */
+    uploads: UploadsFromGeneric<RouteGeneric>
+  }
+}
+
+export type { Fields, Uploads }

@@ -1,0 +1,92 @@
+import { createHash, type Hash } from 'node:crypto'
+import { formatBytes } from '../bytes.js'
+import { FST_MEDIA_FILE_TOO_LARGE, FST_MEDIA_FILE_TOO_SMALL, FST_MEDIA_INVALID_IMAGE, FST_MEDIA_INVALID_TYPE } from '../errors.js'
+
+/** How far past the sniffing window an image header may lie before the file is refused. */
+export const LATE_HEADER_LIMIT = 8 * 1024 * 1024
+
+export interface GateOptions {
+  field: string
+  maxSize: number
+  minSize: number
+  /** Compute the SHA-256 of the content (for `{hash}` names). */
+  hash: boolean
+  /** Check the content is UTF-8 without NUL (text formats have no signature). */
+  text: boolean
+  /** Called with the first bytes when the image header did not fit in the sniffing window. */
+  lateHeader?: (bytes: Buffer) => Promise<boolean>
+  /** Counts every byte against the request's `limits.totalSize`; throws past it. */
+  count?: (bytes: number) => void
+}
+
+export interface GateResult {
+  size: number
+  sha256: string | undefined
+}
+
+/**
+ * Every byte of a file passes through here on its way to storage. It throws the moment a limit is passed,
+ * which fails the storage's write before the file becomes visible; the checks that need the whole file
+ * run after the last chunk and before the stream ends, so a file never becomes visible unchecked.
+ */
+export async function * gate (head: Buffer[], rest: AsyncIterator<Buffer> | undefined, opts: GateOptions, result: GateResult): AsyncGenerator<Buffer> {
+  const digest: Hash | undefined = opts.hash ? createHash('sha256') : undefined
+  const decoder = opts.text ? new TextDecoder('utf-8', { fatal: true }) : undefined
+  let pending: Buffer[] | undefined = opts.lateHeader === undefined ? undefined : []
+  let pendingSize = 0
+
+  const notText = () => new FST_MEDIA_INVALID_TYPE(opts.field, 'the text is not UTF-8 without NUL bytes')
+  const resolveLateHeader = async (): Promise<void> => {
+    const ok = await opts.lateHeader!(Buffer.concat(pending!, pendingSize))
+    if (!ok) throw new FST_MEDIA_INVALID_IMAGE(opts.field, 'the image header cannot be read')
+    pending = undefined
+  }
+
+  const check = async (chunk: Buffer): Promise<void> => {
+    result.size += chunk.length
+    if (result.size > opts.maxSize) throw new FST_MEDIA_FILE_TOO_LARGE(opts.field, formatBytes(opts.maxSize))
+    opts.count?.(chunk.length)
+    digest?.update(chunk)
+    if (decoder !== undefined) {
+      if (chunk.includes(0)) throw notText()
+      try {
+        decoder.decode(chunk, { stream: true })
+      } catch {
+        throw notText()
+      }
+    }
+    if (pending !== undefined) {
+      pending.push(chunk)
+      pendingSize += chunk.length
+      if (pendingSize >= LATE_HEADER_LIMIT) await resolveLateHeader()
+    }
+  }
+
+  try {
+    for (const chunk of head) {
+      await check(chunk)
+      yield chunk
+    }
+    if (rest !== undefined) {
+      for (let next = await rest.next(); next.done !== true; next = await rest.next()) {
+        await check(next.value)
+        yield next.value
+      }
+    }
+    if (decoder !== undefined) {
+      try {
+        decoder.decode()
+      } catch {
+        throw notText()
+      }
+    }
+    if (result.size === 0 || result.size < opts.minSize) {
+      throw new FST_MEDIA_FILE_TOO_SMALL(opts.field, formatBytes(Math.max(opts.minSize, 1)))
+    }
+    if (pending !== undefined) await resolveLateHeader()
+    result.sha256 = digest?.digest('hex')
+  } finally {
+    // stops the multipart file stream when we stop early, so the parser does not wait on it
+    await rest?.return?.()
+  }
+}

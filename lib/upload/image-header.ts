@@ -1,0 +1,43 @@
+import sharp, { type Metadata } from 'sharp'
+import { FST_MEDIA_INVALID_IMAGE } from '../errors.js'
+import type { ImageFormat, ImageRules } from '../fields/field.js'
+
+export interface Dimensions {
+  width: number
+  height: number
+}
+
+/** sharp's metadata of a header, or undefined when the bytes hold no complete header. */
+export async function readHeader (bytes: Buffer): Promise<Metadata | undefined> {
+  try {
+    // sharp enforces its own pixel limit with its own error: ours is compared below, with our code
+    return await sharp(bytes, { limitInputPixels: false }).metadata()
+  } catch {
+    return undefined
+  }
+}
+
+function formatOf (meta: Metadata): string | undefined {
+  if (meta.format === 'heif') return meta.compression === 'av1' ? 'avif' : 'heif'
+  return meta.format
+}
+
+/**
+ * Checks a parsed header against the field: the format sharp sees must be the one the signature said,
+ * and the dimensions and pixel count must be within bounds. Nothing is decoded.
+ */
+export function checkHeader (meta: Metadata, expected: ImageFormat, rules: ImageRules, field: string): Dimensions {
+  const invalid = (why: string) => new FST_MEDIA_INVALID_IMAGE(field, why)
+  const format = formatOf(meta)
+  if (format !== expected) throw invalid(`the header says ${format ?? 'nothing'} where the signature says ${expected}`)
+  const { width, height } = meta
+  if (!(width > 0 && height > 0)) throw invalid('the image has no dimensions')
+  if (width * height > rules.maxPixels) throw invalid(`${width}x${height} is more than ${rules.maxPixels} pixels`)
+  if (width < rules.minWidth) throw invalid(`${width} px wide is less than ${rules.minWidth}`)
+  if (width > rules.maxWidth) throw invalid(`${width} px wide is more than ${rules.maxWidth}`)
+  if (height < rules.minHeight) throw invalid(`${height} px high is less than ${rules.minHeight}`)
+  if (height > rules.maxHeight) throw invalid(`${height} px high is more than ${rules.maxHeight}`)
+  return { width, height }
+}
+
+export const unreadableHeader = (field: string): Error => new FST_MEDIA_INVALID_IMAGE(field, 'the image header cannot be read')

@@ -1,0 +1,86 @@
+import type { FastifyRequest } from 'fastify'
+import { formatBytes } from '../bytes.js'
+import { FST_MEDIA_BAD_MULTIPART, FST_MEDIA_FIELD_REQUIRED, FST_MEDIA_LIMIT, FST_MEDIA_TOO_MANY_FILES, FST_MEDIA_UNKNOWN_FIELD } from '../errors.js'
+import type { FieldFile } from '../fields/field-file.js'
+import type { Model } from '../fields/model.js'
+import type { MediaLimits } from '../options.js'
+import { totalSizeError } from './map-error.js'
+import { storeFile } from './store-file.js'
+import type { UploadTransaction } from './transaction.js'
+
+export type UploadsRecord = Record<string, FieldFile | FieldFile[] | null>
+export type TextFields = Record<string, unknown>
+
+export function emptyUploads (model: Model): UploadsRecord {
+  const uploads: UploadsRecord = {}
+  for (const [name, field] of Object.entries(model.fields)) uploads[name] = field.multiple ? [] : null
+  return uploads
+}
+
+/**
+ * Reads a multipart body part by part: text parts into the body, file parts through the checks into
+ * storage, each stored name into the transaction the moment it exists.
+ */
+export async function parseUpload (request: FastifyRequest, model: Model, limits: MediaLimits, tx: UploadTransaction): Promise<{ body: TextFields, uploads: UploadsRecord }> {
+  // no prototype: field names such as __proto__ cannot reach Object.prototype
+  const body: TextFields = Object.create(null)
+  const uploads = emptyUploads(model)
+  let total = 0
+  const count = (bytes: number): void => {
+    total += bytes
+    if (total > limits.totalSize) throw totalSizeError(limits)
+  }
+
+  const parts = request.parts({
+    limits: {
+      fileSize: Infinity,
+      files: limits.files,
+      fields: limits.fields,
+      fieldSize: limits.fieldSize,
+      parts: limits.parts,
+      headerPairs: limits.headerPairs
+    },
+    throwFileSizeLimit: false
+  } as Parameters<FastifyRequest['parts']>[0])
+  for await (const part of parts) {
+    const name = part.fieldname
+    if (part.type === 'field') {
+      if (part.fieldnameTruncated) throw new FST_MEDIA_LIMIT(name, 'field name too long')
+      if (part.valueTruncated) throw new FST_MEDIA_LIMIT(name, `limits.fieldSize: ${formatBytes(limits.fieldSize)}`)
+      if (Object.hasOwn(model.fields, name)) throw new FST_MEDIA_BAD_MULTIPART(name, 'a text value where a file was expected')
+      const previous = body[name]
+      body[name] = previous === undefined ? part.value : [previous, part.value].flat()
+      continue
+    }
+
+    if (!Object.hasOwn(model.fields, name)) throw new FST_MEDIA_UNKNOWN_FIELD(name)
+    const field = model.fields[name]!
+    const current = uploads[name]
+    if (!field.multiple && current !== null) throw new FST_MEDIA_TOO_MANY_FILES(name, 1)
+    if (field.multiple && (current as FieldFile[]).length >= field.options.maxCount) {
+      throw new FST_MEDIA_TOO_MANY_FILES(name, field.options.maxCount)
+    }
+    const file = await storeFile({
+      field: field.options,
+      fieldName: name,
+      modelName: model.name,
+      storage: field.storage,
+      filename: part.filename,
+      source: part.file[Symbol.asyncIterator](),
+      request,
+      count,
+      onStored: (stored) => tx.add(field.storage, stored)
+    })
+    if (file === null) continue
+    if (field.multiple) (current as FieldFile[]).push(file)
+    else uploads[name] = file
+  }
+
+  for (const [name, field] of Object.entries(model.fields)) {
+    const value = uploads[name]
+    if (field.required && (value === null || (Array.isArray(value) && value.length === 0))) {
+      throw new FST_MEDIA_FIELD_REQUIRED(name)
+    }
+  }
+  return { body, uploads }
+}

@@ -1,0 +1,86 @@
+import type { FastifyReply, FastifyRequest, RouteOptions } from 'fastify'
+import { FST_MEDIA_INVALID_OPTION, FST_MEDIA_NOT_MULTIPART } from '../errors.js'
+import { isModel, type Model } from '../fields/model.js'
+import type { MediaLimits } from '../options.js'
+import { toMediaError } from './map-error.js'
+import { emptyUploads, parseUpload } from './parse-request.js'
+import { UploadTransaction } from './transaction.js'
+
+export const kTransaction = Symbol('fastify-media.transaction')
+export const kUploads = Symbol('fastify-media.uploads')
+
+interface UploadRequest extends FastifyRequest {
+  [kTransaction]?: UploadTransaction
+  [kUploads]?: unknown
+}
+
+const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH'])
+
+type Hook = (...args: any[]) => unknown
+function addHook (routeOptions: RouteOptions, name: 'preParsing' | 'preValidation' | 'onSend' | 'onRequestAbort', hook: Hook, first = false): void {
+  const existing = routeOptions[name] as Hook | Hook[] | undefined
+  const list = existing === undefined ? [] : Array.isArray(existing) ? [...existing] : [existing]
+  if (first) list.unshift(hook)
+  else list.push(hook)
+  ;(routeOptions as unknown as Record<string, Hook[]>)[name] = list
+}
+
+// The rest of a failed body is still on the socket: without this the next request on a keep-alive
+// connection would wait behind it.
+function releaseBody (request: FastifyRequest, reply: FastifyReply): void {
+  if (request.raw.readableEnded) return
+  reply.header('connection', 'close')
+  request.raw.unpipe()
+  request.raw.resume()
+}
+
+/** The `onRoute` hook that turns a route with `upload: Model` into an upload route. */
+export function uploadRoutes (limits: MediaLimits) {
+  return function onRoute (routeOptions: RouteOptions & { upload?: unknown }): void {
+    const model = routeOptions.upload
+    if (model === undefined) return
+    const route = `${String(routeOptions.method)} ${routeOptions.url}`
+    if (!isModel(model)) throw new FST_MEDIA_INVALID_OPTION(`${route} upload`, 'must be a model made by app.media.model()')
+    const methods = [routeOptions.method].flat()
+    if (!methods.every((method) => BODY_METHODS.has(method))) {
+      throw new FST_MEDIA_INVALID_OPTION(`${route} upload`, 'upload routes must be POST, PUT or PATCH')
+    }
+
+    addHook(routeOptions, 'preParsing', async function (request: UploadRequest, reply: FastifyReply, payload: unknown) {
+      const tx = new UploadTransaction()
+      request[kTransaction] = tx
+      request[kUploads] = emptyUploads(model as Model)
+      // the safety net for replies that never pass onSend (hijacked, or the client went away)
+      reply.raw.once('close', () => { void tx.rollback() })
+      if (!/^multipart\/form-data\s*(;|$)/i.test(request.headers['content-type'] ?? '')) {
+        throw new FST_MEDIA_NOT_MULTIPART(route)
+      }
+      return payload
+    }, true)
+
+    addHook(routeOptions, 'preValidation', async function (request: UploadRequest, reply: FastifyReply) {
+      const tx = request[kTransaction]!
+      try {
+        const { body, uploads } = await parseUpload(request, model as Model, limits, tx)
+        request.body = body
+        request[kUploads] = uploads
+      } catch (err) {
+        releaseBody(request, reply)
+        await tx.rollback()
+        throw toMediaError(err, limits)
+      }
+    }, true)
+
+    // Runs before the client hears anything: a failed request's files are gone by then.
+    addHook(routeOptions, 'onSend', async function (request: UploadRequest, reply: FastifyReply, payload: unknown) {
+      const tx = request[kTransaction]
+      if (reply.statusCode >= 400) await tx?.rollback()
+      else tx?.commit()
+      return payload
+    })
+
+    addHook(routeOptions, 'onRequestAbort', async function (request: UploadRequest) {
+      await request[kTransaction]?.rollback()
+    })
+  }
+}

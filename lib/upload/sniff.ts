@@ -1,0 +1,96 @@
+import { fileTypeFromBuffer } from 'file-type'
+import { FST_MEDIA_INVALID_TYPE } from '../errors.js'
+import type { AcceptRules, ImageFormat, ResolvedField } from '../fields/field.js'
+import { canonicalExtension } from '../mime.js'
+
+export interface Detected {
+  /** The extension the stored name gets, without a dot. */
+  ext: string
+  mime: string
+  /** Set when the type is an image format sharp can read. */
+  format: ImageFormat | undefined
+  /** Text formats have no signature: their bytes are checked as UTF-8 while they stream. */
+  text: boolean
+}
+
+const IMAGE_FORMAT_OF: Record<string, ImageFormat> = {
+  jpg: 'jpeg',
+  png: 'png',
+  webp: 'webp',
+  gif: 'gif',
+  avif: 'avif',
+  tif: 'tiff',
+  svg: 'svg'
+}
+
+const TEXT_TYPES: Record<string, { mime: string, ext: string }> = {
+  svg: { mime: 'image/svg+xml', ext: 'svg' },
+  json: { mime: 'application/json', ext: 'json' },
+  csv: { mime: 'text/csv', ext: 'csv' },
+  txt: { mime: 'text/plain', ext: 'txt' }
+}
+
+/**
+ * Decides what a file is from its first bytes (never from the client's name or Content-Type) and whether
+ * the field takes it. Throws FST_MEDIA_INVALID_TYPE.
+ */
+export async function detectType (head: Buffer, clientExt: string, field: ResolvedField, fieldName: string): Promise<Detected> {
+  const found = await fileTypeFromBuffer(head)
+  // file-type reports SVG with an <?xml prolog as xml: that is still a text candidate
+  if (found !== undefined && found.ext !== 'xml') {
+    const detected = { ext: canonicalExtension(found.ext), mime: found.mime, format: IMAGE_FORMAT_OF[canonicalExtension(found.ext)], text: false }
+    if (!takes(field, detected)) throw new FST_MEDIA_INVALID_TYPE(fieldName, `${found.mime} is not accepted`)
+    return detected
+  }
+  const text = textType(head, clientExt, field)
+  if (text !== undefined) return text
+  throw new FST_MEDIA_INVALID_TYPE(fieldName, found === undefined
+    ? 'the file type cannot be recognised'
+    : `${found.mime} is not accepted`)
+}
+
+function takes (field: ResolvedField, detected: Pick<Detected, 'ext' | 'mime' | 'format'>): boolean {
+  if (field.image !== undefined && (detected.format === undefined || !field.image.formats.has(detected.format))) return false
+  return accepts(field.accept, detected, field.image !== undefined)
+}
+
+function accepts (rules: AcceptRules, { ext, mime }: Pick<Detected, 'ext' | 'mime'>, isImageField: boolean): boolean {
+  // text formats must be named, whatever the default; an ImageField names SVG through `formats`
+  if (rules.any) return !(mime in TEXT_MIMES) || isImageField
+  if (rules.types.has(mime) || rules.extensions.has(ext)) return true
+  return mime !== 'image/svg+xml' && rules.wildcards.some((prefix) => mime.startsWith(prefix))
+}
+
+const TEXT_MIMES: Record<string, true> = Object.fromEntries(Object.values(TEXT_TYPES).map(({ mime }) => [mime, true]))
+
+/**
+ * A text format is accepted only when the field names it and the bytes are UTF-8 without NUL. The client's
+ * extension picks among the named text formats; SVG must also look like SVG.
+ */
+function textType (head: Buffer, clientExt: string, field: ResolvedField): Detected | undefined {
+  if (!isUtf8Text(head)) return undefined
+  const start = head.toString('utf8')
+  const looksSvg = /<svg[\s>]/i.test(start)
+  const looksJson = /^\uFEFF?\s*[[{]/.test(start)
+  const preferred = TEXT_TYPES[canonicalExtension(clientExt)]
+  const candidates = preferred === undefined ? Object.values(TEXT_TYPES) : [preferred, ...Object.values(TEXT_TYPES)]
+  for (const { mime, ext } of candidates) {
+    if (ext === 'svg' && !looksSvg) continue
+    if (ext !== 'svg' && looksSvg) continue
+    if (ext === 'json' && !looksJson) continue
+    const detected = { ext, mime, format: ext === 'svg' ? 'svg' as const : undefined, text: true }
+    if (takes(field, detected)) return detected
+  }
+  return undefined
+}
+
+/** Valid UTF-8 without NUL; a character cut by the window's edge is allowed. */
+export function isUtf8Text (bytes: Buffer): boolean {
+  if (bytes.includes(0)) return false
+  try {
+    new TextDecoder('utf-8', { fatal: true }).decode(bytes, { stream: true })
+    return true
+  } catch {
+    return false
+  }
+}
