@@ -7,14 +7,20 @@ import { serveMedia } from './media/serve.js'
 import { resolveOptions, type FastifyMediaOptions } from './options.js'
 import { createMediaApi } from './plugin-api.js'
 import { FileSystemStorage } from './storage/filesystem.js'
+import { signQuery, verifyQuery } from './storage/signing.js'
 import { kUploads, uploadRoutes } from './upload/route.js'
 import './types.js'
 
 async function fastifyMedia (app: FastifyInstance, options: FastifyMediaOptions): Promise<void> {
   const config = resolveOptions(options)
 
+  const key = config.signingKey
   for (const [storageName, storage] of config.storages) {
-    storage.attach?.({ storageName, baseDir: config.baseDir })
+    storage.attach?.({
+      storageName,
+      baseDir: config.baseDir,
+      sign: key === undefined ? undefined : (name, expiresIn) => signQuery(key, storageName, name, expiresIn)
+    })
   }
 
   // reuse the user's @fastify/multipart when it is there; our limits go with each request
@@ -34,10 +40,15 @@ async function fastifyMedia (app: FastifyInstance, options: FastifyMediaOptions)
   } as never)
   app.addHook('onRoute', uploadRoutes(config.limits))
 
-  for (const storage of config.storages.values()) {
-    if (!(storage instanceof FileSystemStorage) || !storage.public || storage.baseUrl === undefined) continue
+  for (const [storageName, storage] of config.storages) {
+    if (!(storage instanceof FileSystemStorage) || storage.baseUrl === undefined) continue
     await mkdir(storage.location, { recursive: true })
-    await serveMedia(app, storage.location, storage.baseUrl)
+    await serveMedia(app, {
+      root: storage.location,
+      prefix: storage.baseUrl,
+      // options.ts guarantees a key for every private storage
+      verify: storage.public ? undefined : (name, query) => verifyQuery(key!, storageName, name, query)
+    })
   }
 
   app.decorate('media', createMediaApi(app, config))

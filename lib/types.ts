@@ -1,9 +1,10 @@
+/* eslint-disable @typescript-eslint/no-unused-vars -- an augmentation must repeat fastify's type parameters, used or not */
 import type { FastifyBaseLogger, FastifySchema, FastifyTypeProvider, FastifyTypeProviderDefault, RawReplyDefaultExpression, RawRequestDefaultExpression, RawServerBase, RawServerDefault, RouteGenericInterface, ContextConfigDefault } from 'fastify'
 import type { FastifyRequestType, ResolveFastifyRequestType } from 'fastify/types/type-provider.js'
 import type { Fields, Model, Uploads } from './fields/model.js'
 import type { MediaApi } from './plugin-api.js'
 
-type UploadsFromGeneric<G> = G extends { Uploads: infer U } ? (unknown extends U ? Record<string, unknown> : U) : Record<string, unknown>
+type UploadsFromGeneric<G> = G extends { Uploads?: infer U } ? (unknown extends U ? Record<string, unknown> : Exclude<U, undefined>) : Record<string, unknown>
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -25,7 +26,7 @@ declare module 'fastify' {
     Logger extends FastifyBaseLogger = FastifyBaseLogger
   > {
     /** Makes the route an upload route for this model (multipart/form-data only). */
-    upload?: Model<any> & { readonly '~route'?: RouteGeneric }
+    upload?: Model<any> & { readonly '~route'?: Partial<RouteGeneric> & { Uploads?: unknown } }
   }
 
   interface FastifyRequest<

@@ -1,15 +1,31 @@
 import fastifyStatic from '@fastify/static'
-import type { FastifyInstance, FastifyReply } from 'fastify'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { FST_MEDIA_BAD_SIGNATURE } from '../errors.js'
 import { isInlineType, typeForName } from '../mime.js'
+import { normalizeStorageName } from '../storage/valid-name.js'
+
+export interface ServeOptions {
+  root: string
+  prefix: string
+  /** For private storages: true when the request carries a valid signature for this file name. */
+  verify?: (name: string, query: Record<string, unknown>) => boolean
+}
 
 /**
- * Serves a public storage on disk. Uploaded bytes are hostile by assumption: the type comes from the stored
+ * Serves a storage on disk. Uploaded bytes are hostile by assumption: the type comes from the stored
  * extension (never sniffed by the browser), scripts are sandboxed away, and anything that is not a raster
  * image, audio, video, PDF or plain text downloads instead of rendering.
  */
-export async function serveMedia (app: FastifyInstance, root: string, prefix: string): Promise<void> {
+export async function serveMedia (app: FastifyInstance, { root, prefix, verify }: ServeOptions): Promise<void> {
   // an encapsulated child, so this instance's decorators and routes cannot clash with the user's own
   await app.register(async function media (child) {
+    if (verify !== undefined) {
+      // before the file is looked up: a missing file and a bad signature must be indistinguishable
+      child.addHook('onRequest', async (request: FastifyRequest<{ Params: { '*': string } }>) => {
+        const name = normalizeStorageName(request.params['*'] ?? '') ?? ''
+        if (!verify(name, request.query as Record<string, unknown>)) throw new FST_MEDIA_BAD_SIGNATURE(name || 'url')
+      })
+    }
     await child.register(fastifyStatic, {
       root,
       prefix,
@@ -25,8 +41,9 @@ export async function serveMedia (app: FastifyInstance, root: string, prefix: st
         reply.header('x-content-type-options', 'nosniff')
         reply.header('content-security-policy', "default-src 'none'; sandbox")
         reply.header('cross-origin-resource-policy', 'same-site')
-        // names are never reused, so a URL's bytes never change; an hour bounds how long a deleted file lingers
-        reply.header('cache-control', 'public, max-age=3600')
+        // names are never reused, so a URL's bytes never change; an hour bounds how long a deleted file
+        // lingers in caches. A signed URL is one person's: never in a shared cache.
+        reply.header('cache-control', verify === undefined ? 'public, max-age=3600' : 'private, no-store')
         if (!isInlineType(type)) reply.header('content-disposition', 'attachment')
       }
     })

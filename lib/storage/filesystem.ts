@@ -57,11 +57,6 @@ export class FileSystemStorage implements Storage {
     this.#location = resolve(context.baseDir, this.options.location)
   }
 
-  /** Used by the plugin for the default storage, whose URL is `media.url`. */
-  setBaseUrl (baseUrl: string): void {
-    this.#baseUrl ??= baseUrl
-  }
-
   async save (name: string | (() => string), content: Content, opts: SaveOptions = {}): Promise<string> {
     const maxLength = opts.maxLength ?? 255
     const tempDir = join(this.#location, TEMP_DIR)
@@ -155,7 +150,7 @@ export class FileSystemStorage implements Storage {
     if (this.public) return path
     const sign = this.#context?.sign
     if (sign === undefined) throw new FST_MEDIA_INVALID_OPTION('signingKey', 'a private storage needs the plugin\'s signingKey')
-    return sign(this.#context!.storageName, clean, opts.expiresIn ?? this.options.expiresIn ?? 3600)
+    return `${path}?${sign(clean, opts.expiresIn ?? this.options.expiresIn ?? 3600)}`
   }
 
   async list (prefix = ''): Promise<string[]> {

@@ -27,8 +27,8 @@ export interface StorageContext {
   storageName: string
   /** Resolves a relative `location` against the plugin's `baseDir`. */
   baseDir: string
-  /** Signs a private file's URL; present when `signingKey` is set. */
-  sign?: (storageName: string, name: string, expiresIn: number) => string
+  /** The query (`expires=…&signature=…`) of a private file's URL; present when `signingKey` is set. */
+  sign?: (name: string, expiresIn: number) => string
 }
 
 /**

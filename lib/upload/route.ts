@@ -51,7 +51,7 @@ export function uploadRoutes (limits: MediaLimits) {
       request[kTransaction] = tx
       request[kUploads] = emptyUploads(model as Model)
       // the safety net for replies that never pass onSend (hijacked, or the client went away)
-      reply.raw.once('close', () => { void tx.rollback() })
+      reply.raw.once('close', () => tx.rollback())
       if (!/^multipart\/form-data\s*(;|$)/i.test(request.headers['content-type'] ?? '')) {
         throw new FST_MEDIA_NOT_MULTIPART(route)
       }

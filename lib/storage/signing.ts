@@ -1,0 +1,30 @@
+import { createHmac, timingSafeEqual } from 'node:crypto'
+
+export interface SignedQuery {
+  expires: number
+  signature: string
+}
+
+function mac (key: Buffer, storageName: string, name: string, expires: number): Buffer {
+  return createHmac('sha256', key).update(`${storageName}\n${name}\n${expires}`).digest()
+}
+
+/** The query of a private file's URL: valid for `expiresIn` seconds from `now`, for this file only. */
+export function signQuery (key: Buffer, storageName: string, name: string, expiresIn: number, now = Date.now()): string {
+  const expires = Math.floor(now / 1000) + Math.max(1, Math.floor(expiresIn))
+  return `expires=${expires}&signature=${mac(key, storageName, name, expires).toString('base64url')}`
+}
+
+/**
+ * True only for an unexpired signature made with our key for this storage and file. The comparison is
+ * constant-time, and runs before anything about the file itself is looked at.
+ */
+export function verifyQuery (key: Buffer, storageName: string, name: string, query: Record<string, unknown>, now = Date.now()): boolean {
+  const { expires, signature } = query
+  if (typeof expires !== 'string' || !/^\d{1,12}$/.test(expires)) return false
+  if (typeof signature !== 'string' || !/^[\w-]{43}$/.test(signature)) return false
+  const expected = mac(key, storageName, name, Number(expires))
+  const given = Buffer.from(signature, 'base64url')
+  const valid = given.length === expected.length && timingSafeEqual(given, expected)
+  return valid && Number(expires) * 1000 >= now
+}
