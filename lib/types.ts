@@ -4,7 +4,17 @@ import type { FastifyRequestType, ResolveFastifyRequestType } from 'fastify/type
 import type { Fields, Model, Uploads } from './fields/model.js'
 import type { MediaApi } from './plugin-api.js'
 
-type UploadsFromGeneric<G> = G extends { Uploads?: infer U } ? (unknown extends U ? Record<string, unknown> : Exclude<U, undefined>) : Record<string, unknown>
+/** A route generic without `Uploads` (no `upload` option, or explicit generics without it) gets loose uploads. */
+type UploadsFromGeneric<G> = G extends { Uploads?: infer U }
+  ? (unknown extends U ? Record<string, unknown> : Exclude<U, undefined>)
+  : Record<string, unknown>
+
+/**
+ * The route generic is inferred from the model's phantom `'~route'` (`{ Uploads: Uploads<F> }`). Partial, so
+ * explicit generics (`{ Body: B; Uploads: UploadsOf<typeof M> }`, or `{ Body: B }` alone) still accept the
+ * model, and a mismatched `Uploads` is an error; `Uploads?` keeps the target from being a weak type.
+ */
+type UploadOption<RouteGeneric> = Model<any> & { readonly '~route'?: Partial<RouteGeneric> & { Uploads?: unknown } }
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -26,7 +36,7 @@ declare module 'fastify' {
     Logger extends FastifyBaseLogger = FastifyBaseLogger
   > {
     /** Makes the route an upload route for this model (multipart/form-data only). */
-    upload?: Model<any> & { readonly '~route'?: Partial<RouteGeneric> & { Uploads?: unknown } }
+    upload?: UploadOption<RouteGeneric>
   }
 
   interface FastifyRequest<

@@ -75,15 +75,22 @@ export interface FieldSpec<K extends FieldKind = FieldKind, R extends boolean = 
   readonly options: ResolvedField
 }
 
-type RequiredOf<O> = O extends { required: false } ? false : true
-type MultipleOf<O> = O extends { multiple: true } ? true : false
+/**
+ * R and M are inferred from `required`/`multiple` alone, so the options stay a plain (non-generic) type:
+ * typos are excess properties and `uploadTo: (ctx) => ...` gets its parameter type.
+ * `maxCount` without `multiple: true` is refused here as makeSpec refuses it at run time.
+ * NoInfer in the results: inside `model(name, { ... })` the contextual FieldSpec would infer `boolean`
+ * rather than the defaults.
+ */
+type SpecOptions<O, R extends boolean, M extends boolean> =
+  O & { required?: R, multiple?: M } & ([M] extends [false] ? { maxCount?: undefined } : unknown)
 
-export function FileField<const O extends FileFieldOptions = {}> (options?: O): FieldSpec<'file', RequiredOf<O>, MultipleOf<O>> {
-  return makeSpec('file', options ?? {}, 'FileField') as FieldSpec<'file', RequiredOf<O>, MultipleOf<O>>
+export function FileField<R extends boolean = true, M extends boolean = false> (options?: SpecOptions<FileFieldOptions, R, M>): FieldSpec<'file', NoInfer<R>, NoInfer<M>> {
+  return makeSpec('file', options ?? {}, 'FileField') as FieldSpec<'file', R, M>
 }
 
-export function ImageField<const O extends ImageFieldOptions = {}> (options?: O): FieldSpec<'image', RequiredOf<O>, MultipleOf<O>> {
-  return makeSpec('image', options ?? {}, 'ImageField') as FieldSpec<'image', RequiredOf<O>, MultipleOf<O>>
+export function ImageField<R extends boolean = true, M extends boolean = false> (options?: SpecOptions<ImageFieldOptions, R, M>): FieldSpec<'image', NoInfer<R>, NoInfer<M>> {
+  return makeSpec('image', options ?? {}, 'ImageField') as FieldSpec<'image', R, M>
 }
 
 function makeSpec (kind: FieldKind, options: ImageFieldOptions, label: string): FieldSpec {

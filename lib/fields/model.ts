@@ -9,23 +9,25 @@ export type Fields = Record<string, FieldSpec>
 
 export type FileOf<S extends FieldSpec> = S['kind'] extends 'image' ? ImageFile : FieldFile
 
-/** What `req.uploads` holds for a field: an array when `multiple`, `| null` when not `required`. */
-export type UploadValue<S extends FieldSpec> = S['multiple'] extends true
-  ? Array<FileOf<S>>
-  : S['required'] extends false ? FileOf<S> | null : FileOf<S>
+/**
+ * A field's value shaped by its flags: an array when `multiple`, `| null` when not `required`. A flag typed
+ * only as `boolean` (not a literal) gets both shapes, since either may come at run time.
+ */
+type Shaped<S extends FieldSpec, T> =
+  | (true extends S['multiple'] ? T[] : never)
+  | (false extends S['multiple'] ? (false extends S['required'] ? T | null : T) : never)
+
+/** What `req.uploads` holds for a field. */
+export type UploadValue<S extends FieldSpec> = Shaped<S, FileOf<S>>
 
 export type Uploads<F extends Fields> = { -readonly [K in keyof F]: UploadValue<F[K]> }
 
 /** What a database keeps for a field: names. */
-export type RecordValue<S extends FieldSpec> = S['multiple'] extends true
-  ? string[]
-  : S['required'] extends false ? string | null : string
+export type RecordValue<S extends FieldSpec> = Shaped<S, string>
 
 export type RecordOf<F extends Fields> = { -readonly [K in keyof F]: RecordValue<F[K]> }
 
-export type LoadedValue<S extends FieldSpec> = S['multiple'] extends true
-  ? Array<Loaded<FileOf<S>>>
-  : S['required'] extends false ? Loaded<FileOf<S>> | null : Loaded<FileOf<S>>
+export type LoadedValue<S extends FieldSpec> = Shaped<S, Loaded<FileOf<S>>>
 
 export type LoadedOf<F extends Fields> = { -readonly [K in keyof F]: LoadedValue<F[K]> }
 

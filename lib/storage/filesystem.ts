@@ -73,7 +73,8 @@ export class FileSystemStorage implements Storage {
     } catch (err) {
       throw wrap(err, 'save')
     } finally {
-      await rm(temp, { force: true })
+      // best effort: the temp dir may be what failed, and its error must not hide the first one
+      await rm(temp, { force: true }).catch(() => {})
     }
   }
 

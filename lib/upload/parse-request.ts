@@ -45,7 +45,6 @@ export async function parseUpload (request: FastifyRequest, model: Model, limits
   for await (const part of parts) {
     const name = part.fieldname
     if (part.type === 'field') {
-      if (part.fieldnameTruncated) throw new FST_MEDIA_LIMIT(name, 'field name too long')
       if (part.valueTruncated) throw new FST_MEDIA_LIMIT(name, `limits.fieldSize: ${formatBytes(limits.fieldSize)}`)
       if (Object.hasOwn(model.fields, name)) throw new FST_MEDIA_BAD_MULTIPART(name, 'a text value where a file was expected')
       const previous = body[name]

@@ -42,7 +42,6 @@ export async function storeFile (input: StoreInput): Promise<FieldFile | null> {
     if (validName === '') throw new FST_MEDIA_INVALID_NAME(fieldName, 'nothing usable is left of the file name')
     // an empty file has no type to detect: it is refused for its size
     if (head.ended && head.bytes.length === 0) throw new FST_MEDIA_FILE_TOO_SMALL(fieldName, formatBytes(Math.max(field.minSize, 1)))
-    if (head.ended && head.bytes.length > field.maxSize) throw new FST_MEDIA_FILE_TOO_LARGE(fieldName, formatBytes(field.maxSize))
 
     const clientExt = splitExtension(validName).ext
     const detected = await detectType(head.bytes, clientExt, field, fieldName)
@@ -69,6 +68,9 @@ export async function storeFile (input: StoreInput): Promise<FieldFile | null> {
         }
       }
     }
+
+    // size comes last in the contract's order; a part that fit in the window is refused before any write
+    if (head.ended && head.bytes.length > field.maxSize) throw new FST_MEDIA_FILE_TOO_LARGE(fieldName, formatBytes(field.maxSize))
 
     const filename = `${splitExtension(validName).stem}.${detected.ext}`
     const plan = planName({

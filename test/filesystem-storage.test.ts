@@ -1,0 +1,123 @@
+import t from 'tap'
+import { mkdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { Readable } from 'node:stream'
+import { FileSystemStorage } from '../lib/index.js'
+import { filesUnder, tempDir } from './helpers.js'
+
+type Tap = Parameters<Parameters<typeof t.test>[1]>[0]
+
+function storage (t: Tap, options: Partial<ConstructorParameters<typeof FileSystemStorage>[0]> = {}) {
+  const root = tempDir(t)
+  return { root, store: new FileSystemStorage({ location: root, baseUrl: '/files/', ...options }) }
+}
+
+const read = async (stream: Readable): Promise<Buffer> => {
+  const chunks: Buffer[] = []
+  for await (const chunk of stream) chunks.push(chunk as Buffer)
+  return Buffer.concat(chunks)
+}
+
+t.test('save, open, exists, size, stat, list, url, delete', async (t) => {
+  const { root, store } = storage(t)
+  const bytes = Buffer.from([0, 1, 2, 255, 254, 10, 13])
+  t.equal(await store.save('a/b/c.bin', bytes), 'a/b/c.bin')
+  t.same(await read(store.open('a/b/c.bin')), bytes)
+  t.equal(await store.exists('a/b/c.bin'), true)
+  t.equal(await store.exists('a/b'), false, 'a directory is not a file')
+  t.equal(await store.exists('../../etc/passwd'), false, 'never throws')
+  t.equal(await store.size('a/b/c.bin'), 7)
+  t.match(await store.stat('a/b/c.bin'), { size: 7, modified: Date, contentType: 'application/octet-stream' })
+  await store.save('top.txt', Readable.from([Buffer.from('hi')]))
+  await store.save('a/x.pdf', (async function * () { yield Buffer.from('%PDF') })())
+  t.same(await store.list(), ['a/b/c.bin', 'a/x.pdf', 'top.txt'])
+  t.same(await store.list('a/'), ['a/b/c.bin', 'a/x.pdf'])
+  t.same(await store.list('missing'), [])
+  t.equal(store.url('a/b c/ü.png'), '/files/a/b%20c/%C3%BC.png')
+  await store.delete('a/b/c.bin')
+  await store.delete('a/b/c.bin')
+  t.equal(await store.exists('a/b/c.bin'), false)
+  t.notOk(filesUnder(root).some((name) => name.startsWith('.tmp/') && name !== '.tmp'), 'no temp file left')
+})
+
+t.test('never overwrites: a taken name gets a random suffix, atomically', async (t) => {
+  const { store } = storage(t)
+  t.equal(await store.save('r.pdf', Buffer.from('one')), 'r.pdf')
+  const second = await store.save('r.pdf', Buffer.from('two'))
+  t.match(second, /^r_[a-zA-Z0-9]{7}\.pdf$/)
+  t.same(await read(store.open('r.pdf')), Buffer.from('one'))
+  const names = await Promise.all(Array.from({ length: 20 }, (_, i) => store.save('same.txt', Buffer.from(`content ${i}`))))
+  t.equal(new Set(names).size, 20, '20 concurrent saves, 20 names')
+  const contents = await Promise.all(names.map(async (name) => (await read(store.open(name))).toString()))
+  t.same(contents.sort(), Array.from({ length: 20 }, (_, i) => `content ${i}`).sort())
+  t.match(await store.getAvailableName('r.pdf'), /^r_[a-zA-Z0-9]{7}\.pdf$/)
+  t.equal(await store.getAvailableName('free.pdf'), 'free.pdf')
+})
+
+t.test('a name that depends on the content is resolved after it is read', async (t) => {
+  const { store } = storage(t)
+  let read = false
+  const content = (async function * () { read = true; yield Buffer.from('data') })()
+  t.equal(await store.save(() => { t.ok(read); return 'late.bin' }, content), 'late.bin')
+})
+
+t.test('names that leave the root are refused; long names are cut', async (t) => {
+  const { root, store } = storage(t)
+  for (const bad of ['../x', 'a/../../x', '', 'x\u0000y', 'dir/']) {
+    await t.rejects(store.save(bad, Buffer.from('x')), { code: 'FST_MEDIA_INVALID_NAME' }, JSON.stringify(bad))
+    t.throws(() => store.url(bad), { code: 'FST_MEDIA_INVALID_NAME' })
+  }
+  t.throws(() => store.open('../x'), { code: 'FST_MEDIA_INVALID_NAME' })
+  await t.rejects(store.list('../'), { code: 'FST_MEDIA_INVALID_NAME' })
+  const long = await store.save('d/' + 'n'.repeat(300) + '.txt', Buffer.from('x'), { maxLength: 100 })
+  t.equal(Buffer.byteLength(long), 100)
+  t.match(long, /^d\/n+\.txt$/)
+  await t.rejects(store.save('d'.repeat(120) + '/a.txt', Buffer.from('x'), { maxLength: 100 }), { code: 'FST_MEDIA_INVALID_NAME' })
+  t.same(filesUnder(root).filter((name) => !name.startsWith('.tmp')), [long])
+})
+
+t.test('a symlinked directory pointing outside the root is never written through', async (t) => {
+  const { root, store } = storage(t)
+  const outside = tempDir(t)
+  symlinkSync(outside, join(root, 'escape'))
+  await t.rejects(store.save('escape/x.txt', Buffer.from('x')), { code: 'FST_MEDIA_INVALID_NAME', message: /outside the storage root/ })
+  t.same(filesUnder(outside), [])
+})
+
+t.test('a symlink at the target name is never written through', async (t) => {
+  const { root, store } = storage(t)
+  const outside = join(tempDir(t), 'passwd')
+  writeFileSync(outside, 'root:x:0:0')
+  symlinkSync(outside, join(root, 'x.txt'))
+  const name = await store.save('x.txt', Buffer.from('evil'))
+  t.not(name, 'x.txt')
+  t.equal(readFileSync(outside, 'utf8'), 'root:x:0:0')
+})
+
+t.test('file and directory modes', async (t) => {
+  const { root, store } = storage(t, { fileMode: 0o600, dirMode: 0o700 })
+  await store.save('secret/a.txt', Buffer.from('x'))
+  t.equal(statSync(join(root, 'secret/a.txt')).mode & 0o777, 0o600)
+  t.equal(statSync(join(root, 'secret')).mode & 0o777, 0o700)
+})
+
+t.test('file system failures are FST_MEDIA_STORAGE with the cause', async (t) => {
+  const dir = tempDir(t)
+  writeFileSync(join(dir, 'not-a-dir'), 'x')
+  const broken = new FileSystemStorage({ location: join(dir, 'not-a-dir') })
+  await t.rejects(broken.save('a.txt', Buffer.from('x')), { code: 'FST_MEDIA_STORAGE', statusCode: 500, message: /save: storage failed \(ENOTDIR\)/ })
+  const { root, store } = storage(t)
+  mkdirSync(join(root, 'adir'))
+  await t.rejects(store.delete('adir'), { code: 'FST_MEDIA_STORAGE', message: /delete/ })
+  const failing = new Readable({ read () { this.destroy(new Error('client went away')) } })
+  await t.rejects(store.save('b.txt', failing), /client went away/, 'content errors pass through')
+  t.same(filesUnder(root).filter((name) => name !== 'adir'), [])
+})
+
+t.test('private storages sign their URLs; without a signer they say so', async (t) => {
+  const { store } = storage(t, { public: false, expiresIn: 60 })
+  t.throws(() => store.url('a.pdf'), { code: 'FST_MEDIA_INVALID_OPTION', message: /signingKey/ })
+  store.attach({ storageName: 'private', baseDir: '/', sign: (name, expiresIn) => `for=${name}&in=${expiresIn}` })
+  t.equal(store.url('a b.pdf'), '/files/a%20b.pdf?for=a b.pdf&in=60')
+  t.equal(store.url('a.pdf', { expiresIn: 5 }), '/files/a.pdf?for=a.pdf&in=5')
+})
