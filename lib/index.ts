@@ -33,9 +33,6 @@ async function fastifyMedia (app: FastifyInstance, options: FastifyMediaOptions)
         throw new errors.FST_MEDIA_NOT_UPLOAD_ROUTE(`req.uploads: ${this.method} ${this.url} is not an upload route (declare it with { upload: Model } after registering fastify-media)`)
       }
       return uploads
-    },
-    setter (this: FastifyRequest & { [kUploads]?: unknown }, value: unknown) {
-      this[kUploads] = value
     }
   } as never)
   app.addHook('onRoute', uploadRoutes(config.limits))

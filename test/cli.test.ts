@@ -1,5 +1,5 @@
 import t from 'tap'
-import { execFileSync } from 'node:child_process'
+import { execFileSync, spawnSync } from 'node:child_process'
 import { existsSync, readFileSync } from 'node:fs'
 import { main } from '../lib/cli.js'
 
@@ -25,4 +25,7 @@ t.test('help, version and unknown commands', async (t) => {
 
 t.test('the built bin runs', { skip: existsSync('dist/bin.js') ? false : 'run npm run build first' }, async (t) => {
   t.match(execFileSync(process.execPath, ['dist/bin.js', '--help'], { encoding: 'utf8' }), /Usage: fastify-media/)
+  const failed = spawnSync(process.execPath, ['dist/bin.js', 'frobnicate'], { encoding: 'utf8' })
+  t.equal(failed.status, 2)
+  t.match(failed.stderr, /unknown command/)
 })

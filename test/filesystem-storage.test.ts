@@ -1,11 +1,9 @@
 import t from 'tap'
-import { mkdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs'
+import { mkdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { Readable } from 'node:stream'
 import { FileSystemStorage } from '../lib/index.js'
-import { filesUnder, tempDir } from './helpers.js'
-
-type Tap = Parameters<Parameters<typeof t.test>[1]>[0]
+import { filesUnder, tempDir, type Tap } from './helpers.js'
 
 function storage (t: Tap, options: Partial<ConstructorParameters<typeof FileSystemStorage>[0]> = {}) {
   const root = tempDir(t)
@@ -73,6 +71,10 @@ t.test('names that leave the root are refused; long names are cut', async (t) =>
   t.equal(Buffer.byteLength(long), 100)
   t.match(long, /^d\/n+\.txt$/)
   await t.rejects(store.save('d'.repeat(120) + '/a.txt', Buffer.from('x'), { maxLength: 100 }), { code: 'FST_MEDIA_INVALID_NAME' })
+  await t.rejects(store.getAvailableName('d'.repeat(120) + '/a.txt', 100), { code: 'FST_MEDIA_INVALID_NAME' })
+  const available = await store.getAvailableName('d/' + 'n'.repeat(300) + '.txt', 100)
+  t.match(available, /^d\/n+_[a-zA-Z0-9]{7}\.txt$/, 'cut like save cuts, and the cut name is taken')
+  t.equal(Buffer.byteLength(available), 100)
   t.same(filesUnder(root).filter((name) => !name.startsWith('.tmp')), [long])
 })
 
@@ -112,6 +114,21 @@ t.test('file system failures are FST_MEDIA_STORAGE with the cause', async (t) =>
   const failing = new Readable({ read () { this.destroy(new Error('client went away')) } })
   await t.rejects(store.save('b.txt', failing), /client went away/, 'content errors pass through')
   t.same(filesUnder(root).filter((name) => name !== 'adir'), [])
+})
+
+t.test('a failure between writing and linking is a storage error and leaves nothing', async (t) => {
+  const { root, store } = storage(t)
+  const vanish = () => {
+    for (const temp of filesUnder(join(root, '.tmp'))) rmSync(join(root, '.tmp', temp))
+    return 'gone.txt'
+  }
+  await t.rejects(store.save(vanish, Buffer.from('x')), { code: 'FST_MEDIA_STORAGE', message: /ENOENT/ })
+  t.same(filesUnder(root), [])
+})
+
+t.test('without a baseUrl, URLs are root-relative', async (t) => {
+  const root = tempDir(t)
+  t.equal(new FileSystemStorage({ location: root }).url('a/b.png'), '/a/b.png')
 })
 
 t.test('private storages sign their URLs; without a signer they say so', async (t) => {

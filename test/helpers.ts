@@ -2,10 +2,15 @@ import Fastify, { type FastifyInstance } from 'fastify'
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, relative } from 'node:path'
+import { Readable } from 'node:stream'
+import type t from 'tap'
 import fastifyMedia, { type FastifyMediaOptions } from '../lib/index.js'
 
 export const FIXTURES = join(import.meta.dirname, 'fixtures')
 export const fixture = (name: string): Buffer => readFileSync(join(FIXTURES, name))
+
+/** The test object tap hands to a subtest. */
+export type Tap = Parameters<Parameters<typeof t.test>[0]>[0]
 
 interface Teardown { teardown: (fn: () => unknown) => void }
 
@@ -73,8 +78,13 @@ export function multipart (parts: Part[], boundary = '----fastifymediatest'): { 
   return { payload: Buffer.concat(chunks), headers: { 'content-type': `multipart/form-data; boundary=${boundary}` } }
 }
 
-/** `app.inject()` of a multipart POST. */
-export async function postForm (app: FastifyInstance, url: string, parts: Part[]) {
+/**
+ * `app.inject()` of a multipart POST. With `chunkSize`, the body arrives in chunks of that size, as a
+ * network delivers it; without, in one piece.
+ */
+export async function postForm (app: FastifyInstance, url: string, parts: Part[], { chunkSize }: { chunkSize?: number } = {}) {
   const { payload, headers } = multipart(parts)
-  return await app.inject({ method: 'POST', url, payload, headers })
+  if (chunkSize === undefined) return await app.inject({ method: 'POST', url, payload, headers })
+  const chunks = Array.from({ length: Math.ceil(payload.length / chunkSize) }, (_, i) => payload.subarray(i * chunkSize, (i + 1) * chunkSize))
+  return await app.inject({ method: 'POST', url, payload: Readable.from(chunks), headers })
 }

@@ -4,9 +4,7 @@ import { join } from 'node:path'
 import { Readable } from 'node:stream'
 import { FieldFile, FileField, FileSystemStorage, ImageField, ImageFile } from '../lib/index.js'
 import { createModel } from '../lib/fields/model.js'
-import { filesUnder, fixture, makeApp, postForm } from './helpers.js'
-
-type Tap = Parameters<Parameters<typeof t.test>[1]>[0]
+import { filesUnder, fixture, makeApp, postForm, type Tap } from './helpers.js'
 
 async function profileApp (t: Tap) {
   const { app, dir } = await makeApp(t)

@@ -62,6 +62,7 @@ t.test('fitName cuts the stem to the byte limit, keeping the extension and whole
   t.ok(fitted.endsWith('.png'))
   t.notOk(fitted.includes('\uFFFD'))
   t.equal(fitName('a.pdf', 255), 'a.pdf')
+  t.equal(fitName('R'.repeat(300), 255), 'R'.repeat(255), 'a name without extension')
   t.equal(fitName(`${'d'.repeat(300)}/a.pdf`, 255), undefined, 'a directory alone too long')
   const ascii = fitName('x'.repeat(300) + '.jpg', 255)!
   t.equal(Buffer.byteLength(ascii), 255)

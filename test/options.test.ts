@@ -91,6 +91,18 @@ t.test('a private storage with a key and a proper baseUrl registers', async (t) 
   t.throws(() => app.media.storage('nope'), { code: 'FST_MEDIA_INVALID_OPTION' })
 })
 
+t.test('only disk storages with a baseUrl are served', async (t) => {
+  const dir = tempDir(t)
+  const app = Fastify()
+  t.teardown(() => app.close())
+  const archive = new FileSystemStorage({ location: 'archive' })
+  const custom = Object.fromEntries(['save', 'open', 'delete', 'exists', 'size', 'stat', 'url', 'list', 'getAvailableName'].map((m) => [m, () => {}]))
+  await app.register(fastifyMedia, { baseDir: dir, storages: { archive, custom: { ...custom, public: true } as unknown as Storage } })
+  await archive.save('a.txt', Buffer.from('x'))
+  t.equal((await app.inject('/a.txt')).statusCode, 404)
+  t.equal((await app.inject('/media/a.txt')).statusCode, 404)
+})
+
 t.test('FileSystemStorage checks its own options', async (t) => {
   t.throws(() => new FileSystemStorage({ location: '' }), { code: 'FST_MEDIA_INVALID_OPTION', message: /location/ })
   t.throws(() => new FileSystemStorage({} as never), { code: 'FST_MEDIA_INVALID_OPTION' })

@@ -77,7 +77,7 @@ t.test('private files: only a valid, unexpired signature for that file opens the
   const params = new URLSearchParams(query)
   const signature = params.get('signature')!
   const flipped = (signature[0] === 'A' ? 'B' : 'A') + signature.slice(1)
-  const bad = [
+  const bad: Array<[string, string]> = [
     ['missing', path],
     ['no signature', `${path}?expires=${params.get('expires')}`],
     ['malformed', `${path}?expires=${params.get('expires')}&signature=abc`],
@@ -97,6 +97,8 @@ t.test('private files: only a valid, unexpired signature for that file opens the
     t.equal(res.statusCode, 403, label)
     t.equal(res.json().code, 'FST_MEDIA_BAD_SIGNATURE', label)
   }
+  const bare = await app.inject('/private/')
+  t.match(bare.json(), { statusCode: 403, code: 'FST_MEDIA_BAD_SIGNATURE', message: /^url: / })
   const notPublic = await app.inject('/media/c/deal.pdf')
   t.equal(notPublic.statusCode, 404, 'private files are not on the public media route')
 

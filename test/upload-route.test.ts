@@ -1,10 +1,10 @@
 import t from 'tap'
 import Fastify from 'fastify'
+import { createHash } from 'node:crypto'
 import { join } from 'node:path'
+import { Readable } from 'node:stream'
 import fastifyMedia, { FileField, ImageField } from '../lib/index.js'
-import { filesUnder, fixture, makeApp, multipart, postForm, tempDir } from './helpers.js'
-
-type Tap = Parameters<Parameters<typeof t.test>[1]>[0]
+import { filesUnder, fixture, makeApp, multipart, postForm, tempDir, type Tap } from './helpers.js'
 
 async function profileApp (t: Tap, options: Parameters<typeof makeApp>[1] = {}) {
   const { app, dir } = await makeApp(t, options)
@@ -15,6 +15,20 @@ async function profileApp (t: Tap, options: Parameters<typeof makeApp>[1] = {}) 
   })
   const media = join(dir, 'media')
   return { app, Profile, media, stored: () => filesUnder(media) }
+}
+
+/**
+ * Resolves with the error a request failed with; `inject()` cannot tell when a request whose body broke
+ * off is done, and onResponse fires as soon as the socket closes.
+ */
+function requestFailed (app: Awaited<ReturnType<typeof makeApp>>['app']): Promise<unknown> {
+  return new Promise((resolve) => app.addHook('onError', async (_req, _reply, err) => resolve(err)))
+}
+
+/** Waits (bounded) until nothing is left under the media root. */
+async function nothingLeft (stored: () => string[]): Promise<string[]> {
+  for (let i = 0; i < 100 && stored().length > 0; i++) await new Promise((resolve) => setTimeout(resolve, 20))
+  return stored()
 }
 
 const pdf = { name: 'document', filename: 'report.pdf', content: fixture('fixture.pdf') }
@@ -68,10 +82,61 @@ t.test('an untouched optional file input counts as absent; a required one is FIE
   t.same(stored(), ['docs/report.pdf'], 'the avatar of the failed request is gone')
 })
 
+t.test('a required multiple field needs at least one file', async (t) => {
+  const { app, dir } = await makeApp(t)
+  const Album = app.media.model('album', { photos: ImageField({ multiple: true }) })
+  app.post('/a', { upload: Album }, async (req) => req.uploads)
+  const res = await postForm(app, '/a', [{ name: 'photos', filename: '', content: '' }])
+  t.match(res.json(), { statusCode: 400, code: 'FST_MEDIA_FIELD_REQUIRED', message: 'photos: this field is required' })
+  t.same(filesUnder(dir), [])
+})
+
+t.test('a body that breaks off mid-file leaves nothing', async (t) => {
+  const { app, Profile, stored } = await profileApp(t)
+  const failed = requestFailed(app)
+  app.post('/p', { upload: Profile }, async (req) => req.uploads)
+  const { payload, headers } = multipart([pdf, { name: 'avatar', filename: 'big.png', content: Buffer.concat([fixture('fixture.png'), Buffer.alloc(40_000)]) }])
+  const body = new Readable({ read () {} })
+  body.push(payload.subarray(0, 30_000))
+  setImmediate(() => body.destroy(new Error('client went away')))
+  const res = await app.inject({ method: 'POST', url: '/p', headers, payload: body }).catch((err: Error) => err)
+  t.match(res, { message: 'client went away' }, 'the client sees its own failure')
+  t.match(await failed, { code: 'FST_MEDIA_BAD_MULTIPART', statusCode: 400 }, 'the server saw a broken body')
+  t.same(await nothingLeft(stored), [], 'the pdf stored before the break is gone, and no temp file is left')
+})
+
+t.test('{hash} names a file by its content', async (t) => {
+  const { app, dir } = await makeApp(t)
+  const Cas = app.media.model('cas', { blob: FileField({ uploadTo: 'cas/{hash}.{ext}', maxSize: '10 kB' }) })
+  app.post('/c', { upload: Cas }, async (req) => req.uploads)
+  const res = await postForm(app, '/c', [{ name: 'blob', filename: 'whatever.pdf', content: fixture('fixture.pdf') }])
+  const sha256 = createHash('sha256').update(fixture('fixture.pdf')).digest('hex')
+  t.equal(res.json().blob.name, `cas/${sha256}.pdf`)
+  const small = await postForm(app, '/c', [{ name: 'blob', filename: 'a.png', content: fixture('fixture.png') }])
+  t.match(small.json(), { statusCode: 413, code: 'FST_MEDIA_FILE_TOO_LARGE' }, 'a file inside the sniffing window is refused before any write')
+  t.same(filesUnder(join(dir, 'media')), [`cas/${sha256}.pdf`])
+})
+
+t.test('a body that breaks off between parts leaves nothing', async (t) => {
+  const { app, Profile, stored } = await profileApp(t)
+  const failed = requestFailed(app)
+  app.post('/p', { upload: Profile }, async (req) => req.uploads)
+  const { payload, headers } = multipart([pdf, png])
+  const body = new Readable({ read () {} })
+  const endOfPdf = payload.indexOf('--', payload.indexOf('%%EOF'))
+  body.push(payload.subarray(0, endOfPdf + 10))
+  setTimeout(() => body.destroy(new Error('client went away')), 50)
+  const res = await app.inject({ method: 'POST', url: '/p', headers, payload: body }).catch((err: Error) => err)
+  t.match(res, { message: 'client went away' })
+  t.match(await failed, { code: 'FST_MEDIA_BAD_MULTIPART', statusCode: 400 }, 'the server saw a broken body')
+  t.same(await nothingLeft(stored), [])
+})
+
 t.test('a request that is not multipart/form-data gets 415', async (t) => {
   const { app, Profile } = await profileApp(t)
   app.post('/p', { upload: Profile }, async () => 'never')
-  for (const [type, payload] of [['application/json', '{}'], ['application/x-www-form-urlencoded', 'a=b'], ['text/plain', 'x'], ['multipart/mixed; boundary=x', '--x--']]) {
+  const bodies: Array<[string, string]> = [['application/json', '{}'], ['application/x-www-form-urlencoded', 'a=b'], ['text/plain', 'x'], ['multipart/mixed; boundary=x', '--x--']]
+  for (const [type, payload] of bodies) {
     const res = await app.inject({ method: 'POST', url: '/p', headers: { 'content-type': type }, payload })
     t.equal(res.statusCode, 415, type)
     t.equal(res.json().code, 'FST_MEDIA_NOT_MULTIPART', type)

@@ -1,16 +1,15 @@
 import t from 'tap'
 import { join } from 'node:path'
 import { FileField, ImageField, type FileFieldOptions, type ImageFieldOptions } from '../lib/index.js'
-import { filesUnder, fixture, makeApp, postForm } from './helpers.js'
+import { filesUnder, fixture, makeApp, postForm, type Tap } from './helpers.js'
 
-async function uploadOne (t: Tap, kind: 'file' | 'image', options: FileFieldOptions & ImageFieldOptions, filename: string, content: Buffer | string) {
+async function uploadOne (t: Tap, kind: 'file' | 'image', options: FileFieldOptions & ImageFieldOptions, filename: string, content: Buffer | string, chunkSize?: number) {
   const { app, dir } = await makeApp(t)
   const Upload = app.media.model('upload', { file: kind === 'image' ? ImageField(options) : FileField(options) })
   app.post('/u', { upload: Upload }, async (req) => req.uploads)
-  const res = await postForm(app, '/u', [{ name: 'file', filename, content }])
+  const res = await postForm(app, '/u', [{ name: 'file', filename, content }], { chunkSize })
   return { res, files: filesUnder(join(dir, 'media')), dir }
 }
-type Tap = Parameters<Parameters<typeof t.test>[1]>[0]
 
 t.test('real images are accepted by ImageField with their dimensions', async (t) => {
   const cases: Array<[string, string, string, number, number]> = [
@@ -122,12 +121,15 @@ t.test('text formats: only when named, only UTF-8 without NUL, never a binary si
 })
 
 t.test('text is checked as it streams, past the sniffing window', async (t) => {
-  const big = Buffer.concat([Buffer.from('a'.repeat(100_000)), Buffer.from([0xc3, 0x28]), Buffer.from('tail')])
-  const { res, files } = await uploadOne(t, 'file', { accept: ['text/plain'] }, 'big.txt', big)
+  const big = Buffer.concat([Buffer.from('a'.repeat(300_000)), Buffer.from([0xc3, 0x28]), Buffer.from('tail')])
+  const { res, files } = await uploadOne(t, 'file', { accept: ['text/plain'] }, 'big.txt', big, 65_536)
   t.equal(res.json().code, 'FST_MEDIA_INVALID_TYPE')
+  const nul = Buffer.concat([Buffer.from('a'.repeat(300_000)), Buffer.from([0]), Buffer.from('tail')])
+  const late = await uploadOne(t, 'file', { accept: ['text/plain'] }, 'nul.txt', nul, 65_536)
+  t.equal(late.res.json().code, 'FST_MEDIA_INVALID_TYPE', 'a NUL past the window')
   t.same(files, [])
   const cut = Buffer.concat([Buffer.from('a'.repeat(100_000)), Buffer.from([0xe6, 0x9d])])
-  const truncated = await uploadOne(t, 'file', { accept: ['text/plain'] }, 'cut.txt', cut)
+  const truncated = await uploadOne(t, 'file', { accept: ['text/plain'] }, 'cut.txt', cut, 65_536)
   t.equal(truncated.res.json().code, 'FST_MEDIA_INVALID_TYPE', 'a character cut at the end')
   const good = await uploadOne(t, 'file', { accept: ['text/plain'] }, 'big.txt', Buffer.from('東'.repeat(40_000)))
   t.equal(good.res.statusCode, 200)

@@ -77,13 +77,12 @@ export interface FieldSpec<K extends FieldKind = FieldKind, R extends boolean = 
 
 /**
  * R and M are inferred from `required`/`multiple` alone, so the options stay a plain (non-generic) type:
- * typos are excess properties and `uploadTo: (ctx) => ...` gets its parameter type.
- * `maxCount` without `multiple: true` is refused here as makeSpec refuses it at run time.
+ * typos are excess properties and `uploadTo: (ctx) => ...` gets its parameter type. Omit, because an options
+ * variable identical to a member of the intersection would be matched away before inferring R and M.
  * NoInfer in the results: inside `model(name, { ... })` the contextual FieldSpec would infer `boolean`
  * rather than the defaults.
  */
-type SpecOptions<O, R extends boolean, M extends boolean> =
-  O & { required?: R, multiple?: M } & ([M] extends [false] ? { maxCount?: undefined } : unknown)
+type SpecOptions<O, R extends boolean, M extends boolean> = Omit<O, 'required' | 'multiple'> & { required?: R, multiple?: M }
 
 export function FileField<R extends boolean = true, M extends boolean = false> (options?: SpecOptions<FileFieldOptions, R, M>): FieldSpec<'file', NoInfer<R>, NoInfer<M>> {
   return makeSpec('file', options ?? {}, 'FileField') as FieldSpec<'file', R, M>

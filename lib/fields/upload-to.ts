@@ -9,7 +9,8 @@ export interface UploadToContext {
   filename: string
   field: string
   model: string
-  request?: FastifyRequest
+  /** The upload's request (absent for `field.save()`); params are strings, as the router gives them. */
+  request?: FastifyRequest<{ Params: Record<string, string | undefined> }>
   date: Date
 }
 

@@ -22,7 +22,7 @@ export async function serveMedia (app: FastifyInstance, { root, prefix, verify }
     if (verify !== undefined) {
       // before the file is looked up: a missing file and a bad signature must be indistinguishable
       child.addHook('onRequest', async (request: FastifyRequest<{ Params: { '*': string } }>) => {
-        const name = normalizeStorageName(request.params['*'] ?? '') ?? ''
+        const name = normalizeStorageName(request.params['*']) ?? ''
         if (!verify(name, request.query as Record<string, unknown>)) throw new FST_MEDIA_BAD_SIGNATURE(name || 'url')
       })
     }

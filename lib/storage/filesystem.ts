@@ -61,35 +61,37 @@ export class FileSystemStorage implements Storage {
     const maxLength = opts.maxLength ?? 255
     const tempDir = join(this.#location, TEMP_DIR)
     const temp = join(tempDir, randomUUID())
+    // best effort: the temp dir may be what failed, and its error must not hide the first one
+    const discard = () => rm(temp, { force: true }).catch(() => {})
+    let stored: string
     try {
       await this.#mkdir(tempDir)
       const out = createWriteStream(temp, { flags: 'wx', mode: this.options.fileMode ?? 0o644 })
       await pipeline(Buffer.isBuffer(content) ? [content] : content, out)
       if (this.options.fileMode !== undefined) await chmod(temp, this.options.fileMode)
-      const wanted = this.#clean(typeof name === 'function' ? name() : name)
-      const fitted = fitName(wanted, maxLength)
-      if (fitted === undefined) throw new FST_MEDIA_INVALID_NAME(wanted, `longer than ${maxLength} bytes`)
-      return await this.#linkAvailable(temp, fitted, maxLength)
+      const wanted = this.#fit(typeof name === 'function' ? name() : name, maxLength)
+      stored = await this.#linkAvailable(temp, wanted, maxLength)
     } catch (err) {
+      await discard()
       throw wrap(err, 'save')
-    } finally {
-      // best effort: the temp dir may be what failed, and its error must not hide the first one
-      await rm(temp, { force: true }).catch(() => {})
     }
+    await discard()
+    return stored
   }
 
   // A hard link fails with EEXIST atomically and never leaves a placeholder, so concurrent saves of one
   // name can never share it, and the file appears complete or not at all.
   async #linkAvailable (temp: string, wanted: string, maxLength: number): Promise<string> {
     let candidate = wanted
-    for (let attempt = 0; ; attempt++) {
+    // 62^7 suffixes: a retry that collides again is possible but a loop that never ends is not
+    for (;;) {
       const target = this.#path(candidate)
       await this.#mkdir(dirname(target))
       try {
         await link(temp, target)
         return candidate
       } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || attempt === 100) throw err
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err
       }
       candidate = withRandomSuffix(wanted, maxLength)
     }
@@ -109,6 +111,13 @@ export class FileSystemStorage implements Storage {
     const clean = normalizeStorageName(name)
     if (clean === undefined) throw new FST_MEDIA_INVALID_NAME(name, 'not a name inside the storage')
     return clean
+  }
+
+  #fit (name: string, maxLength: number): string {
+    const clean = this.#clean(name)
+    const fitted = fitName(clean, maxLength)
+    if (fitted === undefined) throw new FST_MEDIA_INVALID_NAME(clean, `longer than ${maxLength} bytes`)
+    return fitted
   }
 
   #path (name: string): string {
@@ -176,7 +185,7 @@ export class FileSystemStorage implements Storage {
   }
 
   async getAvailableName (name: string, maxLength = 255): Promise<string> {
-    const wanted = fitName(this.#clean(name), maxLength) ?? this.#clean(name)
+    const wanted = this.#fit(name, maxLength)
     let candidate = wanted
     while (await this.exists(candidate)) candidate = withRandomSuffix(wanted, maxLength)
     return candidate

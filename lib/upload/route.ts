@@ -67,7 +67,7 @@ export function uploadRoutes (limits: MediaLimits) {
       } catch (err) {
         releaseBody(request, reply)
         await tx.rollback()
-        throw toMediaError(err, limits)
+        throw toMediaError(err, limits, request.raw.destroyed)
       }
     }, true)
 

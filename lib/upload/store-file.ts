@@ -3,7 +3,7 @@ import { formatBytes } from '../bytes.js'
 import { FST_MEDIA_EXTENSION_MISMATCH, FST_MEDIA_FILE_TOO_LARGE, FST_MEDIA_FILE_TOO_SMALL, FST_MEDIA_INVALID_NAME } from '../errors.js'
 import type { ResolvedField } from '../fields/field.js'
 import { FieldFile, ImageFile } from '../fields/field-file.js'
-import { planName } from '../fields/upload-to.js'
+import { planName, type UploadToContext } from '../fields/upload-to.js'
 import { canonicalExtension } from '../mime.js'
 import type { Storage } from '../storage/storage.js'
 import { getValidName, splitExtension } from '../storage/valid-name.js'
@@ -75,7 +75,8 @@ export async function storeFile (input: StoreInput): Promise<FieldFile | null> {
     const filename = `${splitExtension(validName).stem}.${detected.ext}`
     const plan = planName({
       uploadTo: field.uploadTo,
-      ctx: { filename, field: fieldName, model: input.modelName, request: input.request, date: new Date() },
+      // the router hands params as strings; the context says so for `ctx.request.params.id`
+      ctx: { filename, field: fieldName, model: input.modelName, request: input.request as UploadToContext['request'], date: new Date() },
       ext: detected.ext,
       maxLength: field.maxLength,
       timeZone: field.timeZone

@@ -9,10 +9,6 @@ export class UploadTransaction {
   #state: 'open' | 'committed' | 'rolledBack' = 'open'
   #deletions: Array<Promise<void>> = []
 
-  get open (): boolean {
-    return this.#state === 'open'
-  }
-
   add (storage: Storage, name: string): void {
     if (this.#state === 'rolledBack') {
       this.#deletions.push(storage.delete(name).catch(() => {}))

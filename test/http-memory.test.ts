@@ -1,0 +1,114 @@
+// A 1 GiB upload streams: the server (its own process, the built package) stays within a few tens of MiB
+// of its resident memory before the upload. Generous on purpose: not a timing assertion.
+import { fork, type ChildProcess } from 'node:child_process'
+import { existsSync, statSync, unlinkSync } from 'node:fs'
+import { join } from 'node:path'
+import { Readable } from 'node:stream'
+import t from 'tap'
+import { Client } from 'undici'
+import { filesUnder, fixture, tempDir } from './helpers.js'
+import { body, CLOSING, filler, mediaRootOf, MULTIPART, PART_END, partHead } from './http-helpers.js'
+
+const MiB = 1024 * 1024
+const GiB = 1024 * MiB
+const LIMIT = 64 * MiB
+const SERVER = join(import.meta.dirname, 'http-memory-server.mjs')
+const DIST = join(import.meta.dirname, '..', 'dist', 'index.js')
+
+type Message = { type: 'ready', port: number }
+  | { type: 'baseline', rss: number }
+  | { type: 'report', baseline: number, peak: number, samples: number, maxRSS: number }
+
+/** The next IPC message of a type, or a rejection if the server dies or takes too long first. */
+function next<T extends Message['type']> (child: ChildProcess, type: T, timeout = 30_000): Promise<Extract<Message, { type: T }>> {
+  return new Promise((resolve, reject) => {
+    const done = (err?: Error, message?: Message) => {
+      clearTimeout(timer)
+      child.off('message', onMessage)
+      child.off('exit', onExit)
+      if (err === undefined) resolve(message as Extract<Message, { type: T }>)
+      else reject(err)
+    }
+    const onMessage = (message: Message) => { if (message.type === type) done(undefined, message) }
+    const onExit = (code: number | null, signal: string | null) => done(new Error(`the server exited (${code ?? signal}) before "${type}"`))
+    const timer = setTimeout(() => done(new Error(`no "${type}" from the server within ${timeout} ms`)), timeout)
+    child.on('message', onMessage)
+    child.once('exit', onExit)
+  })
+}
+
+const mib = (bytes: number): string => `${(bytes / MiB).toFixed(1)} MiB`
+
+t.test('a 1 GiB upload to a FileField streams: peak RSS grows by less than 64 MiB', async (t) => {
+  if (!existsSync(DIST)) {
+    t.fail('dist/index.js is missing: run `npm run build` first (npm test does)')
+    return
+  }
+  const dir = tempDir(t)
+  const root = mediaRootOf(dir)
+
+  // a clean child: no TypeScript loader, no coverage, none of tap's NODE_OPTIONS
+  const env = { ...process.env }
+  delete env.NODE_OPTIONS
+  delete env.NODE_V8_COVERAGE
+  const child = fork(SERVER, [dir], { execArgv: ['--expose-gc'], env, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+  t.teardown(() => { if (child.exitCode === null && child.signalCode === null) child.kill() })
+  const { port } = await next(child, 'ready')
+
+  const client = new Client(`http://127.0.0.1:${port}`, { headersTimeout: 120_000, bodyTimeout: 120_000 })
+  t.teardown(() => client.destroy())
+
+  // what startup leaves, then one small upload so the lazily loaded parts (file-type, ...) are in
+  child.send('baseline')
+  const atStartup = (await next(child, 'baseline')).rss
+  const warm = await client.request({
+    method: 'POST',
+    path: '/upload',
+    headers: { 'content-type': MULTIPART },
+    body: body([{ name: 'doc', filename: 'warm.pdf', content: fixture('fixture.pdf') }])
+  })
+  const warmed = await warm.body.json() as { doc: { name: string } }
+  t.equal(warm.statusCode, 201, 'the warm-up upload is stored')
+  unlinkSync(join(root, warmed.doc.name))
+  child.send('baseline')
+  const baseline = (await next(child, 'baseline')).rss
+
+  const header = Buffer.from('%PDF-1.4\n')
+  function * payload (): Generator<Buffer> {
+    yield partHead('doc', 'big.pdf', 'application/pdf')
+    yield header
+    yield * filler(GiB - header.length, 256 * 1024)
+    yield PART_END
+    yield CLOSING
+  }
+  const length = partHead('doc', 'big.pdf', 'application/pdf').length + GiB + PART_END.length + CLOSING.length
+
+  const started = Date.now()
+  const res = await client.request({
+    method: 'POST',
+    path: '/upload',
+    headers: { 'content-type': MULTIPART, 'content-length': String(length) },
+    body: Readable.from(payload())
+  })
+  const json = await res.body.json() as { doc: { name: string, size: number, contentType: string } }
+  const seconds = (Date.now() - started) / 1000
+  t.equal(res.statusCode, 201, 'the 1 GiB file is accepted')
+  t.equal(json.doc.size, GiB, 'the reported size is 1 GiB')
+  t.equal(json.doc.contentType, 'application/pdf')
+  t.equal(statSync(join(root, json.doc.name)).size, GiB, 'the stored file is complete')
+
+  child.send('report')
+  const report = await next(child, 'report')
+  const growth = report.peak - baseline
+  t.comment(`upload: ${seconds.toFixed(1)} s; RSS at startup ${mib(atStartup)}, baseline after warm-up ${mib(baseline)}, ` +
+    `sampled peak ${mib(report.peak)} (${report.samples} samples), growth ${mib(growth)} (${mib(report.peak - atStartup)} over startup); ` +
+    `lifetime maxRSS ${mib(report.maxRSS)}`)
+  t.ok(growth < LIMIT, `peak RSS grew by ${mib(growth)}, less than ${mib(LIMIT)}`)
+  t.ok(report.maxRSS - baseline < LIMIT, `the kernel's high-water mark is ${mib(report.maxRSS - baseline)} over the baseline, less than ${mib(LIMIT)}`)
+
+  unlinkSync(join(root, json.doc.name))
+  t.same(filesUnder(root), [], 'the 1 GiB file is deleted, no temp file is left')
+
+  child.send('close')
+  await new Promise((resolve) => child.once('exit', resolve))
+})
