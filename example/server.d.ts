@@ -10,4 +10,4 @@ export interface BuildAppOptions {
 /** The example app with fastify-media registered, ready (not listening). */
 export function buildApp (options?: BuildAppOptions): Promise<FastifyInstance>
 export function escapeHtml (value: unknown): string
-export function humanSize (bytes: number): string
+export const humanSize: (bytes: number) => string

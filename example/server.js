@@ -2,7 +2,7 @@
 // Run it with `npm start` (it imports the compiled plugin from dist/, so build first).
 import Fastify from 'fastify'
 import { pathToFileURL } from 'node:url'
-import fastifyMedia, { FileField, ImageField } from '../dist/index.js'
+import fastifyMedia, { FileField, formatBytes, ImageField } from '../dist/index.js'
 
 /** The form's fields, in page order: the text field and the model's two file fields. */
 const FIELDS = ['name', 'avatar', 'document']
@@ -107,18 +107,7 @@ export function escapeHtml (value) {
 }
 
 /** Bytes in the units the field options use: '2 MB' is 2 000 000 bytes. */
-export function humanSize (bytes) {
-  if (bytes < 1000) return `${bytes} B`
-  const units = ['kB', 'MB', 'GB', 'TB']
-  let value = bytes
-  let unit = 'B'
-  for (const next of units) {
-    if (value < 1000) break
-    value /= 1000
-    unit = next
-  }
-  return `${Number(value.toFixed(1))} ${unit}`
-}
+export const humanSize = formatBytes
 
 // Raster images get a thumbnail; SVG never does (it is served as a download).
 const isRasterImage = (contentType) => /^image\/(png|jpeg|gif|webp|avif)$/.test(contentType)

@@ -54,6 +54,7 @@ async function fastifyMedia (app: FastifyInstance, options: FastifyMediaOptions)
 export default fp(fastifyMedia, { fastify: '5.x', name: 'fastify-media' })
 export { fastifyMedia }
 export { errors }
+export { formatBytes, parseBytes } from './bytes.js'
 export { FileField, ImageField } from './fields/field.js'
 export type { FileFieldOptions, ImageFieldOptions, ImageFormat, FieldSpec } from './fields/field.js'
 export { FieldFile, ImageFile } from './fields/field-file.js'

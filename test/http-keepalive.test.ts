@@ -72,47 +72,32 @@ async function nextRequestIsAnswered (t: Test, client: Client, root: string): Pr
   t.same(filesUnder(root), ['docs/next.pdf'], 'only the next request\'s file is stored')
 }
 
-t.test('a file past its maxSize gets 413, leaves nothing, and the next request on the connection is answered', async (t) => {
-  const { root, client, connections, calls } = await setup(t)
+const refusals: Array<[string, () => Iterable<Buffer>, number, string, RegExp]> = [
+  ['a file past its maxSize gets 413', oversizeBody, 413, 'FST_MEDIA_FILE_TOO_LARGE', /doc/],
+  ['a refused type with more body after it gets 400', wrongTypeBody, 400, 'FST_MEDIA_INVALID_TYPE', /avatar/]
+]
+for (const [name, make, status, code, field] of refusals) {
+  t.test(`${name}, leaves nothing, and the next request on the connection is answered`, async (t) => {
+    const { root, client, connections, calls } = await setup(t)
 
-  const res = await client.request({
-    method: 'POST',
-    path: '/upload',
-    headers: { 'content-type': MULTIPART, 'content-length': String(lengthOf(oversizeBody())) },
-    body: Readable.from(oversizeBody())
+    const res = await client.request({
+      method: 'POST',
+      path: '/upload',
+      headers: { 'content-type': MULTIPART, 'content-length': String(lengthOf(make())) },
+      body: Readable.from(make())
+    })
+    const json = await res.body.json() as { code: string, message: string }
+    t.equal(res.statusCode, status)
+    t.equal(json.code, code)
+    t.match(json.message, field, 'the message names the field')
+    t.equal(calls.handler, 0, 'the handler never ran')
+    t.same(await waitForNoFiles(root), [], 'no file and no temp file is left')
+
+    await nextRequestIsAnswered(t, client, root)
+    t.ok(connections.count === 1 || res.headers.connection === 'close', 'the connection was drained and reused, or closed as announced')
+    t.comment(`connections opened: ${connections.count} (first response: connection ${res.headers.connection})`)
   })
-  const json = await res.body.json() as { code: string, message: string }
-  t.equal(res.statusCode, 413)
-  t.equal(json.code, 'FST_MEDIA_FILE_TOO_LARGE')
-  t.match(json.message, /doc/, 'the message names the field')
-  t.equal(calls.handler, 0, 'the handler never ran')
-  t.same(await waitForNoFiles(root), [], 'no file and no temp file is left')
-
-  await nextRequestIsAnswered(t, client, root)
-  t.ok(connections.count === 1 || res.headers.connection === 'close', 'the connection was drained and reused, or closed as announced')
-  t.comment(`connections opened: ${connections.count} (first response: connection ${res.headers.connection})`)
-})
-
-t.test('a refused type with more body after it gets 400, leaves nothing, and the next request is answered', async (t) => {
-  const { root, client, connections, calls } = await setup(t)
-
-  const res = await client.request({
-    method: 'POST',
-    path: '/upload',
-    headers: { 'content-type': MULTIPART, 'content-length': String(lengthOf(wrongTypeBody())) },
-    body: Readable.from(wrongTypeBody())
-  })
-  const json = await res.body.json() as { code: string, message: string }
-  t.equal(res.statusCode, 400)
-  t.equal(json.code, 'FST_MEDIA_INVALID_TYPE')
-  t.match(json.message, /avatar/, 'the message names the field')
-  t.equal(calls.handler, 0, 'the handler never ran')
-  t.same(await waitForNoFiles(root), [], 'no file and no temp file is left')
-
-  await nextRequestIsAnswered(t, client, root)
-  t.ok(connections.count === 1 || res.headers.connection === 'close', 'the connection was drained and reused, or closed as announced')
-  t.comment(`connections opened: ${connections.count} (first response: connection ${res.headers.connection})`)
-})
+}
 
 // A client that writes its whole body whatever the server says (like curl without Expect), then sends the
 // next request on the same socket: it must get an answer, or the connection must be closed as announced.
