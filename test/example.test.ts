@@ -82,6 +82,7 @@ t.test('an .exe named .png is refused next to the avatar field, and nothing is s
   t.match(html, /<p class="error" id="avatar-error" data-code="FST_MEDIA_INVALID_TYPE">/)
   t.match(html, /<input type="file" name="avatar" id="avatar" aria-describedby="avatar-hint avatar-error" aria-invalid="true"/)
   t.notMatch(html, /id="document-error"/)
+  t.match(html, /<input type="text" name="name" [^>]*value="Ada"/, 'the name typed before the bad file is kept')
   t.match(html, /role="alert"/)
   t.match(html, /No files uploaded yet/)
   t.same(filesUnder(mediaRoot).filter((name) => !name.startsWith('.tmp/')), [])

@@ -69,6 +69,21 @@ t.test('schema.body validates the text parts; a failure stores nothing', async (
   t.same(stored(), ['docs/report.pdf'], 'only the first request\'s file remains')
 })
 
+t.test('after an upload error, req.body holds the text parts read so far', async (t) => {
+  const { app, Profile } = await profileApp(t)
+  let seen: unknown
+  app.post('/p', {
+    upload: Profile,
+    errorHandler: async (err, req, reply) => {
+      seen = req.body
+      return reply.code(err.statusCode ?? 500).send({ code: err.code })
+    }
+  }, async () => 'never')
+  const res = await postForm(app, '/p', [{ name: 'title', content: 'Keep me' }, { ...png, content: fixture('fixture.exe') }, { name: 'late', content: 'unread' }])
+  t.equal(res.json().code, 'FST_MEDIA_INVALID_TYPE')
+  t.same(seen, { title: 'Keep me' })
+})
+
 t.test('an untouched optional file input counts as absent; a required one is FIELD_REQUIRED', async (t) => {
   const { app, Profile, stored } = await profileApp(t)
   app.post('/p', { upload: Profile }, async (req) => req.uploads)

@@ -102,3 +102,9 @@ use(size)
 expectType<Promise<void>>()(Profile.delete(record))
 // @ts-expect-error -- the model declares no such field
 await Profile.delete({ bogus: 'a.pdf' })
+
+// a loaded file's JSON does not claim a size it has not read
+expectType<number | undefined>()(loaded.document.toJSON().size)
+expectType<number | undefined>()(Profile.load(record).photos[0]!.toJSON().width)
+// @ts-expect-error -- toRecord takes a request's whole uploads, so its required names are really there
+Profile.toRecord({ avatar: null })

@@ -96,8 +96,11 @@ export class ImageFile extends FieldFile {
   }
 }
 
-/** A file rebuilt from a record: size and dimensions are unknown until `stat()`. */
-export type Loaded<F extends FieldFile> = Omit<F, 'size' | 'width' | 'height' | 'stat'> & {
-  size: number | undefined
+type Unknown<T, K extends PropertyKey> = Omit<T, K> & { [P in K & keyof T]: T[P] | undefined }
+type Measured<F extends FieldFile> = 'size' | (F extends ImageFile ? 'width' | 'height' : never)
+
+/** A file rebuilt from a record: size and dimensions are unknown until `stat()`, in its JSON too. */
+export type Loaded<F extends FieldFile> = Unknown<Omit<F, 'stat' | 'toJSON'>, Measured<F>> & {
   stat: () => Promise<F>
-} & (F extends ImageFile ? { width: number | undefined, height: number | undefined } : unknown)
+  toJSON: () => Unknown<ReturnType<F['toJSON']>, Measured<F>>
+}

@@ -51,8 +51,8 @@ export interface Model<F extends Fields = Fields> {
   readonly '~route'?: { Uploads: Uploads<F> }
   readonly name: string
   readonly fields: { readonly [K in keyof F]: BoundField<F[K]> }
-  /** The names of a request's files, to keep in a database. */
-  toRecord: (uploads: Partial<Uploads<F>>) => RecordOf<F>
+  /** The names of a request's files, to keep in a database. (A method, so any model is a `Model`.) */
+  toRecord (uploads: Uploads<F>): RecordOf<F>
   /** The files of a record again; size and dimensions wait for `await file.stat()`. */
   load: (record: Partial<Record<keyof F, string | string[] | null | undefined>>) => LoadedOf<F>
   /** Removes every file a record names. */

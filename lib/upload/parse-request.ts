@@ -18,12 +18,11 @@ export function emptyUploads (model: Model): UploadsRecord {
 }
 
 /**
- * Reads a multipart body part by part: text parts into the body, file parts through the checks into
- * storage, each stored name into the transaction the moment it exists.
+ * Reads a multipart body part by part: text parts into `body` (filled as they come, so a failing request
+ * still shows what was read), file parts through the checks into storage, each stored name into the
+ * transaction the moment it exists.
  */
-export async function parseUpload (request: FastifyRequest, model: Model, limits: MediaLimits, tx: UploadTransaction): Promise<{ body: TextFields, uploads: UploadsRecord }> {
-  // no prototype: field names such as __proto__ cannot reach Object.prototype
-  const body: TextFields = Object.create(null)
+export async function parseUpload (request: FastifyRequest, model: Model, limits: MediaLimits, tx: UploadTransaction, body: TextFields): Promise<UploadsRecord> {
   const uploads = emptyUploads(model)
   let total = 0
   const count = (bytes: number): void => {
@@ -81,5 +80,5 @@ export async function parseUpload (request: FastifyRequest, model: Model, limits
       throw new FST_MEDIA_FIELD_REQUIRED(name)
     }
   }
-  return { body, uploads }
+  return uploads
 }

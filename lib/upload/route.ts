@@ -60,10 +60,12 @@ export function uploadRoutes (limits: MediaLimits) {
 
     addHook(routeOptions, 'preValidation', async function (request: UploadRequest, reply: FastifyReply) {
       const tx = request[kTransaction]!
+      // no prototype: field names such as __proto__ cannot reach Object.prototype
+      const body = Object.create(null)
+      // set before parsing: an error handler sees the text parts read so far (not validated) to refill a form
+      request.body = body
       try {
-        const { body, uploads } = await parseUpload(request, model as Model, limits, tx)
-        request.body = body
-        request[kUploads] = uploads
+        request[kUploads] = await parseUpload(request, model as Model, limits, tx, body)
       } catch (err) {
         releaseBody(request, reply)
         await tx.rollback()
