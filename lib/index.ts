@@ -8,6 +8,7 @@ import { resolveOptions, type FastifyMediaOptions } from './options.js'
 import { createMediaApi } from './plugin-api.js'
 import { FileSystemStorage } from './storage/filesystem.js'
 import { signQuery, verifyQuery } from './storage/signing.js'
+import { PendingNames } from './upload/pending.js'
 import { kUploads, uploadRoutes } from './upload/route.js'
 import './types.js'
 
@@ -35,7 +36,8 @@ async function fastifyMedia (app: FastifyInstance, options: FastifyMediaOptions)
       return uploads
     }
   } as never)
-  app.addHook('onRoute', uploadRoutes(config.limits))
+  const pending = new PendingNames()
+  app.addHook('onRoute', uploadRoutes(config.limits, pending))
 
   for (const [storageName, storage] of config.storages) {
     if (!(storage instanceof FileSystemStorage) || storage.baseUrl === undefined) continue
@@ -43,6 +45,7 @@ async function fastifyMedia (app: FastifyInstance, options: FastifyMediaOptions)
     await serveMedia(app, {
       root: storage.location,
       prefix: storage.baseUrl,
+      isPending: (name) => pending.has(storage, name),
       // options.ts guarantees a key for every private storage
       verify: storage.public ? undefined : (name, query) => verifyQuery(key!, storageName, name, query)
     })

@@ -122,19 +122,9 @@ export function resolveOptions (options: FastifyMediaOptions = {}): MediaConfig 
     storages.set('default', new FileSystemStorage({ location: media.root, baseUrl: media.url }))
   }
   for (const [name, storage] of storages) {
-    if (storage.public) continue
-    if (signingKey === undefined) throw invalid(`storages.${name}`, 'a private storage needs signingKey')
-    if (storage instanceof FileSystemStorage) {
-      const baseUrl = storage.baseUrl
-      if (baseUrl === undefined) throw invalid(`storages.${name}.baseUrl`, 'a private storage on disk needs a baseUrl')
-      const overlaps = (url: string) => baseUrl.startsWith(url) || url.startsWith(baseUrl)
-      if (media !== false && overlaps(media.url)) throw invalid(`storages.${name}.baseUrl`, 'must not overlap media.url')
-      if (staticConfig !== false && overlaps(staticConfig.url)) throw invalid(`storages.${name}.baseUrl`, 'must not overlap static.url')
-      if (media !== false && isInside(resolve(baseDir, storage.options.location), media.root)) {
-        throw invalid(`storages.${name}.location`, 'must be outside media.root, which is served publicly')
-      }
-    }
+    if (!storage.public && signingKey === undefined) throw invalid(`storages.${name}`, 'a private storage needs signingKey')
   }
+  checkServedDisks(storages, staticConfig, baseDir)
 
   return Object.freeze({
     baseDir,
@@ -145,6 +135,41 @@ export function resolveOptions (options: FastifyMediaOptions = {}): MediaConfig 
     signingKey,
     limits: resolveLimits(options.limits ?? {})
   })
+}
+
+interface Served { label: string, url: string, location: string, public: boolean }
+
+/**
+ * Every disk storage is served at its baseUrl, so URLs must not overlap (one route each), and a private
+ * storage's files must not lie inside anything served publicly, nor contain it.
+ */
+function checkServedDisks (storages: ReadonlyMap<string, Storage>, staticConfig: MediaConfig['static'], baseDir: string): void {
+  const served: Served[] = []
+  if (staticConfig !== false) {
+    served.push({ label: 'static.url', url: staticConfig.url, location: staticConfig.root, public: true })
+    for (const [i, { dir }] of staticConfig.dirs.entries()) served.push({ label: `static.dirs[${i}]`, url: staticConfig.url, location: dir, public: true })
+  }
+  // the default storage first, so a clash is reported on the storage the user added
+  const ordered = [...storages].sort(([a], [b]) => Number(b === 'default') - Number(a === 'default'))
+  for (const [name, storage] of ordered) {
+    if (!(storage instanceof FileSystemStorage)) continue
+    if (storage.baseUrl === undefined) {
+      throw invalid(`storages.${name}.baseUrl`, storage.public ? 'a public storage on disk is served at its baseUrl: give one, or public: false' : 'a private storage on disk needs a baseUrl')
+    }
+    served.push({ label: name === 'default' ? 'media' : `storages.${name}`, url: storage.baseUrl, location: resolve(baseDir, storage.options.location), public: storage.public })
+  }
+  for (const [i, a] of served.entries()) {
+    for (const b of served.slice(i + 1)) {
+      const sameStatic = a.label.startsWith('static') && b.label.startsWith('static')
+      if (!sameStatic && (a.url.startsWith(b.url) || b.url.startsWith(a.url))) {
+        throw invalid(`${b.label}.baseUrl`, `"${b.url}" overlaps ${a.label}'s URL "${a.url}"`)
+      }
+      if (a.public !== b.public && (isInside(a.location, b.location) || isInside(b.location, a.location))) {
+        const [hidden, shown] = a.public ? [b, a] : [a, b]
+        throw invalid(`${hidden.label}.location`, `a private storage must not share files with ${shown.label}, which is served publicly`)
+      }
+    }
+  }
 }
 
 function resolveLimits (limits: NonNullable<FastifyMediaOptions['limits']>): MediaLimits {

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { mkdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs'
+import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { Readable } from 'node:stream'
 import { FileSystemStorage } from '../lib/index.js'
@@ -78,12 +78,36 @@ t.test('names that leave the root are refused; long names are cut', async (t) =>
   t.same(filesUnder(root).filter((name) => !name.startsWith('.tmp')), [long])
 })
 
-t.test('a symlinked directory pointing outside the root is never written through', async (t) => {
+t.test('a symlinked directory pointing outside the root is never written, read or deleted through', async (t) => {
   const { root, store } = storage(t)
   const outside = tempDir(t)
+  writeFileSync(join(outside, 'secret.txt'), 'outside')
   symlinkSync(outside, join(root, 'escape'))
-  await t.rejects(store.save('escape/x.txt', Buffer.from('x')), { code: 'FST_MEDIA_INVALID_NAME', message: /outside the storage root/ })
-  t.same(filesUnder(outside), [])
+  for (const name of ['escape/x.txt', 'escape/2026/11/x.txt']) {
+    const err = await store.save(name, Buffer.from('x')).catch((err: Error) => err)
+    t.match(err, { code: 'FST_MEDIA_STORAGE', statusCode: 500, message: 'save: storage failed (a directory resolves outside the storage root)' }, name)
+  }
+  t.same(readdirSync(outside), ['secret.txt'], 'not even a directory was created outside')
+  await t.rejects(read(store.open('escape/secret.txt')), { code: 'FST_MEDIA_STORAGE', message: /open/ })
+  await t.rejects(store.stat('escape/secret.txt'), { code: 'FST_MEDIA_STORAGE', message: /stat/ })
+  await t.rejects(store.delete('escape/secret.txt'), { code: 'FST_MEDIA_STORAGE', message: /delete/ })
+  t.equal(await store.exists('escape/secret.txt'), false)
+  t.equal(readFileSync(join(outside, 'secret.txt'), 'utf8'), 'outside')
+})
+
+t.test('a taken name with no room for a suffix is INVALID_NAME', async (t) => {
+  const { store } = storage(t)
+  await store.save('abcdefghij/a.pdf', Buffer.from('1'), { maxLength: 16 })
+  await t.rejects(store.save('abcdefghij/a.pdf', Buffer.from('2'), { maxLength: 16 }), { code: 'FST_MEDIA_INVALID_NAME', message: /no room for a unique suffix within 16 bytes/ })
+  await t.rejects(store.getAvailableName('abcdefghij/a.pdf', 16), { code: 'FST_MEDIA_INVALID_NAME' })
+})
+
+t.test('stat of a missing file or a directory is a storage error', async (t) => {
+  const { root, store } = storage(t)
+  mkdirSync(join(root, 'dir'))
+  await t.rejects(store.stat('dir'), { code: 'FST_MEDIA_STORAGE', message: 'stat: storage failed (not a file)' })
+  await t.rejects(store.stat('none.txt'), { code: 'FST_MEDIA_STORAGE', message: /ENOENT/ })
+  await t.rejects(read(store.open('none.txt')), { code: 'ENOENT' })
 })
 
 t.test('a symlink at the target name is never written through', async (t) => {
@@ -107,7 +131,7 @@ t.test('file system failures are FST_MEDIA_STORAGE with the cause', async (t) =>
   const dir = tempDir(t)
   writeFileSync(join(dir, 'not-a-dir'), 'x')
   const broken = new FileSystemStorage({ location: join(dir, 'not-a-dir') })
-  await t.rejects(broken.save('a.txt', Buffer.from('x')), { code: 'FST_MEDIA_STORAGE', statusCode: 500, message: /save: storage failed \(ENOTDIR\)/ })
+  await t.rejects(broken.save('a.txt', Buffer.from('x')), { code: 'FST_MEDIA_STORAGE', statusCode: 500, message: /save: storage failed \((EEXIST|ENOTDIR)\)/ })
   const { root, store } = storage(t)
   mkdirSync(join(root, 'adir'))
   await t.rejects(store.delete('adir'), { code: 'FST_MEDIA_STORAGE', message: /delete/ })

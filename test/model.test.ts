@@ -1,5 +1,5 @@
 import t from 'tap'
-import { existsSync } from 'node:fs'
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { Readable } from 'node:stream'
 import { FieldFile, FileField, FileSystemStorage, ImageField, ImageFile } from '../lib/index.js'
@@ -62,6 +62,20 @@ t.test('toRecord of partial uploads and load of partial records', async (t) => {
   t.same(Profile.load({}), { avatar: null, document: null, photos: [] })
   t.same(Profile.load({ photos: 'photos/one.png' }).photos.map((p) => p.name), ['photos/one.png'])
   t.throws(() => Profile.load({ document: '../etc/passwd' }), { code: 'FST_MEDIA_INVALID_NAME' })
+})
+
+t.test('stat() of a loaded image reads only its header, and fails cleanly', async (t) => {
+  const { Profile, media } = await profileApp(t)
+  const big = Buffer.concat([fixture('fixture.png'), Buffer.alloc(20 * 1024 * 1024)])
+  mkdirSync(join(media, 'avatars'), { recursive: true })
+  writeFileSync(join(media, 'avatars/big.png'), big)
+  const before = process.memoryUsage().arrayBuffers
+  const image = await Profile.load({ avatar: 'avatars/big.png' }).avatar!.stat()
+  t.match(image, { width: 200, height: 133, size: big.length })
+  t.ok(process.memoryUsage().arrayBuffers - before < 8 * 1024 * 1024, 'the 20 MB tail was never read into memory')
+  writeFileSync(join(media, 'avatars/fake.png'), Buffer.alloc(1000, 1))
+  await t.rejects(Profile.load({ avatar: 'avatars/fake.png' }).avatar!.stat(), { code: 'FST_MEDIA_INVALID_IMAGE', message: /avatars\/fake\.png: the image header cannot be read/ })
+  await t.rejects(Profile.load({ avatar: 'avatars' }).avatar!.stat(), { code: 'FST_MEDIA_STORAGE', message: /not a file/ })
 })
 
 t.test('field.save runs the same checks outside HTTP', async (t) => {

@@ -71,9 +71,10 @@ t.test('fitName cuts the stem to the byte limit, keeping the extension and whole
 t.test('random suffixes are _ + 7 alphanumerics before the extension', async (t) => {
   t.match(randomSuffix(), /^_[a-zA-Z0-9]{7}$/)
   t.match(withRandomSuffix('docs/report.pdf', 255), /^docs\/report_[a-zA-Z0-9]{7}\.pdf$/)
-  const long = withRandomSuffix('x'.repeat(250) + '.pdf', 255)
+  const long = withRandomSuffix('x'.repeat(250) + '.pdf', 255)!
   t.equal(Buffer.byteLength(long), 255)
   t.match(long, /_[a-zA-Z0-9]{7}\.pdf$/)
+  t.equal(withRandomSuffix('abcdefghij/a.pdf', 16), undefined, 'no room for a suffix')
 })
 
 t.test('sizes parse in SI and IEC units', async (t) => {

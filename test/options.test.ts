@@ -31,9 +31,14 @@ t.test('misconfiguration fails register with a clear error naming the option', a
     ['bad static dir entry', { static: { dirs: [{ prefix: 'x' } as never] } }, /static\.dirs\[0\]/],
     ['private storage without signingKey', { storages: { private: new FileSystemStorage({ location: 'private', baseUrl: '/private/', public: false }) } }, /storages\.private: a private storage needs signingKey/],
     ['private storage without baseUrl', { signingKey: KEY, storages: { private: new FileSystemStorage({ location: 'private', public: false }) } }, /storages\.private\.baseUrl/],
-    ['private baseUrl overlapping media.url', { signingKey: KEY, storages: { private: new FileSystemStorage({ location: 'private', baseUrl: '/media/private/', public: false }) } }, /must not overlap media\.url/],
-    ['private baseUrl overlapping static.url', { signingKey: KEY, storages: { private: new FileSystemStorage({ location: 'private', baseUrl: '/static/', public: false }) } }, /must not overlap static\.url/],
-    ['private location inside media.root', { signingKey: KEY, storages: { private: new FileSystemStorage({ location: 'media/private', baseUrl: '/private/', public: false }) } }, /storages\.private\.location/],
+    ['private baseUrl overlapping media.url', { signingKey: KEY, storages: { private: new FileSystemStorage({ location: 'private', baseUrl: '/media/private/', public: false }) } }, /storages\.private\.baseUrl: "\/media\/private\/" overlaps media's URL/],
+    ['private baseUrl overlapping static.url', { signingKey: KEY, storages: { private: new FileSystemStorage({ location: 'private', baseUrl: '/static/', public: false }) } }, /storages\.private\.baseUrl: "\/static\/" overlaps static\.url's URL/],
+    ['private location inside media.root', { signingKey: KEY, storages: { private: new FileSystemStorage({ location: 'media/private', baseUrl: '/private/', public: false }) } }, /storages\.private\.location: a private storage must not share files with media/],
+    ['private location inside another public storage', { signingKey: KEY, storages: { pub: new FileSystemStorage({ location: 'files', baseUrl: '/files/' }), priv: new FileSystemStorage({ location: 'files/secret', baseUrl: '/secret/', public: false }) } }, /storages\.priv\.location: a private storage must not share files with storages\.pub/],
+    ['private location containing a public one', { signingKey: KEY, storages: { priv: new FileSystemStorage({ location: 'all', baseUrl: '/secret/', public: false }), pub: new FileSystemStorage({ location: 'all/pub', baseUrl: '/files/' }) } }, /storages\.priv\.location/],
+    ['private location inside a static dir', { signingKey: KEY, static: { dirs: ['assets'] }, storages: { priv: new FileSystemStorage({ location: 'assets/secret', baseUrl: '/secret/', public: false }) } }, /storages\.priv\.location: .* static\.dirs\[0\]/],
+    ['two storages on one URL', { storages: { a: new FileSystemStorage({ location: 'a', baseUrl: '/files/' }), b: new FileSystemStorage({ location: 'b', baseUrl: '/files/b/' }) } }, /storages\.b\.baseUrl: "\/files\/b\/" overlaps storages\.a/],
+    ['public disk storage without baseUrl', { storages: { archive: new FileSystemStorage({ location: 'archive' }) } }, /storages\.archive\.baseUrl: a public storage on disk is served at its baseUrl/],
     ['short signingKey', { signingKey: 'short' }, /signingKey: must be at least 16 bytes/],
     ['not a storage', { storages: { s3: { save () {} } as unknown as Storage } }, /storages\.s3: is not a Storage \(missing open/],
     ['bad mode', { mode: 'staging' as never }, /mode/],
@@ -91,16 +96,14 @@ t.test('a private storage with a key and a proper baseUrl registers', async (t) 
   t.throws(() => app.media.storage('nope'), { code: 'FST_MEDIA_INVALID_OPTION' })
 })
 
-t.test('only disk storages with a baseUrl are served', async (t) => {
+t.test('storages that are not on disk are not served by the plugin', async (t) => {
   const dir = tempDir(t)
   const app = Fastify()
   t.teardown(() => app.close())
-  const archive = new FileSystemStorage({ location: 'archive' })
   const custom = Object.fromEntries(['save', 'open', 'delete', 'exists', 'size', 'stat', 'url', 'list', 'getAvailableName'].map((m) => [m, () => {}]))
-  await app.register(fastifyMedia, { baseDir: dir, storages: { archive, custom: { ...custom, public: true } as unknown as Storage } })
-  await archive.save('a.txt', Buffer.from('x'))
-  t.equal((await app.inject('/a.txt')).statusCode, 404)
-  t.equal((await app.inject('/media/a.txt')).statusCode, 404)
+  await app.register(fastifyMedia, { baseDir: dir, storages: { custom: { ...custom, public: true } as unknown as Storage } })
+  t.equal(app.media.storage('custom').public, true)
+  t.equal((await app.inject('/media/x')).statusCode, 404)
 })
 
 t.test('FileSystemStorage checks its own options', async (t) => {

@@ -138,8 +138,8 @@ t.test('a body that breaks off between parts leaves nothing', async (t) => {
   app.post('/p', { upload: Profile }, async (req) => req.uploads)
   const { payload, headers } = multipart([pdf, png])
   const body = new Readable({ read () {} })
-  const endOfPdf = payload.indexOf('--', payload.indexOf('%%EOF'))
-  body.push(payload.subarray(0, endOfPdf + 10))
+  // the pdf part complete, the avatar part's boundary begun
+  body.push(payload.subarray(0, payload.indexOf('name="avatar"') - 30))
   setTimeout(() => body.destroy(new Error('client went away')), 50)
   const res = await app.inject({ method: 'POST', url: '/p', headers, payload: body }).catch((err: Error) => err)
   t.match(res, { message: 'client went away' })
@@ -261,6 +261,48 @@ t.test('all or nothing: a failing later part, a thrown handler, a reply >= 400',
   t.same(stored(), ['avatars/me.png', 'docs/report.pdf'])
 })
 
+t.test('a file is not served until its request has succeeded', async (t) => {
+  const { app, Profile, stored } = await profileApp(t)
+  app.post('/p', {
+    upload: Profile,
+    preHandler: async (req, reply) => {
+      if (req.headers.authorization !== 'yes') return reply.code(401).send({ denied: true })
+    }
+  }, async (req, reply) => reply.code(201).send(req.uploads))
+  const { payload, headers } = multipart([pdf, png])
+  const split = payload.indexOf('name="avatar"') + 100
+  for (const authorization of ['no', 'yes']) {
+    const body = new Readable({ read () {} })
+    body.push(payload.subarray(0, split))
+    const response = app.inject({ method: 'POST', url: '/p', headers: { ...headers, authorization }, payload: body })
+    for (let i = 0; i < 100 && !stored().includes('docs/report.pdf'); i++) await new Promise((resolve) => setTimeout(resolve, 10))
+    t.ok(stored().includes('docs/report.pdf'), 'the pdf is on disk while the request is open')
+    t.equal((await app.inject('/media/docs/report.pdf')).statusCode, 404, `${authorization}: not served while the request is open`)
+    body.push(payload.subarray(split))
+    body.push(null)
+    const res = await response
+    t.equal(res.statusCode, authorization === 'yes' ? 201 : 401)
+    const served = await app.inject('/media/docs/report.pdf')
+    t.equal(served.statusCode, authorization === 'yes' ? 200 : 404, `${authorization}: served only after success`)
+  }
+})
+
+t.test('a client that leaves while the handler runs does not take the handler\'s files away', async (t) => {
+  const { app, Profile, stored } = await profileApp(t)
+  let kept: unknown
+  app.post('/p', { upload: Profile }, async (req) => {
+    req.raw.destroy()
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    kept = Profile.toRecord(req.uploads)
+    return { saved: true }
+  })
+  await postForm(app, '/p', [pdf]).catch(() => {})
+  for (let i = 0; i < 100 && kept === undefined; i++) await new Promise((resolve) => setTimeout(resolve, 10))
+  await new Promise((resolve) => setTimeout(resolve, 50))
+  t.match(kept, { document: 'docs/report.pdf' })
+  t.same(stored(), ['docs/report.pdf'], 'the record the handler saved points at a file that exists')
+})
+
 t.test('a hijacked reply rolls back like an abort', async (t) => {
   const { app, Profile, stored } = await profileApp(t)
   app.post('/h', { upload: Profile }, async (req, reply) => {
@@ -304,6 +346,28 @@ t.test('upload routes are declared correctly or not at all', async (t) => {
   app.route({ method: ['PUT', 'PATCH'], url: '/both', upload: M, preValidation: async () => {}, onSend: [async (_req, _reply, payload) => payload], handler: async (req) => req.uploads })
   const res = await app.inject({ method: 'PATCH', url: '/both', ...multipart([{ name: 'f', filename: 'a.png', content: fixture('fixture.png') }]) })
   t.equal(res.statusCode, 200, 'existing route hooks are kept')
+})
+
+t.test('a part without filename is a text part whatever its Content-Type', async (t) => {
+  const { app, Profile, stored } = await profileApp(t)
+  app.post('/p', { upload: Profile }, async (req) => ({ body: req.body, uploads: req.uploads }))
+  const res = await postForm(app, '/p', [pdf, { name: 'note', content: 'raw bytes', contentType: 'application/octet-stream' }])
+  t.equal(res.statusCode, 200, res.body)
+  t.same(res.json().body, { note: 'raw bytes' })
+  const asFile = await postForm(app, '/p', [{ name: 'document', content: fixture('fixture.pdf'), contentType: 'application/octet-stream' }])
+  t.match(asFile.json(), { statusCode: 400, code: 'FST_MEDIA_BAD_MULTIPART', message: /^document: malformed multipart body \(a text value where a file was expected/ })
+  t.same(stored(), ['docs/report.pdf'])
+})
+
+t.test('a multipart body consumed by another plugin first fails loudly', async (t) => {
+  const app = Fastify()
+  t.teardown(() => app.close())
+  await app.register((await import('@fastify/multipart')).default, { attachFieldsToBody: true })
+  await app.register(fastifyMedia, { baseDir: tempDir(t), static: false })
+  const M = app.media.model('m', { f: FileField() })
+  app.post('/m', { upload: M }, async (req) => req.uploads)
+  const res = await postForm(app, '/m', [{ name: 'f', filename: 'a.pdf', content: fixture('fixture.pdf') }])
+  t.match(res.json(), { statusCode: 500, code: 'FST_MEDIA_INVALID_OPTION', message: /POST \/m: another plugin consumed the multipart body/ })
 })
 
 t.test('the user\'s own @fastify/multipart is reused', async (t) => {

@@ -1,5 +1,6 @@
 import type { Readable } from 'node:stream'
-import sharp from 'sharp'
+import { LATE_HEADER_LIMIT } from '../upload/gate.js'
+import { readStreamHeader, unreadableHeader } from '../upload/image-header.js'
 import type { Storage } from '../storage/storage.js'
 import { typeForName } from '../mime.js'
 
@@ -80,12 +81,8 @@ export class ImageFile extends FieldFile {
 
   override async stat (): Promise<this> {
     await super.stat()
-    // metadata() stops reading once the header is parsed; the rest of the stream is discarded.
-    const reader = sharp({ limitInputPixels: false })
-    const source = this.open()
-    source.on('error', (err) => reader.destroy(err))
-    const meta = await source.pipe(reader).metadata()
-    source.destroy()
+    const meta = await readStreamHeader(this.open(), LATE_HEADER_LIMIT)
+    if (meta === undefined) throw unreadableHeader(this.name)
     this.width = meta.width
     this.height = meta.height
     return this

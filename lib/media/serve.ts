@@ -9,6 +9,8 @@ export interface ServeOptions {
   prefix: string
   /** For private storages: true when the request carries a valid signature for this file name. */
   verify?: (name: string, query: Record<string, unknown>) => boolean
+  /** True for a file whose request has not succeeded yet: it is not served. */
+  isPending: (name: string) => boolean
 }
 
 /**
@@ -16,16 +18,15 @@ export interface ServeOptions {
  * extension (never sniffed by the browser), scripts are sandboxed away, and anything that is not a raster
  * image, audio, video, PDF or plain text downloads instead of rendering.
  */
-export async function serveMedia (app: FastifyInstance, { root, prefix, verify }: ServeOptions): Promise<void> {
+export async function serveMedia (app: FastifyInstance, { root, prefix, verify, isPending }: ServeOptions): Promise<void> {
   // an encapsulated child, so this instance's decorators and routes cannot clash with the user's own
   await app.register(async function media (child) {
-    if (verify !== undefined) {
+    child.addHook('onRequest', async (request: FastifyRequest<{ Params: { '*': string } }>, reply: FastifyReply) => {
+      const name = normalizeStorageName(request.params['*']) ?? ''
       // before the file is looked up: a missing file and a bad signature must be indistinguishable
-      child.addHook('onRequest', async (request: FastifyRequest<{ Params: { '*': string } }>) => {
-        const name = normalizeStorageName(request.params['*']) ?? ''
-        if (!verify(name, request.query as Record<string, unknown>)) throw new FST_MEDIA_BAD_SIGNATURE(name || 'url')
-      })
-    }
+      if (verify !== undefined && !verify(name, request.query as Record<string, unknown>)) throw new FST_MEDIA_BAD_SIGNATURE(name || 'url')
+      if (isPending(name)) return reply.callNotFound()
+    })
     await child.register(fastifyStatic, {
       root,
       prefix,

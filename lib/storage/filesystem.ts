@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto'
 import { createReadStream, createWriteStream } from 'node:fs'
 import { chmod, link, mkdir, readdir, realpath, rm, stat, unlink } from 'node:fs/promises'
-import { dirname, join, resolve, sep } from 'node:path'
-import type { Readable } from 'node:stream'
+import { dirname, join, relative, resolve, sep } from 'node:path'
+import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { FST_MEDIA_INVALID_NAME, FST_MEDIA_INVALID_OPTION, FST_MEDIA_STORAGE } from '../errors.js'
 import { typeForName } from '../mime.js'
@@ -65,7 +65,7 @@ export class FileSystemStorage implements Storage {
     const discard = () => rm(temp, { force: true }).catch(() => {})
     let stored: string
     try {
-      await this.#mkdir(tempDir)
+      await this.#mkdirInside(tempDir)
       const out = createWriteStream(temp, { flags: 'wx', mode: this.options.fileMode ?? 0o644 })
       await pipeline(Buffer.isBuffer(content) ? [content] : content, out)
       if (this.options.fileMode !== undefined) await chmod(temp, this.options.fileMode)
@@ -86,25 +86,60 @@ export class FileSystemStorage implements Storage {
     // 62^7 suffixes: a retry that collides again is possible but a loop that never ends is not
     for (;;) {
       const target = this.#path(candidate)
-      await this.#mkdir(dirname(target))
+      await this.#mkdirInside(dirname(target))
       try {
         await link(temp, target)
         return candidate
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err
       }
-      candidate = withRandomSuffix(wanted, maxLength)
+      candidate = this.#suffixed(wanted, maxLength)
     }
   }
 
-  // Creating directories and then checking their real path refuses a symlinked directory that points
-  // outside the root, before anything is written through it.
-  async #mkdir (dir: string): Promise<void> {
-    await mkdir(dir, { recursive: true, mode: this.options.dirMode ?? 0o755 })
-    const [real, root] = await Promise.all([realpath(dir), realpath(this.#location)])
+  #suffixed (wanted: string, maxLength: number): string {
+    const suffixed = withRandomSuffix(wanted, maxLength)
+    if (suffixed === undefined) throw new FST_MEDIA_INVALID_NAME(wanted, `taken, and no room for a unique suffix within ${maxLength} bytes`)
+    return suffixed
+  }
+
+  async #realRoot (): Promise<string> {
+    await mkdir(this.#location, { recursive: true, mode: this.options.dirMode ?? 0o755 })
+    return await realpath(this.#location)
+  }
+
+  // A symlink planted inside the root must not lead anything out of it.
+  async #assertInside (path: string, root: string, operation: string): Promise<void> {
+    const real = await realpath(path)
     if (real !== root && !real.startsWith(root + sep)) {
-      throw new FST_MEDIA_INVALID_NAME(dir, 'resolves outside the storage root')
+      throw new FST_MEDIA_STORAGE(operation, 'a directory resolves outside the storage root')
     }
+  }
+
+  // Missing directories are created one level at a time, each checked before going deeper, so nothing is
+  // ever created through a symlink that leads out of the root.
+  async #mkdirInside (dir: string): Promise<void> {
+    const root = await this.#realRoot()
+    try {
+      return await this.#assertInside(dir, root, 'save')
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
+    }
+    let current = this.#location
+    for (const segment of relative(this.#location, dir).split(sep)) {
+      current = join(current, segment)
+      await mkdir(current, { mode: this.options.dirMode ?? 0o755 }).catch((err: NodeJS.ErrnoException) => {
+        if (err.code !== 'EEXIST') throw err
+      })
+      await this.#assertInside(current, root, 'save')
+    }
+  }
+
+  /** The path of an existing file, refused when its directory resolves outside the root. */
+  async #existing (name: string, operation: string): Promise<string> {
+    const path = this.#path(name)
+    await this.#assertInside(dirname(path), await realpath(this.#location), operation)
+    return path
   }
 
   #clean (name: string): string {
@@ -125,12 +160,16 @@ export class FileSystemStorage implements Storage {
   }
 
   open (name: string): Readable {
-    return createReadStream(this.#path(name))
+    this.#path(name)
+    const read = async function * (this: FileSystemStorage): AsyncGenerator<Buffer> {
+      yield * createReadStream(await this.#existing(name, 'open'))
+    }
+    return Readable.from(read.call(this), { objectMode: false })
   }
 
   async delete (name: string): Promise<void> {
     try {
-      await unlink(this.#path(name))
+      await unlink(await this.#existing(name, 'delete'))
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw wrap(err, 'delete')
     }
@@ -138,7 +177,7 @@ export class FileSystemStorage implements Storage {
 
   async exists (name: string): Promise<boolean> {
     try {
-      return (await stat(this.#path(name))).isFile()
+      return (await stat(await this.#existing(name, 'exists'))).isFile()
     } catch {
       return false
     }
@@ -149,7 +188,13 @@ export class FileSystemStorage implements Storage {
   }
 
   async stat (name: string): Promise<FileStat> {
-    const info = await stat(this.#path(name))
+    let info
+    try {
+      info = await stat(await this.#existing(name, 'stat'))
+    } catch (err) {
+      throw wrap(err, 'stat')
+    }
+    if (!info.isFile()) throw new FST_MEDIA_STORAGE('stat', 'not a file')
     return { size: info.size, modified: info.mtime, contentType: typeForName(name) }
   }
 
@@ -187,7 +232,7 @@ export class FileSystemStorage implements Storage {
   async getAvailableName (name: string, maxLength = 255): Promise<string> {
     const wanted = this.#fit(name, maxLength)
     let candidate = wanted
-    while (await this.exists(candidate)) candidate = withRandomSuffix(wanted, maxLength)
+    while (await this.exists(candidate)) candidate = this.#suffixed(wanted, maxLength)
     return candidate
   }
 }

@@ -57,10 +57,12 @@ export function randomSuffix (): string {
   return suffix
 }
 
-/** Inserts a random suffix before the extension of the last segment: `docs/a.pdf` -> `docs/a_x7Gq2Lm.pdf`. */
-export function withRandomSuffix (name: string, maxLength: number): string {
-  const suffix = randomSuffix()
-  return fitName(name, maxLength, suffix) as string
+/**
+ * Inserts a random suffix before the extension of the last segment: `docs/a.pdf` -> `docs/a_x7Gq2Lm.pdf`.
+ * Undefined when the name leaves no room for it within `maxLength`.
+ */
+export function withRandomSuffix (name: string, maxLength: number): string | undefined {
+  return fitName(name, maxLength, randomSuffix())
 }
 
 /**

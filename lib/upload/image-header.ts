@@ -1,3 +1,4 @@
+import type { Readable } from 'node:stream'
 import sharp, { type Metadata } from 'sharp'
 import { FST_MEDIA_INVALID_IMAGE } from '../errors.js'
 import type { ImageFormat, ImageRules } from '../fields/field.js'
@@ -15,6 +16,25 @@ export async function readHeader (bytes: Buffer): Promise<Metadata | undefined> 
   } catch {
     return undefined
   }
+}
+
+/**
+ * The header of a stored image, reading only as far as it needs: 64 KiB, then four times more each try, up
+ * to `limit`. The rest of the stream is never read.
+ */
+export async function readStreamHeader (source: Readable, limit: number): Promise<Metadata | undefined> {
+  const chunks: Buffer[] = []
+  let size = 0
+  let next = 64 * 1024
+  for await (const chunk of source) {
+    chunks.push(chunk as Buffer)
+    size += (chunk as Buffer).length
+    if (size < next) continue
+    const meta = await readHeader(Buffer.concat(chunks, size))
+    if (meta !== undefined || size >= limit) return meta
+    next *= 4
+  }
+  return await readHeader(Buffer.concat(chunks, size))
 }
 
 function formatOf (meta: Metadata): string | undefined {

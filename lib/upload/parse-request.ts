@@ -39,6 +39,8 @@ export async function parseUpload (request: FastifyRequest, model: Model, limits
       parts: limits.parts,
       headerPairs: limits.headerPairs
     },
+    // busboy's default makes any application/octet-stream part a file, named or not: only a filename does
+    isPartAFile: (_field: string, _type: string, filename: string | undefined) => filename !== undefined,
     throwFileSizeLimit: false
   } as Parameters<FastifyRequest['parts']>[0])
   for await (const part of parts) {

@@ -4,6 +4,7 @@ import { isModel, type Model } from '../fields/model.js'
 import type { MediaLimits } from '../options.js'
 import { toMediaError } from './map-error.js'
 import { emptyUploads, parseUpload } from './parse-request.js'
+import type { PendingNames } from './pending.js'
 import { UploadTransaction } from './transaction.js'
 
 export const kTransaction = Symbol('fastify-media.transaction')
@@ -17,7 +18,7 @@ interface UploadRequest extends FastifyRequest {
 const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH'])
 
 type Hook = (...args: any[]) => unknown
-function addHook (routeOptions: RouteOptions, name: 'preParsing' | 'preValidation' | 'onSend' | 'onRequestAbort', hook: Hook, first = false): void {
+function addHook (routeOptions: RouteOptions, name: 'preParsing' | 'preValidation' | 'onSend', hook: Hook, first = false): void {
   const existing = routeOptions[name] as Hook | Hook[] | undefined
   const list = existing === undefined ? [] : Array.isArray(existing) ? [...existing] : [existing]
   if (first) list.unshift(hook)
@@ -35,7 +36,7 @@ function releaseBody (request: FastifyRequest, reply: FastifyReply): void {
 }
 
 /** The `onRoute` hook that turns a route with `upload: Model` into an upload route. */
-export function uploadRoutes (limits: MediaLimits) {
+export function uploadRoutes (limits: MediaLimits, pending: PendingNames) {
   return function onRoute (routeOptions: RouteOptions & { upload?: unknown }): void {
     const model = routeOptions.upload
     if (model === undefined) return
@@ -47,11 +48,15 @@ export function uploadRoutes (limits: MediaLimits) {
     }
 
     addHook(routeOptions, 'preParsing', async function (request: UploadRequest, reply: FastifyReply, payload: unknown) {
-      const tx = new UploadTransaction()
+      const tx = new UploadTransaction(pending)
       request[kTransaction] = tx
       request[kUploads] = emptyUploads(model as Model)
-      // the safety net for replies that never pass onSend (hijacked, or the client went away)
-      reply.raw.once('close', () => tx.rollback())
+      // A client gone mid-upload: roll back now. Gone while the handler runs: onSend still runs when the
+      // handler ends and decides, so a handler that saved a record keeps its files. A hijacked reply
+      // never passes onSend: roll back, as the contract says.
+      reply.raw.once('close', () => {
+        if (tx.parsing || reply.sent) return tx.rollback()
+      })
       if (!/^multipart\/form-data\s*(;|$)/i.test(request.headers['content-type'] ?? '')) {
         throw new FST_MEDIA_NOT_MULTIPART(route)
       }
@@ -60,12 +65,17 @@ export function uploadRoutes (limits: MediaLimits) {
 
     addHook(routeOptions, 'preValidation', async function (request: UploadRequest, reply: FastifyReply) {
       const tx = request[kTransaction]!
+      if (request.body !== undefined) {
+        // e.g. @fastify/multipart with attachFieldsToBody: its own hook read the files into memory first
+        throw new FST_MEDIA_INVALID_OPTION(route, 'another plugin consumed the multipart body before fastify-media (attachFieldsToBody?)')
+      }
       // no prototype: field names such as __proto__ cannot reach Object.prototype
       const body = Object.create(null)
       // set before parsing: an error handler sees the text parts read so far (not validated) to refill a form
       request.body = body
       try {
         request[kUploads] = await parseUpload(request, model as Model, limits, tx, body)
+        tx.parsed()
       } catch (err) {
         releaseBody(request, reply)
         await tx.rollback()
@@ -79,10 +89,6 @@ export function uploadRoutes (limits: MediaLimits) {
       if (reply.statusCode >= 400) await tx?.rollback()
       else tx?.commit()
       return payload
-    })
-
-    addHook(routeOptions, 'onRequestAbort', async function (request: UploadRequest) {
-      await request[kTransaction]?.rollback()
     })
   }
 }

@@ -1,24 +1,45 @@
 import type { Storage } from '../storage/storage.js'
+import type { PendingNames } from './pending.js'
+
+type State = 'parsing' | 'handling' | 'committed' | 'rolledBack'
 
 /**
- * The files one request stored. Rolled back on any failure; once closed, a file that a still-running save
- * reports is deleted at once, so an abort can never race a save into an orphan.
+ * The files one request stored. Rolled back on any failure; once rolled back, a file that a still-running
+ * save reports is deleted at once, so an abort can never race a save into an orphan.
  */
 export class UploadTransaction {
   #files: Array<{ storage: Storage, name: string }> = []
-  #state: 'open' | 'committed' | 'rolledBack' = 'open'
+  #state: State = 'parsing'
   #deletions: Array<Promise<void>> = []
+  readonly #pending: PendingNames
+
+  constructor (pending: PendingNames) {
+    this.#pending = pending
+  }
+
+  /** True until the body has been read: an abort then means the upload itself is incomplete. */
+  get parsing (): boolean {
+    return this.#state === 'parsing'
+  }
 
   add (storage: Storage, name: string): void {
     if (this.#state === 'rolledBack') {
       this.#deletions.push(storage.delete(name).catch(() => {}))
       return
     }
+    this.#pending.add(storage, name)
     this.#files.push({ storage, name })
   }
 
+  /** The body is read and checked; the handler's outcome decides from now on. */
+  parsed (): void {
+    if (this.#state === 'parsing') this.#state = 'handling'
+  }
+
   commit (): void {
-    if (this.#state === 'open') this.#state = 'committed'
+    if (this.#state !== 'parsing' && this.#state !== 'handling') return
+    this.#state = 'committed'
+    for (const { storage, name } of this.#files) this.#pending.delete(storage, name)
   }
 
   /** Deletes every file; errors are swallowed because the request is failing already. Idempotent. */
@@ -27,7 +48,10 @@ export class UploadTransaction {
     this.#state = 'rolledBack'
     const files = this.#files
     this.#files = []
-    this.#deletions.push(...files.map(({ storage, name }) => storage.delete(name).catch(() => {})))
+    this.#deletions.push(...files.map(async ({ storage, name }) => {
+      await storage.delete(name).catch(() => {})
+      this.#pending.delete(storage, name)
+    }))
     await Promise.all(this.#deletions)
   }
 }
