@@ -51,7 +51,7 @@ async function fastifyMedia (app: FastifyInstance, options: FastifyMediaOptions)
     })
   }
 
-  app.decorate('media', createMediaApi(app, config))
+  app.decorate('media', createMediaApi(config))
 }
 
 export default fp(fastifyMedia, { fastify: '5.x', name: 'fastify-media' })

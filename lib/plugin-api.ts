@@ -1,4 +1,3 @@
-import type { FastifyInstance } from 'fastify'
 import { FST_MEDIA_INVALID_OPTION } from './errors.js'
 import { createModel, type Fields, type Model } from './fields/model.js'
 import type { MediaConfig } from './options.js'
@@ -14,7 +13,7 @@ export interface MediaApi {
   storage: (name?: string) => Storage
 }
 
-export function createMediaApi (_app: FastifyInstance, config: MediaConfig): MediaApi {
+export function createMediaApi (config: MediaConfig): MediaApi {
   const models = new Set<string>()
   return Object.freeze({
     config,

@@ -155,6 +155,15 @@ t.test('without a baseUrl, URLs are root-relative', async (t) => {
   t.equal(new FileSystemStorage({ location: root }).url('a/b.png'), '/a/b.png')
 })
 
+t.test('content that fails at once never leaves a temp file, however the open races it', async (t) => {
+  const { root, store } = storage(t)
+  const failing = async function * (): AsyncGenerator<Buffer> { throw new Error('refused') }
+  const results = await Promise.allSettled(Array.from({ length: 50 }, () => store.save('x.txt', failing())))
+  t.ok(results.every((r) => r.status === 'rejected'))
+  await new Promise((resolve) => setTimeout(resolve, 50))
+  t.same(filesUnder(root), [])
+})
+
 t.test('private storages sign their URLs; without a signer they say so', async (t) => {
   const { store } = storage(t, { public: false, expiresIn: 60 })
   t.throws(() => store.url('a.pdf'), { code: 'FST_MEDIA_INVALID_OPTION', message: /signingKey/ })

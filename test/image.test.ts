@@ -1,4 +1,6 @@
 import t from 'tap'
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { crc32 } from 'node:zlib'
 import { ImageField, type ImageFieldOptions } from '../lib/index.js'
 import { checkHeader } from '../lib/upload/image-header.js'
@@ -91,6 +93,30 @@ t.test('a header beyond the sniffing window is checked before the file becomes v
   t.same(unreadable.files, [])
 })
 
+t.test('a late header is checked before the size, as the contract orders', async (t) => {
+  const late = jpegWithComments(300_000)
+  const unreadable = Buffer.concat([late.subarray(0, 200_000), Buffer.alloc(10, 1)])
+  const small = await upload(t, { minSize: '1 MB' }, unreadable, 'a.jpg')
+  t.match(small.res.json(), { code: 'FST_MEDIA_INVALID_IMAGE' }, 'an unreadable header, not FILE_TOO_SMALL')
+  const near = jpegWithComments(100_000) // the frame header past the window, before maxSize
+  const wide = await upload(t, { maxSize: 120_000, maxWidth: 100 }, near, 'a.jpg')
+  t.match(wide.res.json(), { code: 'FST_MEDIA_INVALID_IMAGE', message: /200 px wide/ }, 'too wide, though also too large')
+  const fine = await upload(t, { maxSize: 120_000 }, near, 'a.jpg')
+  t.match(fine.res.json(), { code: 'FST_MEDIA_FILE_TOO_LARGE' }, 'a good header does not excuse the size')
+  const large = await upload(t, { maxSize: 200_000 }, late, 'a.jpg')
+  t.match(large.res.json(), { code: 'FST_MEDIA_FILE_TOO_LARGE' }, 'a header past maxSize: only the size can be judged')
+  t.same([...small.files, ...wide.files, ...large.files, ...fine.files], [])
+})
+
+t.test('an animated PNG is a PNG', async (t) => {
+  const actl = Buffer.alloc(8)
+  actl.writeUInt32BE(1, 0)
+  const apng = Buffer.concat([png.subarray(0, SIGNATURE_AND_IHDR), chunk('acTL', actl), png.subarray(SIGNATURE_AND_IHDR)])
+  const { res } = await upload(t, { formats: ['png'], accept: ['image/png'] }, apng, 'anim.png')
+  t.equal(res.statusCode, 200, res.body)
+  t.match(res.json().image, { name: 'anim.png', contentType: 'image/png', width: 200, height: 133 })
+})
+
 t.test('the late header search is bounded', async (t) => {
   const lateJpeg = await upload(t, {}, jpegWithComments(300_000), 'a.jpg')
   t.match(lateJpeg.res.json().image, { width: 200, height: 133 }, 'a JPEG frame header past the window')
@@ -103,6 +129,16 @@ t.test('the late header search is bounded', async (t) => {
   const big = Buffer.concat([late.subarray(0, iend), chunk('zzZz', Buffer.alloc(LATE_HEADER_LIMIT)), late.subarray(iend)])
   const accepted = await upload(t, {}, big)
   t.equal(accepted.res.statusCode, 200, accepted.res.body)
+})
+
+t.test('stat() of a stored image finds a late header, within the same bound', async (t) => {
+  const { app, dir } = await makeApp(t)
+  const M = app.media.model('m', { image: ImageField() })
+  mkdirSync(join(dir, 'media'), { recursive: true })
+  writeFileSync(join(dir, 'media/late.jpg'), jpegWithComments(500_000))
+  writeFileSync(join(dir, 'media/lost.jpg'), jpegWithComments(LATE_HEADER_LIMIT + 300_000))
+  t.match(await M.load({ image: 'late.jpg' }).image.stat(), { width: 200, height: 133 })
+  await t.rejects(M.load({ image: 'lost.jpg' }).image.stat(), { code: 'FST_MEDIA_INVALID_IMAGE' })
 })
 
 t.test('checkHeader refuses a header that contradicts the signature or has no size', async (t) => {

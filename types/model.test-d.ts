@@ -108,3 +108,5 @@ expectType<number | undefined>()(loaded.document.toJSON().size)
 expectType<number | undefined>()(Profile.load(record).photos[0]!.toJSON().width)
 // @ts-expect-error -- toRecord takes a request's whole uploads, so its required names are really there
 Profile.toRecord({ avatar: null })
+// a loaded file's URL may come from an asynchronous signer
+expectType<string | Promise<string>>()(loaded.document.url)

@@ -50,7 +50,8 @@ app.post('/profiles', { upload: Profile }, async (req, reply) => {
   expectType<string>()(document.name)
   expectType<number>()(document.size)
   expectType<string>()(document.contentType)
-  expectType<string | Promise<string>>()(document.url)
+  expectType<string>()(document.url)
+  expectType<string>()(document.toJSON().url)
   for (const photo of photos) expectType<number>()(photo.width)
   expectType<number | undefined>()(req.uploads.avatar?.width)
 

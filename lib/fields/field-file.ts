@@ -14,7 +14,7 @@ export interface FieldFileInit {
 
 export interface FieldFileJSON {
   name: string
-  url: string | Promise<string>
+  url: string
   size: number
   contentType: string
 }
@@ -23,8 +23,8 @@ export interface FieldFileJSON {
 export class FieldFile {
   /** The name inside its storage, `/`-separated: what a database keeps. */
   readonly name: string
-  /** A string, or a Promise for storages that sign asynchronously (private S3). */
-  readonly url: string | Promise<string>
+  /** Always a string on an upload's files; a loaded file's may be a Promise (see `Loaded`). */
+  readonly url: string
   size: number
   contentType: string
   readonly storage: Storage
@@ -32,7 +32,7 @@ export class FieldFile {
   constructor (init: FieldFileInit) {
     this.name = init.name
     this.storage = init.storage
-    this.url = init.url
+    this.url = init.url as string
     this.size = init.size as number
     this.contentType = init.contentType ?? typeForName(init.name)
   }
@@ -96,8 +96,12 @@ export class ImageFile extends FieldFile {
 type Unknown<T, K extends PropertyKey> = Omit<T, K> & { [P in K & keyof T]: T[P] | undefined }
 type Measured<F extends FieldFile> = 'size' | (F extends ImageFile ? 'width' | 'height' : never)
 
-/** A file rebuilt from a record: size and dimensions are unknown until `stat()`, in its JSON too. */
-export type Loaded<F extends FieldFile> = Unknown<Omit<F, 'stat' | 'toJSON'>, Measured<F>> & {
+/**
+ * A file rebuilt from a record: size and dimensions are unknown until `stat()`, in its JSON too, and its
+ * URL is a Promise where the storage signs asynchronously (private S3): `await file.url` works for all.
+ */
+export type Loaded<F extends FieldFile> = Unknown<Omit<F, 'stat' | 'toJSON' | 'url'>, Measured<F>> & {
+  readonly url: string | Promise<string>
   stat: () => Promise<F>
-  toJSON: () => Unknown<ReturnType<F['toJSON']>, Measured<F>>
+  toJSON: () => Unknown<Omit<ReturnType<F['toJSON']>, 'url'>, Measured<F>> & { url: string | Promise<string> }
 }

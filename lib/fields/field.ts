@@ -56,8 +56,6 @@ export interface ResolvedField {
   readonly accept: AcceptRules
   readonly maxSize: number
   readonly minSize: number
-  readonly required: boolean
-  readonly multiple: boolean
   readonly maxCount: number
   readonly storage: string
   readonly maxLength: number
@@ -134,8 +132,6 @@ function makeSpec (kind: FieldKind, options: ImageFieldOptions, label: string): 
       accept: parseAccept(options.accept, invalid),
       maxSize,
       minSize,
-      required: options.required ?? true,
-      multiple,
       maxCount: count('maxCount', Infinity, 1),
       storage: options.storage ?? 'default',
       maxLength: count('maxLength', 255, 16),

@@ -38,7 +38,8 @@ export async function serveMedia (app: FastifyInstance, { root, prefix, verify, 
       cacheControl: false,
       setHeaders (reply: FastifyReply, path: string) {
         const type = typeForName(path)
-        reply.header('content-type', type)
+        // text was checked to be UTF-8 at upload
+        reply.header('content-type', type.startsWith('text/') ? `${type}; charset=utf-8` : type)
         reply.header('x-content-type-options', 'nosniff')
         reply.header('content-security-policy', "default-src 'none'; sandbox")
         reply.header('cross-origin-resource-policy', 'same-site')

@@ -1,9 +1,13 @@
 import { createHash, type Hash } from 'node:crypto'
 import { formatBytes } from '../bytes.js'
-import { FST_MEDIA_FILE_TOO_LARGE, FST_MEDIA_FILE_TOO_SMALL, FST_MEDIA_INVALID_IMAGE, FST_MEDIA_INVALID_TYPE } from '../errors.js'
+import { FST_MEDIA_FILE_TOO_LARGE, FST_MEDIA_FILE_TOO_SMALL, FST_MEDIA_INVALID_TYPE } from '../errors.js'
+import { unreadableHeader } from './image-header.js'
 
-/** How far past the sniffing window an image header may lie before the file is refused. */
-export const LATE_HEADER_LIMIT = 8 * 1024 * 1024
+/**
+ * How far into a file an image header may lie before the file is refused. What precedes it is held in
+ * memory, so the bound is also the memory one such upload can take; real files put it in the first 64 KiB.
+ */
+export const LATE_HEADER_LIMIT = 2 * 1024 * 1024
 
 export interface GateOptions {
   field: string
@@ -36,15 +40,27 @@ export async function * gate (head: Buffer[], rest: AsyncIterator<Buffer> | unde
   let pendingSize = 0
 
   const notText = () => new FST_MEDIA_INVALID_TYPE(opts.field, 'the text is not UTF-8 without NUL bytes')
+  // true once the header was found and passed; throws FST_MEDIA_INVALID_IMAGE when it was found and failed
+  const tryLateHeader = async (): Promise<boolean> => {
+    const found = await opts.lateHeader!(Buffer.concat(pending!, pendingSize))
+    if (found) pending = undefined
+    return found
+  }
   const resolveLateHeader = async (): Promise<void> => {
-    const ok = await opts.lateHeader!(Buffer.concat(pending!, pendingSize))
-    if (!ok) throw new FST_MEDIA_INVALID_IMAGE(opts.field, 'the image header cannot be read')
-    pending = undefined
+    if (!await tryLateHeader()) throw unreadableHeader(opts.field)
   }
 
   const check = async (chunk: Buffer): Promise<void> => {
     result.size += chunk.length
-    if (result.size > opts.maxSize) throw new FST_MEDIA_FILE_TOO_LARGE(opts.field, formatBytes(opts.maxSize))
+    if (result.size > opts.maxSize) {
+      // the header comes before the size in the contract's order, when what was read holds it
+      if (pending !== undefined) {
+        pending.push(chunk)
+        pendingSize += chunk.length
+        await tryLateHeader()
+      }
+      throw new FST_MEDIA_FILE_TOO_LARGE(opts.field, formatBytes(opts.maxSize))
+    }
     opts.count?.(chunk.length)
     digest?.update(chunk)
     if (decoder !== undefined) {
@@ -80,13 +96,12 @@ export async function * gate (head: Buffer[], rest: AsyncIterator<Buffer> | unde
         throw notText()
       }
     }
-    if (result.size === 0 || result.size < opts.minSize) {
-      throw new FST_MEDIA_FILE_TOO_SMALL(opts.field, formatBytes(Math.max(opts.minSize, 1)))
-    }
     if (pending !== undefined) await resolveLateHeader()
+    // an empty part never gets here: it is refused before anything is written
+    if (result.size < opts.minSize) throw new FST_MEDIA_FILE_TOO_SMALL(opts.field, formatBytes(opts.minSize))
     result.sha256 = digest?.digest('hex')
   } finally {
-    // stops the multipart file stream when we stop early, so the parser does not wait on it
+    // stops the multipart file stream as soon as we stop, so the parser does not wait on it
     await rest?.return?.()
   }
 }

@@ -29,7 +29,7 @@ export async function readStreamHeader (source: Readable, limit: number): Promis
   for await (const chunk of source) {
     chunks.push(chunk as Buffer)
     size += (chunk as Buffer).length
-    if (size < next) continue
+    if (size < Math.min(next, limit)) continue
     const meta = await readHeader(Buffer.concat(chunks, size))
     if (meta !== undefined || size >= limit) return meta
     next *= 4

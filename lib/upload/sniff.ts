@@ -38,8 +38,10 @@ export async function detectType (head: Buffer, clientExt: string, field: Resolv
   const found = await fileTypeFromBuffer(head)
   // file-type reports SVG with an <?xml prolog as xml: that is still a text candidate
   if (found !== undefined && found.ext !== 'xml') {
-    const detected = { ext: canonicalExtension(found.ext), mime: found.mime, format: IMAGE_FORMAT_OF[canonicalExtension(found.ext)], text: false }
-    if (!takes(field, detected)) throw new FST_MEDIA_INVALID_TYPE(fieldName, `${found.mime} is not accepted`)
+    // an animated PNG is a PNG to browsers, sharp and `.png` names alike
+    const { ext, mime } = found.ext === 'apng' ? { ext: 'png', mime: 'image/png' } : { ext: canonicalExtension(found.ext), mime: found.mime }
+    const detected = { ext, mime, format: IMAGE_FORMAT_OF[ext], text: false }
+    if (!takes(field, detected)) throw new FST_MEDIA_INVALID_TYPE(fieldName, `${mime} is not accepted`)
     return detected
   }
   const text = textType(head, clientExt, field)
