@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
-import { createReadStream, createWriteStream } from 'node:fs'
-import { chmod, link, mkdir, readdir, realpath, rm, stat, unlink } from 'node:fs/promises'
+import { createReadStream } from 'node:fs'
+import { chmod, link, mkdir, open as openFile, readdir, realpath, rm, stat, unlink } from 'node:fs/promises'
 import { dirname, join, relative, resolve, sep } from 'node:path'
 import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
@@ -66,8 +66,10 @@ export class FileSystemStorage implements Storage {
     let stored: string
     try {
       await this.#mkdirInside(tempDir)
-      const out = createWriteStream(temp, { flags: 'wx', mode: this.options.fileMode ?? 0o644 })
-      await pipeline(Buffer.isBuffer(content) ? [content] : content, out)
+      // Opened before the first byte is read: pipeline() reports a failing source without waiting for the
+      // destination to close, so a stream still opening its file could create it after our cleanup.
+      const handle = await openFile(temp, 'wx', this.options.fileMode ?? 0o644)
+      await pipeline(Buffer.isBuffer(content) ? [content] : content, handle.createWriteStream())
       if (this.options.fileMode !== undefined) await chmod(temp, this.options.fileMode)
       const wanted = this.#fit(typeof name === 'function' ? name() : name, maxLength)
       stored = await this.#linkAvailable(temp, wanted, maxLength)
