@@ -8,6 +8,9 @@ import { resolveOptions, type FastifyMediaOptions } from './options.js'
 import { createMediaApi } from './plugin-api.js'
 import { FileSystemStorage } from './storage/filesystem.js'
 import { signQuery, verifyQuery } from './storage/signing.js'
+import { recordInstance } from './registry.js'
+import { serveDevelopment, serveProduction } from './static/serve.js'
+import { StaticFiles } from './static/static-files.js'
 import { PendingNames } from './upload/pending.js'
 import { kUploads, uploadRoutes } from './upload/route.js'
 import './types.js'
@@ -51,7 +54,19 @@ async function fastifyMedia (app: FastifyInstance, options: FastifyMediaOptions)
     })
   }
 
-  app.decorate('media', createMediaApi(config))
+  let staticFiles: StaticFiles | undefined
+  if (config.static !== false) {
+    staticFiles = new StaticFiles(config.static, config.mode, config.baseDir)
+    if (config.mode === 'production') {
+      await serveProduction(app, { url: config.static.url, root: config.static.root, finders: staticFiles.finders, isHashed: (path) => staticFiles!.isHashed(path) })
+    } else {
+      await serveDevelopment(app, { url: config.static.url, finders: staticFiles.finders, baseDir: config.baseDir })
+    }
+  }
+
+  const api = createMediaApi(config, staticFiles)
+  recordInstance(api)
+  app.decorate('media', api)
 }
 
 export default fp(fastifyMedia, { fastify: '5.x', name: 'fastify-media' })
@@ -66,6 +81,9 @@ export type { BoundField, Fields, LoadedOf, Model, RecordOf, Uploads, UploadsOf,
 export type { UploadTo, UploadToContext } from './fields/upload-to.js'
 export type { FastifyMediaOptions, MediaConfig } from './options.js'
 export type { MediaApi } from './plugin-api.js'
+export type { CollectOptions, CollectResult } from './static/collect.js'
+export type { FoundFile } from './static/finders.js'
+export type { StaticDir } from './options.js'
 export { FileSystemStorage } from './storage/filesystem.js'
 export type { FileSystemStorageOptions } from './storage/filesystem.js'
 export type { Content, FileStat, SaveOptions, Storage, StorageContext, UrlOptions } from './storage/storage.js'

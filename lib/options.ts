@@ -5,7 +5,9 @@ import { FileSystemStorage } from './storage/filesystem.js'
 import type { Storage } from './storage/storage.js'
 
 export interface StaticDir {
+  /** URL path segment(s) the dir's files live under ('' for none). */
   prefix: string
+  /** The directory (absolute once resolved). */
   dir: string
 }
 

@@ -1,6 +1,9 @@
 import { FST_MEDIA_INVALID_OPTION } from './errors.js'
 import { createModel, type Fields, type Model } from './fields/model.js'
 import type { MediaConfig } from './options.js'
+import type { CollectOptions, CollectResult } from './static/collect.js'
+import type { FoundFile } from './static/finders.js'
+import type { StaticFiles } from './static/static-files.js'
 import type { Storage } from './storage/storage.js'
 
 /** What `app.media` offers. */
@@ -11,10 +14,22 @@ export interface MediaApi {
   model: <F extends Fields>(name: string, fields: F) => Model<F>
   /** A storage by its name in `storages` ('default' for the media root). */
   storage: (name?: string) => Storage
+  /** The URL of a static file for a page (`css/app.css` -> `/static/css/app.3f2a9c1be0d4.css` in production). */
+  static: (path: string) => string
+  /** Adds a directory of static files (for other plugins, like Django's app directories). */
+  addStaticDir: (dir: string, options?: { prefix?: string }) => void
+  /** Fills `static.root`: what `fastify-media collectstatic` runs. */
+  collectstatic: (options?: CollectOptions) => Promise<CollectResult>
+  /** Every static dir holding a path, the winner first: what `fastify-media findstatic` prints. */
+  findstatic: (path: string) => Promise<FoundFile[]>
 }
 
-export function createMediaApi (config: MediaConfig): MediaApi {
+export function createMediaApi (config: MediaConfig, staticFiles: StaticFiles | undefined): MediaApi {
   const models = new Set<string>()
+  const statics = (): StaticFiles => {
+    if (staticFiles === undefined) throw new FST_MEDIA_INVALID_OPTION('static', 'static files are turned off (static: false)')
+    return staticFiles
+  }
   return Object.freeze({
     config,
     model<F extends Fields> (name: string, fields: F): Model<F> {
@@ -27,6 +42,10 @@ export function createMediaApi (config: MediaConfig): MediaApi {
       const storage = config.storages.get(name)
       if (storage === undefined) throw new FST_MEDIA_INVALID_OPTION('storage', `no storage named "${name}"`)
       return storage
-    }
+    },
+    static: (path: string) => statics().url(path),
+    addStaticDir: (dir: string, options: { prefix?: string } = {}) => statics().addDir(dir, options.prefix),
+    collectstatic: async (options?: CollectOptions) => await statics().collect(options),
+    findstatic: async (path: string) => await statics().find(path)
   })
 }

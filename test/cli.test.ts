@@ -1,7 +1,7 @@
 import t from 'tap'
 import { execFileSync, spawnSync } from 'node:child_process'
 import { existsSync, readFileSync } from 'node:fs'
-import { main } from '../lib/cli.js'
+import { main } from '../lib/cli/main.js'
 
 const run = async (...argv: string[]) => {
   const out: string[] = []

@@ -1,0 +1,127 @@
+import { readFileSync } from 'node:fs'
+import { parseArgs } from 'node:util'
+import { summary } from '../static/collect.js'
+import { CliError, loadApp } from './load-app.js'
+
+export interface Io {
+  out: (line: string) => void
+  err: (line: string) => void
+  /** Draws over the current line of stderr (the progress bar); only set on a TTY. */
+  progress?: (text: string) => void
+}
+
+const USAGE = `Usage: fastify-media <command> [options]
+
+Commands:
+  collectstatic <app-module>   copy, hash and compress every static file into static.root
+      --clear                  empty static.root first
+      --dry-run                say what would be done, write nothing
+      --ignore <glob>          leave matching paths out (repeatable)
+      --no-post-process        copy only: no hashed names, no manifest
+      --no-compress            no .br/.gz variants
+  findstatic <app-module> <path>   every static dir holding <path>, the one that wins first
+  help                         show this help
+  version                      show the version
+
+<app-module> default-exports a Fastify plugin, or a function of no parameters returning an app.`
+
+function version (): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
+  return pkg.version
+}
+
+async function collectstatic (args: string[], io: Io): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      clear: { type: 'boolean' },
+      'dry-run': { type: 'boolean' },
+      ignore: { type: 'string', multiple: true },
+      'no-post-process': { type: 'boolean' },
+      'no-compress': { type: 'boolean' }
+    }
+  })
+  if (positionals.length !== 1) throw new UsageError('collectstatic takes one <app-module>')
+  const { app, media } = await loadApp(positionals[0] as string)
+  try {
+    const dryRun = values['dry-run'] === true
+    const result = await media.collectstatic({
+      clear: values.clear,
+      dryRun,
+      ignore: values.ignore,
+      postProcess: values['no-post-process'] !== true,
+      compress: values['no-compress'] !== true,
+      onProgress: io.progress === undefined ? undefined : progressBar(io.progress)
+    })
+    for (const file of result.shadowed) {
+      io.out(`Found another file with the destination path '${file.path}' in ${file.from.dir}. It will be ignored since only the first encountered file is collected.`)
+    }
+    io.out((dryRun ? 'Pretending: ' : '') + summary(result))
+    return 0
+  } finally {
+    await app.close()
+  }
+}
+
+async function findstatic (args: string[], io: Io): Promise<number> {
+  const { positionals } = parseArgs({ args, allowPositionals: true, options: {} })
+  if (positionals.length !== 2) throw new UsageError('findstatic takes an <app-module> and a <path>')
+  const [modulePath, path] = positionals as [string, string]
+  const { app, media } = await loadApp(modulePath)
+  try {
+    const found = await media.findstatic(path)
+    if (found.length === 0) {
+      io.err(`No matching file found for '${path}'.`)
+      return 1
+    }
+    io.out(`Found '${path}' here:`)
+    for (const file of found) io.out(`  ${file.source}`)
+    return 0
+  } finally {
+    await app.close()
+  }
+}
+
+function progressBar (draw: (text: string) => void): (done: number, total: number) => void {
+  return (done, total) => {
+    const width = 30
+    const filled = Math.round(width * done / total)
+    draw(`[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total}`)
+  }
+}
+
+class UsageError extends Error {}
+
+/** The `fastify-media` command; returns the exit code instead of exiting, so it can be tested in-process. */
+export async function main (argv: string[], io: Io): Promise<number> {
+  const [command, ...args] = argv
+  try {
+    switch (command) {
+      case undefined:
+      case 'help':
+      case '--help':
+      case '-h':
+        io.out(USAGE)
+        return 0
+      case 'version':
+      case '--version':
+      case '-v':
+        io.out(version())
+        return 0
+      case 'collectstatic':
+        return await collectstatic(args, io)
+      case 'findstatic':
+        return await findstatic(args, io)
+      default:
+        throw new UsageError(`unknown command "${command}"`)
+    }
+  } catch (err) {
+    if (err instanceof UsageError || (err as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
+      io.err(`fastify-media: ${(err as Error).message}\n\n${USAGE}`)
+      return 2
+    }
+    io.err(`fastify-media: ${err instanceof CliError ? err.message : (err as Error).message}`)
+    return 1
+  }
+}

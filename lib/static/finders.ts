@@ -1,0 +1,122 @@
+import { lstat, readdir, realpath, stat } from 'node:fs/promises'
+import { join, sep } from 'node:path'
+import { normalizeStorageName } from '../storage/valid-name.js'
+import type { StaticDir } from '../options.js'
+import { DEFAULT_IGNORE, ignoreMatcher } from './ignore.js'
+
+
+export interface FoundFile {
+  /** The path under `static.url`: prefix + path inside the dir, `/`-separated. */
+  path: string
+  /** Absolute path of the source file. */
+  source: string
+  /** The dir it was found in. */
+  from: StaticDir
+}
+
+const isInside = (child: string, parent: string): boolean => child === parent || child.startsWith(parent + sep)
+
+/**
+ * Django's finders: an ordered list of directories, each optionally under a URL prefix. The first dir that
+ * holds a path wins. Ignored names (dotfiles, `*~`, `CVS` by default) are never found, and a symlink that
+ * leads outside its directory is never followed.
+ */
+export class StaticFinders {
+  readonly #dirs: StaticDir[]
+  readonly #ignored: (path: string) => boolean
+
+  constructor (dirs: readonly StaticDir[], ignore: readonly string[] = DEFAULT_IGNORE) {
+    this.#dirs = [...dirs]
+    this.#ignored = ignoreMatcher(ignore)
+  }
+
+  get dirs (): readonly StaticDir[] {
+    return this.#dirs
+  }
+
+  add (dir: StaticDir): void {
+    this.#dirs.push(dir)
+  }
+
+  ignored (path: string): boolean {
+    return this.#ignored(path)
+  }
+
+  /** The source of a path in one dir, or undefined; the path is already normalised. */
+  async #inDir (from: StaticDir, path: string): Promise<string | undefined> {
+    const prefix = from.prefix === '' ? '' : `${from.prefix}/`
+    if (!path.startsWith(prefix)) return undefined
+    const source = join(from.dir, path.slice(prefix.length))
+    try {
+      const [real, root] = await Promise.all([realpath(source), realpath(from.dir)])
+      return isInside(real, root) && (await stat(real)).isFile() ? source : undefined
+    } catch {
+      return undefined
+    }
+  }
+
+  /** Every dir's copy of a path, the winner first. */
+  async findAll (path: string): Promise<FoundFile[]> {
+    const clean = normalizeStorageName(path)
+    if (clean === undefined || this.#ignored(clean)) return []
+    const found: FoundFile[] = []
+    for (const from of this.#dirs) {
+      const source = await this.#inDir(from, clean)
+      if (source !== undefined) found.push({ path: clean, source, from })
+    }
+    return found
+  }
+
+  /** The winning source of a path, looked up now (files added after start are found). */
+  async find (path: string): Promise<FoundFile | undefined> {
+    const clean = normalizeStorageName(path)
+    if (clean === undefined || this.#ignored(clean)) return undefined
+    for (const from of this.#dirs) {
+      const source = await this.#inDir(from, clean)
+      if (source !== undefined) return { path: clean, source, from }
+    }
+    return undefined
+  }
+
+  /** Every file of every dir in order, with the files that lose to an earlier dir apart. */
+  async list (extraIgnore: readonly string[] = []): Promise<{ files: FoundFile[], shadowed: FoundFile[] }> {
+    const ignoredExtra = ignoreMatcher(extraIgnore)
+    const files = new Map<string, FoundFile>()
+    const shadowed: FoundFile[] = []
+    for (const from of this.#dirs) {
+      let root: string
+      try {
+        root = await realpath(from.dir)
+      } catch {
+        continue
+      }
+      for (const { relative, source } of await walk(from.dir, root, '')) {
+        const path = from.prefix === '' ? relative : `${from.prefix}/${relative}`
+        if (this.#ignored(path) || ignoredExtra(path)) continue
+        const file = { path, source, from }
+        if (files.has(path)) shadowed.push(file)
+        else files.set(path, file)
+      }
+    }
+    return { files: [...files.values()], shadowed }
+  }
+}
+
+async function walk (dir: string, root: string, relative: string): Promise<Array<{ relative: string, source: string }>> {
+  const found: Array<{ relative: string, source: string }> = []
+  for (const entry of (await readdir(join(dir, relative), { withFileTypes: true })).sort((a, b) => a.name < b.name ? -1 : 1)) {
+    const child = relative === '' ? entry.name : `${relative}/${entry.name}`
+    const source = join(dir, child)
+    let kind = entry.isDirectory() ? 'dir' : entry.isFile() ? 'file' : 'other'
+    if (entry.isSymbolicLink()) {
+      // followed only while it stays inside the directory
+      const real = await realpath(source).catch(() => undefined)
+      if (real === undefined || !isInside(real, root)) continue
+      const info = await lstat(real)
+      kind = info.isDirectory() ? 'dir' : info.isFile() ? 'file' : 'other'
+    }
+    if (kind === 'dir') found.push(...await walk(dir, root, child))
+    else if (kind === 'file') found.push({ relative: child, source })
+  }
+  return found
+}

@@ -1,0 +1,42 @@
+import { createHash } from 'node:crypto'
+import { readFileSync } from 'node:fs'
+import { join, posix } from 'node:path'
+
+export const MANIFEST_NAME = 'staticfiles.json'
+export const MANIFEST_VERSION = '1.1'
+
+export interface Manifest {
+  version: string
+  /** Original path -> hashed path, both under `static.url`. */
+  paths: Record<string, string>
+}
+
+/** `css/app.css` + content -> `css/app.<12 hex of md5>.css`; the last extension only (`app.css.map` -> `app.css.<hash>.map`). */
+export function hashedName (path: string, content: Buffer): string {
+  const hash = createHash('md5').update(content).digest('hex').slice(0, 12)
+  const dir = posix.dirname(path)
+  const base = posix.basename(path)
+  const dot = base.lastIndexOf('.')
+  const name = dot <= 0 ? `${base}.${hash}` : `${base.slice(0, dot)}.${hash}${base.slice(dot)}`
+  return dir === '.' ? name : `${dir}/${name}`
+}
+
+/**
+ * The manifest in `root`, or undefined when there is none (collectstatic has not run yet). Synchronous:
+ * read once, where a page asks for its first URL.
+ */
+export function readManifest (root: string): Manifest | undefined {
+  let text: string
+  try {
+    text = readFileSync(join(root, MANIFEST_NAME), 'utf8')
+  } catch {
+    return undefined
+  }
+  const parsed = JSON.parse(text) as Partial<Manifest>
+  return { version: String(parsed.version ?? MANIFEST_VERSION), paths: parsed.paths ?? {} }
+}
+
+export function serializeManifest (paths: Record<string, string>): string {
+  const sorted = Object.fromEntries(Object.entries(paths).sort(([a], [b]) => a < b ? -1 : 1))
+  return JSON.stringify({ version: MANIFEST_VERSION, paths: sorted }, null, 2) + '\n'
+}

@@ -1,0 +1,55 @@
+import fastifyStatic from '@fastify/static'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { relative } from 'node:path'
+import type { StaticFinders } from './finders.js'
+
+type WildcardRequest = FastifyRequest<{ Params: { '*': string } }>
+
+const IMMUTABLE = 'public, max-age=31536000, immutable'
+const SHORT = 'public, max-age=60'
+
+/**
+ * Development: every request asks the finders, so files added after start are served, and nothing is
+ * cached without revalidation. One route under `url` in an encapsulated child (NOTES: a second
+ * @fastify/static instance per dir would outrank the others and could not give each dir its prefix).
+ */
+export async function serveDevelopment (app: FastifyInstance, { url, finders, baseDir }: { url: string, finders: StaticFinders, baseDir: string }): Promise<void> {
+  await app.register(async function staticDevelopment (child) {
+    await child.register(fastifyStatic, { root: baseDir, serve: false, cacheControl: false, dotfiles: 'ignore', index: false })
+    child.get(`${url}*`, async (request: WildcardRequest, reply: FastifyReply) => {
+      const found = await finders.find(request.params['*'])
+      if (found === undefined) return reply.callNotFound()
+      reply.header('cache-control', 'no-cache')
+      return reply.sendFile(relative(found.from.dir, found.source), found.from.dir)
+    })
+  })
+}
+
+/**
+ * Production: `static.root` only, through @fastify/static. Names from the manifest are immutable forever;
+ * other files get a short max-age. `.br`/`.gz` siblings are chosen by Accept-Encoding (with `Vary`). A path
+ * the finders would ignore (dotfiles, `*~`, CVS) is refused before any lookup, so none of its siblings is
+ * reachable either.
+ */
+export async function serveProduction (app: FastifyInstance, { url, root, finders, isHashed }: { url: string, root: string, finders: StaticFinders, isHashed: (path: string) => boolean }): Promise<void> {
+  await app.register(async function staticProduction (child) {
+    child.addHook('onRequest', async (request: WildcardRequest, reply: FastifyReply) => {
+      if (finders.ignored(request.params['*'] ?? '')) return reply.callNotFound()
+    })
+    await child.register(fastifyStatic, {
+      root,
+      prefix: url,
+      decorateReply: false,
+      index: false,
+      list: false,
+      dotfiles: 'ignore',
+      preCompressed: true,
+      // send's own Cache-Control would overwrite ours, which depends on the file
+      cacheControl: false,
+      setHeaders (reply: FastifyReply, path: string) {
+        const served = relative(root, path).split('\\').join('/').replace(/\.(br|gz)$/, '')
+        reply.header('cache-control', isHashed(served) ? IMMUTABLE : SHORT)
+      }
+    })
+  })
+}

@@ -1,0 +1,82 @@
+import { resolve } from 'node:path'
+import { FST_MEDIA_INVALID_OPTION, FST_MEDIA_STATIC_NOT_FOUND } from '../errors.js'
+import { normalizeStorageName } from '../storage/valid-name.js'
+import { collectStatic, type CollectOptions, type CollectResult } from './collect.js'
+import type { StaticDir } from '../options.js'
+import { StaticFinders, type FoundFile } from './finders.js'
+import { MANIFEST_NAME, readManifest } from './manifest.js'
+
+export interface StaticConfig {
+  readonly url: string
+  readonly dirs: readonly StaticDir[]
+  readonly root: string
+}
+
+const encodePath = (path: string): string => path.split('/').map(encodeURIComponent).join('/')
+
+/** The static half: finders, the manifest, URLs for pages, collectstatic and findstatic. */
+export class StaticFiles {
+  readonly finders: StaticFinders
+  readonly #config: StaticConfig
+  readonly #production: boolean
+  readonly #baseDir: string
+  #paths: Record<string, string> | undefined
+  #hashed: Set<string> | undefined
+
+  constructor (config: StaticConfig, mode: 'development' | 'production', baseDir: string) {
+    this.#config = config
+    this.#production = mode === 'production'
+    this.#baseDir = baseDir
+    this.finders = new StaticFinders(config.dirs)
+  }
+
+  get config (): StaticConfig {
+    return this.#config
+  }
+
+  /** Another plugin's directory of static files, like Django's app directories; found after `static.dirs`. */
+  addDir (dir: string, prefix = ''): void {
+    if (typeof dir !== 'string' || dir === '') throw new FST_MEDIA_INVALID_OPTION('addStaticDir', 'needs a directory')
+    const absolute = resolve(this.#baseDir, dir)
+    if (absolute === this.#config.root) throw new FST_MEDIA_INVALID_OPTION('addStaticDir', `"${absolute}" is static.root, where collectstatic writes`)
+    this.finders.add({ prefix: prefix.replace(/^\/+|\/+$/g, ''), dir: absolute })
+  }
+
+  #manifest (): Record<string, string> | undefined {
+    this.#paths ??= readManifest(this.#config.root)?.paths
+    return this.#paths
+  }
+
+  /** True for a name the manifest gives as a hashed name: its bytes never change. */
+  isHashed (path: string): boolean {
+    this.#hashed ??= new Set(Object.values(this.#manifest() ?? {}))
+    return this.#hashed.has(path)
+  }
+
+  /** The URL of a static file for a page: as is in development, its hashed name in production. */
+  url (path: string): string {
+    const clean = normalizeStorageName(path)
+    if (clean === undefined) throw new FST_MEDIA_STATIC_NOT_FOUND(path, 'not a path under static.url')
+    if (!this.#production) return this.#config.url + encodePath(clean)
+    const manifest = this.#manifest()
+    if (manifest === undefined) {
+      throw new FST_MEDIA_STATIC_NOT_FOUND(clean, `no manifest at ${resolve(this.#config.root, MANIFEST_NAME)}: run \`fastify-media collectstatic <app>\``)
+    }
+    const hashed = manifest[clean]
+    if (hashed === undefined) throw new FST_MEDIA_STATIC_NOT_FOUND(clean, 'not in the manifest of static.root: is the file in a static dir, and has `fastify-media collectstatic <app>` run since?')
+    return this.#config.url + encodePath(hashed)
+  }
+
+  async collect (options?: CollectOptions): Promise<CollectResult> {
+    const result = await collectStatic({ root: this.#config.root, url: this.#config.url, finders: this.finders }, options)
+    if (options?.postProcess !== false && options?.dryRun !== true) {
+      this.#paths = result.manifest
+      this.#hashed = undefined
+    }
+    return result
+  }
+
+  async find (path: string): Promise<FoundFile[]> {
+    return await this.finders.findAll(path)
+  }
+}
