@@ -1,6 +1,7 @@
-import { isAbsolute, relative, resolve } from 'node:path'
+import { resolve } from 'node:path'
 import { parseBytes } from './bytes.js'
 import { FST_MEDIA_INVALID_OPTION } from './errors.js'
+import { isInside } from './paths.js'
 import { FileSystemStorage } from './storage/filesystem.js'
 import type { Storage } from './storage/storage.js'
 
@@ -65,11 +66,6 @@ function checkUrl (option: string, url: unknown): string {
   return url
 }
 
-const isInside = (child: string, parent: string): boolean => {
-  const rel = relative(parent, child)
-  return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel))
-}
-
 const STORAGE_METHODS = ['save', 'open', 'delete', 'exists', 'size', 'stat', 'url', 'list', 'getAvailableName'] as const
 
 /** Resolves the caller's options into one frozen config; never mutates them. Throws at register time. */
@@ -104,7 +100,7 @@ export function resolveOptions (options: FastifyMediaOptions = {}): MediaConfig 
   }
   if (staticConfig !== false) {
     for (const { dir } of staticConfig.dirs) {
-      if (dir === staticConfig.root) throw invalid('static.dirs', `"${dir}" is static.root, where collectstatic writes`)
+      if (isInside(dir, staticConfig.root)) throw invalid('static.dirs', `"${dir}" is static.root or inside it, where collectstatic writes`)
     }
   }
 

@@ -1,9 +1,9 @@
 import { lstat, readdir, realpath, stat } from 'node:fs/promises'
-import { join, sep } from 'node:path'
+import { join } from 'node:path'
 import { normalizeStorageName } from '../storage/valid-name.js'
 import type { StaticDir } from '../options.js'
+import { isInside } from '../paths.js'
 import { DEFAULT_IGNORE, ignoreMatcher } from './ignore.js'
-
 
 export interface FoundFile {
   /** The path under `static.url`: prefix + path inside the dir, `/`-separated. */
@@ -14,8 +14,6 @@ export interface FoundFile {
   from: StaticDir
 }
 
-const isInside = (child: string, parent: string): boolean => child === parent || child.startsWith(parent + sep)
-
 /**
  * Django's finders: an ordered list of directories, each optionally under a URL prefix. The first dir that
  * holds a path wins. Ignored names (dotfiles, `*~`, `CVS` by default) are never found, and a symlink that
@@ -24,10 +22,13 @@ const isInside = (child: string, parent: string): boolean => child === parent ||
 export class StaticFinders {
   readonly #dirs: StaticDir[]
   readonly #ignored: (path: string) => boolean
+  readonly #exclude: string | undefined
 
-  constructor (dirs: readonly StaticDir[], ignore: readonly string[] = DEFAULT_IGNORE) {
+  /** `exclude`: a directory never searched, whatever dir contains it (static.root, where results go). */
+  constructor (dirs: readonly StaticDir[], { ignore = DEFAULT_IGNORE, exclude }: { ignore?: readonly string[], exclude?: string } = {}) {
     this.#dirs = [...dirs]
     this.#ignored = ignoreMatcher(ignore)
+    this.#exclude = exclude
   }
 
   get dirs (): readonly StaticDir[] {
@@ -47,6 +48,7 @@ export class StaticFinders {
     const prefix = from.prefix === '' ? '' : `${from.prefix}/`
     if (!path.startsWith(prefix)) return undefined
     const source = join(from.dir, path.slice(prefix.length))
+    if (this.#exclude !== undefined && isInside(source, this.#exclude)) return undefined
     try {
       const [real, root] = await Promise.all([realpath(source), realpath(from.dir)])
       return isInside(real, root) && (await stat(real)).isFile() ? source : undefined
@@ -90,7 +92,7 @@ export class StaticFinders {
       } catch {
         continue
       }
-      for (const { relative, source } of await walk(from.dir, root, '')) {
+      for (const { relative, source } of await walk(from.dir, root, '', this.#exclude)) {
         const path = from.prefix === '' ? relative : `${from.prefix}/${relative}`
         if (this.#ignored(path) || ignoredExtra(path)) continue
         const file = { path, source, from }
@@ -102,11 +104,12 @@ export class StaticFinders {
   }
 }
 
-async function walk (dir: string, root: string, relative: string): Promise<Array<{ relative: string, source: string }>> {
+async function walk (dir: string, root: string, relative: string, exclude: string | undefined): Promise<Array<{ relative: string, source: string }>> {
   const found: Array<{ relative: string, source: string }> = []
   for (const entry of (await readdir(join(dir, relative), { withFileTypes: true })).sort((a, b) => a.name < b.name ? -1 : 1)) {
     const child = relative === '' ? entry.name : `${relative}/${entry.name}`
     const source = join(dir, child)
+    if (source === exclude) continue
     let kind = entry.isDirectory() ? 'dir' : entry.isFile() ? 'file' : 'other'
     if (entry.isSymbolicLink()) {
       // followed only while it stays inside the directory
@@ -115,7 +118,7 @@ async function walk (dir: string, root: string, relative: string): Promise<Array
       const info = await lstat(real)
       kind = info.isDirectory() ? 'dir' : info.isFile() ? 'file' : 'other'
     }
-    if (kind === 'dir') found.push(...await walk(dir, root, child))
+    if (kind === 'dir') found.push(...await walk(dir, root, child, exclude))
     else if (kind === 'file') found.push({ relative: child, source })
   }
   return found

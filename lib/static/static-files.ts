@@ -1,5 +1,6 @@
 import { resolve } from 'node:path'
 import { FST_MEDIA_INVALID_OPTION, FST_MEDIA_STATIC_NOT_FOUND } from '../errors.js'
+import { isInside } from '../paths.js'
 import { normalizeStorageName } from '../storage/valid-name.js'
 import { collectStatic, type CollectOptions, type CollectResult } from './collect.js'
 import type { StaticDir } from '../options.js'
@@ -27,7 +28,7 @@ export class StaticFiles {
     this.#config = config
     this.#production = mode === 'production'
     this.#baseDir = baseDir
-    this.finders = new StaticFinders(config.dirs)
+    this.finders = new StaticFinders(config.dirs, { exclude: config.root })
   }
 
   get config (): StaticConfig {
@@ -38,7 +39,7 @@ export class StaticFiles {
   addDir (dir: string, prefix = ''): void {
     if (typeof dir !== 'string' || dir === '') throw new FST_MEDIA_INVALID_OPTION('addStaticDir', 'needs a directory')
     const absolute = resolve(this.#baseDir, dir)
-    if (absolute === this.#config.root) throw new FST_MEDIA_INVALID_OPTION('addStaticDir', `"${absolute}" is static.root, where collectstatic writes`)
+    if (isInside(absolute, this.#config.root)) throw new FST_MEDIA_INVALID_OPTION('addStaticDir', `"${absolute}" is static.root or inside it, where collectstatic writes`)
     this.finders.add({ prefix: prefix.replace(/^\/+|\/+$/g, ''), dir: absolute })
   }
 
