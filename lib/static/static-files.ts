@@ -50,7 +50,10 @@ export class StaticFiles {
 
   /** True for a name the manifest gives as a hashed name: its bytes never change. */
   isHashed (path: string): boolean {
-    this.#hashed ??= new Set(Object.values(this.#manifest() ?? {}))
+    const manifest = this.#manifest()
+    if (manifest === undefined) return false
+    // built once the manifest exists, never from its absence: a later collectstatic is picked up
+    this.#hashed ??= new Set(Object.values(manifest))
     return this.#hashed.has(path)
   }
 

@@ -1,0 +1,33 @@
+import t from 'tap'
+import Fastify from 'fastify'
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import fastifyMedia from '../lib/index.js'
+import { filesUnder, tempDir } from './helpers.js'
+
+t.test('a static dir that contains static.root never collects its own output', async (t) => {
+  const dir = tempDir(t)
+  writeFileSync(join(dir, 'site.css'), 'body { color: red }')
+  const app = Fastify()
+  t.teardown(() => app.close())
+  await app.register(fastifyMedia, { baseDir: dir, static: { dirs: ['.'], root: 'out' }, media: false })
+  const first = await app.media.collectstatic({ compress: false })
+  t.same(first.copied, ['site.css'])
+  const second = await app.media.collectstatic({ compress: false })
+  t.same(second.copied, [], 'nothing of out/ was found as a source')
+  t.same(filesUnder(join(dir, 'out')).sort(), ['site.css', first.manifest['site.css'], 'staticfiles.json'].sort())
+  t.same(await app.media.findstatic('out/site.css'), [], 'not found through the containing dir either')
+})
+
+t.test('static.root may not hold a static dir, from the options or from a plugin', async (t) => {
+  const dir = tempDir(t)
+  mkdirSync(join(dir, 'out', 'vendor'), { recursive: true })
+  const bad = Fastify()
+  t.teardown(() => bad.close())
+  await t.rejects(async () => await bad.register(fastifyMedia, { baseDir: dir, static: { dirs: ['out/vendor'], root: 'out' }, media: false }), { code: 'FST_MEDIA_INVALID_OPTION', message: /static\.dirs: .* is static\.root or inside it/ })
+  const app = Fastify()
+  t.teardown(() => app.close())
+  await app.register(fastifyMedia, { baseDir: dir, static: { root: 'out' }, media: false })
+  t.throws(() => app.media.addStaticDir('out/vendor'), { code: 'FST_MEDIA_INVALID_OPTION', message: /addStaticDir: .* is static\.root or inside it/ })
+  t.throws(() => app.media.addStaticDir(''), { code: 'FST_MEDIA_INVALID_OPTION', message: /needs a directory/ })
+})
