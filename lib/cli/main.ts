@@ -117,7 +117,7 @@ export async function main (argv: string[], io: Io): Promise<number> {
         throw new UsageError(`unknown command "${command}"`)
     }
   } catch (err) {
-    if (err instanceof UsageError || (err as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
+    if (err instanceof UsageError || String((err as { code?: string }).code).startsWith('ERR_PARSE_ARGS_')) {
       io.err(`fastify-media: ${(err as Error).message}\n\n${USAGE}`)
       return 2
     }

@@ -92,7 +92,7 @@ export class StaticFinders {
       } catch {
         continue
       }
-      for (const { relative, source } of await walk(from.dir, root, '', this.#exclude)) {
+      for (const { relative, source } of await walk(from.dir, root, '', this.#exclude, new Set([root]))) {
         const path = from.prefix === '' ? relative : `${from.prefix}/${relative}`
         if (this.#ignored(path) || ignoredExtra(path)) continue
         const file = { path, source, from }
@@ -104,7 +104,8 @@ export class StaticFinders {
   }
 }
 
-async function walk (dir: string, root: string, relative: string, exclude: string | undefined): Promise<Array<{ relative: string, source: string }>> {
+/** `seen`: real paths of the directories walked so far, so a symlink loop is walked once. */
+async function walk (dir: string, root: string, relative: string, exclude: string | undefined, seen: Set<string>): Promise<Array<{ relative: string, source: string }>> {
   const found: Array<{ relative: string, source: string }> = []
   for (const entry of (await readdir(join(dir, relative), { withFileTypes: true })).sort((a, b) => a.name < b.name ? -1 : 1)) {
     const child = relative === '' ? entry.name : `${relative}/${entry.name}`
@@ -117,8 +118,10 @@ async function walk (dir: string, root: string, relative: string, exclude: strin
       if (real === undefined || !isInside(real, root)) continue
       const info = await lstat(real)
       kind = info.isDirectory() ? 'dir' : info.isFile() ? 'file' : 'other'
+      if (kind === 'dir' && seen.has(real)) continue
+      if (kind === 'dir') seen.add(real)
     }
-    if (kind === 'dir') found.push(...await walk(dir, root, child, exclude))
+    if (kind === 'dir') found.push(...await walk(dir, root, child, exclude, seen))
     else if (kind === 'file') found.push({ relative: child, source })
   }
   return found
