@@ -19,4 +19,3 @@ process.exitCode = await main(process.argv.slice(2), {
       }
     : undefined
 })
-if (barOpen) process.stderr.write('\n')

@@ -19,6 +19,16 @@ t.test('a static dir that contains static.root never collects its own output', a
   t.same(await app.media.findstatic('out/site.css'), [], 'not found through the containing dir either')
 })
 
+t.test('a static dir that does not exist (yet) is simply empty', async (t) => {
+  const dir = tempDir(t)
+  writeFileSync(join(dir, 'a.css'), 'a { color: red }')
+  const app = Fastify()
+  t.teardown(() => app.close())
+  await app.register(fastifyMedia, { baseDir: dir, static: { dirs: ['missing', '.'], root: 'out' }, media: false })
+  const result = await app.media.collectstatic({ compress: false })
+  t.same(result.copied, ['a.css'])
+})
+
 t.test('static.root may not hold a static dir, from the options or from a plugin', async (t) => {
   const dir = tempDir(t)
   mkdirSync(join(dir, 'out', 'vendor'), { recursive: true })

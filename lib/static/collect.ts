@@ -57,6 +57,8 @@ export async function collectStatic ({ root, url, finders }: CollectTarget, opti
   const total = files.length * (options.postProcess === false ? 1 : 2)
   let done = 0
   const progress = () => options.onProgress?.(++done, total)
+  // hashed before anything is written: a broken reference fails the run with static.root untouched
+  const outputs = options.postProcess === false ? undefined : await hashAll(files, url)
 
   const copied: string[] = []
   const unmodified: string[] = []
@@ -68,8 +70,7 @@ export async function collectStatic ({ root, url, finders }: CollectTarget, opti
   const written = new Set(copied)
 
   const result: CollectResult = { copied, unmodified, postProcessed: [], shadowed, manifest: {} }
-  if (options.postProcess !== false) {
-    const outputs = await hashAll(files, url)
+  if (outputs !== undefined) {
     for (const [path, { hashed, content }] of outputs) {
       result.manifest[path] = hashed
       const target = join(root, hashed)
@@ -86,8 +87,9 @@ export async function collectStatic ({ root, url, finders }: CollectTarget, opti
     if (!dryRun && await readFile(manifestPath, 'utf8').catch(() => undefined) !== manifest) await writeAt(manifestPath, manifest)
   }
 
-  if (options.compress !== false && !dryRun) {
-    await Promise.all([...written].filter(isCompressible).map((path) => writeVariants(join(root, path))))
+  if (!dryRun) {
+    const targets = [...files.map((file) => file.path), ...Object.values(result.manifest)].filter(isCompressible)
+    await Promise.all(targets.map((path) => updateVariants(join(root, path), written.has(path), options.compress !== false)))
   }
   return result
 }
@@ -102,6 +104,8 @@ async function copyIfChanged (file: FoundFile, target: string, dryRun: boolean):
   if (existing !== undefined && existing.size === source.size && Math.abs(existing.mtimeMs - source.mtimeMs) < 0.01) return false
   if (!dryRun) {
     await mkdir(dirname(target), { recursive: true })
+    // a read-only source makes a read-only copy, which copyFile could not overwrite next time
+    await rm(target, { force: true })
     await copyFile(file.source, target)
     await utimes(target, source.atimeMs / 1000, source.mtimeMs / 1000)
   }
@@ -109,9 +113,10 @@ async function copyIfChanged (file: FoundFile, target: string, dryRun: boolean):
 }
 
 /**
- * The hashed name and final content of every file. References are rewritten from the original text each
- * pass, with the names of the pass before, until no name changes: a CSS file's hash covers the hashed
- * names it points at, so a changed font renames every stylesheet that uses it.
+ * The hashed name and final content of every file. A CSS file's hash covers the hashed names it points
+ * at, so a changed font renames every stylesheet that uses it: references are rewritten from the original
+ * text, files that others reference first, and again until no name changes. Only a cycle of references
+ * can keep names changing; after a few passes that is an error naming the files.
  */
 async function hashAll (files: FoundFile[], url: string): Promise<Map<string, { hashed: string, content: Buffer }>> {
   const originals = new Map<string, Buffer>()
@@ -121,23 +126,41 @@ async function hashAll (files: FoundFile[], url: string): Promise<Map<string, { 
     const content = originals.get(file.path)!
     outputs.set(file.path, { hashed: hashedName(file.path, content), content })
   }
+  const rewrite = (path: string) => rewriteReferences(path, originals.get(path)!.toString('utf8'), url, (target) => outputs.get(target)?.hashed)
 
-  const adjustable = files.filter((file) => isAdjustable(file.path))
-  for (let pass = 1; ; pass++) {
-    let changed = false
-    const missing: string[] = []
-    for (const file of adjustable) {
-      const rewritten = rewriteReferences(file.path, originals.get(file.path)!.toString('utf8'), url, (path) => outputs.get(path)?.hashed)
-      for (const reference of rewritten.missing) missing.push(`${file.path} references ${reference}, which is not a collected file`)
-      const content = Buffer.from(rewritten.content)
-      const hashed = hashedName(file.path, content)
-      if (hashed !== outputs.get(file.path)!.hashed) changed = true
-      outputs.set(file.path, { hashed, content })
+  const adjustable = files.map((file) => file.path).filter(isAdjustable)
+  const references = new Map(adjustable.map((path) => [path, rewrite(path)]))
+  const missing = [...references].flatMap(([path, { missing }]) => missing.map((reference) => `${path} references ${reference}, which is not a collected file`))
+  if (missing.length > 0) throw new FST_MEDIA_COLLECT(missing.join('; '))
+
+  const order = dependencyOrder(adjustable, (path) => references.get(path)!.references)
+  let changed: string[] = []
+  for (let pass = 1; pass <= MAX_PASSES; pass++) {
+    changed = []
+    for (const path of order) {
+      const content = Buffer.from(rewrite(path).content)
+      const hashed = hashedName(path, content)
+      if (hashed !== outputs.get(path)!.hashed) changed.push(path)
+      outputs.set(path, { hashed, content })
     }
-    if (missing.length > 0) throw new FST_MEDIA_COLLECT(missing.join('; '))
-    if (!changed) return outputs
-    if (pass === MAX_PASSES) throw new FST_MEDIA_COLLECT(`hashed names did not settle after ${MAX_PASSES} passes (files that reference each other in a cycle?)`)
+    if (changed.length === 0) return outputs
   }
+  throw new FST_MEDIA_COLLECT(`hashed names did not settle after ${MAX_PASSES} passes: ${changed.join(', ')} reference each other in a cycle`)
+}
+
+/** Paths ordered so that what a file references comes before it (depth first; a cycle is cut anywhere). */
+function dependencyOrder (paths: string[], referencesOf: (path: string) => string[]): string[] {
+  const adjustable = new Set(paths)
+  const order: string[] = []
+  const visited = new Set<string>()
+  const visit = (path: string): void => {
+    if (visited.has(path)) return
+    visited.add(path)
+    for (const reference of referencesOf(path)) if (adjustable.has(reference)) visit(reference)
+    order.push(path)
+  }
+  for (const path of paths) visit(path)
+  return order
 }
 
 async function exists (path: string): Promise<boolean> {
@@ -149,11 +172,26 @@ async function writeAt (target: string, content: Buffer | string): Promise<void>
   await writeFile(target, content)
 }
 
-/** `.br` and `.gz` beside a file; a variant that is not worth it is removed, never left stale. */
-async function writeVariants (path: string): Promise<void> {
-  const variants = await compressVariants(await readFile(path))
-  for (const [ext, content] of Object.entries(variants)) {
-    if (content === undefined) await rm(`${path}.${ext}`, { force: true })
-    else await writeFile(`${path}.${ext}`, content)
+/**
+ * Keeps `.br` and `.gz` beside a file true to it: made again when the file was written this run or is
+ * newer than a variant (an earlier run that did not compress), removed when not worth it, and removed
+ * (never left stale) when compression is off. A file whose variants were not worth it is tried again on
+ * the next run, which writes nothing when they still are not.
+ */
+async function updateVariants (path: string, written: boolean, compress: boolean): Promise<void> {
+  const variants = [`${path}.br`, `${path}.gz`]
+  if (!compress) {
+    if (written) await Promise.all(variants.map(async (variant) => await rm(variant, { force: true })))
+    return
+  }
+  const file = await stat(path)
+  // a variant that exists says the file was compressed (its missing sibling was not worth it)
+  const existing = (await Promise.all(variants.map(async (variant) => (await stat(variant).catch(() => undefined))?.mtimeMs)))
+    .filter((mtime) => mtime !== undefined)
+  if (!written && existing.length > 0 && existing.every((mtime) => mtime >= file.mtimeMs)) return
+  const { br, gz } = await compressVariants(await readFile(path))
+  for (const [variant, content] of [[variants[0], br], [variants[1], gz]] as const) {
+    if (content === undefined) await rm(variant!, { force: true })
+    else await writeFile(variant!, content)
   }
 }

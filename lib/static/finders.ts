@@ -31,10 +31,6 @@ export class StaticFinders {
     this.#exclude = exclude
   }
 
-  get dirs (): readonly StaticDir[] {
-    return this.#dirs
-  }
-
   add (dir: StaticDir): void {
     this.#dirs.push(dir)
   }
@@ -104,20 +100,25 @@ export class StaticFinders {
   }
 }
 
+// a symlink's own entry is 'other'; what it points at is asked of the target
+const kindOf = (entry: { isDirectory: () => boolean, isFile: () => boolean }): 'dir' | 'file' | 'other' =>
+  entry.isDirectory() ? 'dir' : entry.isFile() ? 'file' : 'other'
+
 /** `seen`: real paths of the directories walked so far, so a symlink loop is walked once. */
 async function walk (dir: string, root: string, relative: string, exclude: string | undefined, seen: Set<string>): Promise<Array<{ relative: string, source: string }>> {
   const found: Array<{ relative: string, source: string }> = []
-  for (const entry of (await readdir(join(dir, relative), { withFileTypes: true })).sort((a, b) => a.name < b.name ? -1 : 1)) {
+  const entries = new Map((await readdir(join(dir, relative), { withFileTypes: true })).map((entry) => [entry.name, entry]))
+  for (const name of [...entries.keys()].sort()) {
+    const entry = entries.get(name)!
     const child = relative === '' ? entry.name : `${relative}/${entry.name}`
     const source = join(dir, child)
     if (source === exclude) continue
-    let kind = entry.isDirectory() ? 'dir' : entry.isFile() ? 'file' : 'other'
+    let kind = kindOf(entry)
     if (entry.isSymbolicLink()) {
       // followed only while it stays inside the directory
       const real = await realpath(source).catch(() => undefined)
       if (real === undefined || !isInside(real, root)) continue
-      const info = await lstat(real)
-      kind = info.isDirectory() ? 'dir' : info.isFile() ? 'file' : 'other'
+      kind = kindOf(await lstat(real))
       if (kind === 'dir' && seen.has(real)) continue
       if (kind === 'dir') seen.add(real)
     }

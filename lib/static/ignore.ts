@@ -5,7 +5,11 @@ function globToRegExp (glob: string): RegExp {
   let source = ''
   for (let i = 0; i < glob.length; i++) {
     const char = glob[i] as string
-    if (char === '*' && glob[i + 1] === '*') {
+    if (char === '*' && glob[i + 1] === '*' && glob[i + 2] === '/') {
+      // `**/` is any number of folders, none included, as in gitignore
+      source += '(?:.*/)?'
+      i += 2
+    } else if (char === '*' && glob[i + 1] === '*') {
       source += '.*'
       i++
     } else if (char === '*') source += '[^/]*'

@@ -32,8 +32,8 @@ export function readManifest (root: string): Manifest | undefined {
   } catch {
     return undefined
   }
-  const parsed = JSON.parse(text) as Partial<Manifest>
-  return { version: String(parsed.version ?? MANIFEST_VERSION), paths: parsed.paths ?? {} }
+  const parsed = JSON.parse(text) as Manifest
+  return { version: parsed.version, paths: parsed.paths }
 }
 
 export function serializeManifest (paths: Record<string, string>): string {

@@ -1,56 +1,73 @@
 import { posix } from 'node:path'
 
-/** What a reference in a file resolves to: the hashed path under `static.url`, or an error message. */
+/** The hashed path of a collected path (both under `static.url`), or undefined when it is not collected. */
 export type Resolve = (path: string) => string | undefined
 
 export interface RewriteResult {
   content: string
   /** References that name no collected file. */
   missing: string[]
+  /** Collected paths this file references. */
+  references: string[]
 }
 
-// url(...) with or without quotes, @import "..." / '...', and sourceMappingURL comments
-const CSS_URL = /url\(\s*(['"]?)([^'")]+?)\1\s*\)/g
-const CSS_IMPORT = /@import\s+(['"])([^'"]+)\1/g
-const SOURCE_MAP = /(\/\/|\/\*)(\s*[#@]\s*sourceMappingURL=)([^\s*]+)/g
+// CSS function and at-rule names are case-insensitive; minifiers drop the space after @import
+const CSS_URL = /(url\(\s*)(['"]?)([^'")]+?)\2(\s*\))/gi
+const CSS_IMPORT = /(@import\s*)(['"])([^'"]+)\2/gi
+// only a comment that opens a line, as Django: a string in the code that mentions it is not one
+const SOURCE_MAP = /^(\/\/|\/\*)(\s*[#@]\s*sourceMappingURL=)([^\s*]+)/gm
 
 export const isAdjustable = (path: string): boolean => /\.(css|js|mjs)$/i.test(path)
+
+const HASH = /\.([0-9a-f]{12})(\.[^./]*)?$/
+
+function decode (reference: string): string {
+  try {
+    return decodeURIComponent(reference)
+  } catch {
+    return reference
+  }
+}
 
 /**
  * Rewrites the references of a CSS or JS file to hashed names. `data:`, absolute URLs (with a scheme or
  * `//`), root paths outside `staticUrl` and bare `#fragments` are left alone; `?query` and `#fragment`
- * suffixes are kept (`font.eot?#iefix`).
+ * suffixes are kept (`font.eot?#iefix`). The hash is inserted into the reference as written, so its
+ * form (relative or absolute, percent-encoded or not) stays the author's.
  */
 export function rewriteReferences (path: string, text: string, staticUrl: string, resolve: Resolve): RewriteResult {
   const missing: string[] = []
+  const references: string[] = []
   const dir = posix.dirname(path)
   const replace = (reference: string): string => {
     if (/^(data:|[a-z][a-z0-9+.-]*:|\/\/|#)/i.test(reference) || reference.trim() === '') return reference
     const cut = reference.search(/[?#]/)
     const target = cut === -1 ? reference : reference.slice(0, cut)
     const suffix = cut === -1 ? '' : reference.slice(cut)
-    let wanted: string
-    if (target.startsWith('/')) {
-      if (!target.startsWith(staticUrl)) return reference
-      wanted = target.slice(staticUrl.length)
-    } else {
-      wanted = posix.normalize(posix.join(dir, target))
-    }
-    const hashed = resolve(decodeURIComponent(wanted))
+    if (target.startsWith('/') && !target.startsWith(staticUrl)) return reference
+    const wanted = target.startsWith('/')
+      ? decode(target.slice(staticUrl.length))
+      : posix.normalize(posix.join(dir, decode(target)))
+    const hashed = resolve(wanted)
     if (hashed === undefined) {
       missing.push(target)
       return reference
     }
-    const rewritten = target.startsWith('/') ? staticUrl + hashed : posix.relative(dir, hashed)
-    return rewritten + suffix
+    references.push(wanted)
+    const hash = HASH.exec(hashed)?.[1] as string
+    const slash = target.lastIndexOf('/')
+    const last = target.slice(slash + 1)
+    const dot = last.lastIndexOf('.')
+    const renamed = dot <= 0 ? `${last}.${hash}` : `${last.slice(0, dot)}.${hash}${last.slice(dot)}`
+    return target.slice(0, slash + 1) + renamed + suffix
   }
 
   let content = text
   if (/\.css$/i.test(path)) {
     content = content
-      .replace(CSS_URL, (_, quote: string, reference: string) => `url(${quote}${replace(reference)}${quote})`)
-      .replace(CSS_IMPORT, (match, quote: string, reference: string) => match.replace(`${quote}${reference}${quote}`, `${quote}${replace(reference)}${quote}`))
+      .replace(CSS_URL, (_, open: string, quote: string, reference: string, close: string) => `${open}${quote}${replace(reference)}${quote}${close}`)
+      .replace(CSS_IMPORT, (_, open: string, quote: string, reference: string) => `${open}${quote}${replace(reference)}${quote}`)
   }
   content = content.replace(SOURCE_MAP, (_, comment: string, key: string, reference: string) => `${comment}${key}${replace(reference)}`)
-  return { content, missing }
+  return { content, missing, references }
 }

@@ -34,7 +34,7 @@ export async function serveDevelopment (app: FastifyInstance, { url, finders, ba
 export async function serveProduction (app: FastifyInstance, { url, root, finders, isHashed }: { url: string, root: string, finders: StaticFinders, isHashed: (path: string) => boolean }): Promise<void> {
   await app.register(async function staticProduction (child) {
     child.addHook('onRequest', async (request: WildcardRequest, reply: FastifyReply) => {
-      const path = request.params['*'] ?? ''
+      const path = request.params['*']
       // a directory is not found (send would say 403), as in development; an ignored name is refused
       // under its own name and under its compressed siblings' names alike
       if (path === '' || path.endsWith('/') || finders.ignored(path) || finders.ignored(path.replace(/\.(br|gz)$/, ''))) {

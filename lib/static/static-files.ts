@@ -31,10 +31,6 @@ export class StaticFiles {
     this.finders = new StaticFinders(config.dirs, { exclude: config.root })
   }
 
-  get config (): StaticConfig {
-    return this.#config
-  }
-
   /** Another plugin's directory of static files, like Django's app directories; found after `static.dirs`. */
   addDir (dir: string, prefix = ''): void {
     if (typeof dir !== 'string' || dir === '') throw new FST_MEDIA_INVALID_OPTION('addStaticDir', 'needs a directory')
