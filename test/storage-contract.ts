@@ -1,0 +1,137 @@
+import { createHash } from 'node:crypto'
+import type { Readable } from 'node:stream'
+import type { Storage } from '../lib/index.js'
+import type { Tap } from './helpers.js'
+
+export interface ContractOptions {
+  /** False for storages that hold files in memory by design: the streaming bound does not apply. */
+  boundedMemory: boolean
+}
+
+const read = async (stream: Readable): Promise<Buffer> => {
+  const chunks: Buffer[] = []
+  for await (const chunk of stream) chunks.push(chunk as Buffer)
+  return Buffer.concat(chunks)
+}
+
+const MiB = 1024 * 1024
+
+/** The behaviour every storage owes the plugin (flydrive lacks such a suite): run once per storage. */
+export function storageContract (t: Tap, label: string, make: (t: Tap) => Promise<Storage>, { boundedMemory }: ContractOptions): void {
+  t.test(`${label}: binary content round-trips`, async (t) => {
+    const storage = await make(t)
+    const bytes = Buffer.from(Array.from({ length: 256 }, (_, i) => i))
+    const name = await storage.save('bin/all-bytes.bin', bytes)
+    t.equal(name, 'bin/all-bytes.bin')
+    t.same(await read(storage.open(name)), bytes)
+  })
+
+  t.test(`${label}: 100 MiB streams in and out`, async (t) => {
+    const storage = await make(t)
+    const chunk = Buffer.alloc(MiB, 7)
+    const digest = createHash('sha256')
+    let peak = 0
+    const before = process.memoryUsage().rss
+    const content = (async function * () {
+      for (let i = 0; i < 100; i++) {
+        digest.update(chunk)
+        peak = Math.max(peak, process.memoryUsage().rss - before)
+        yield chunk
+      }
+    })()
+    const name = await storage.save('big/hundred.bin', content)
+    t.equal(await storage.size(name), 100 * MiB)
+    const back = createHash('sha256')
+    for await (const piece of storage.open(name)) back.update(piece as Buffer)
+    t.equal(back.digest('hex'), digest.digest('hex'), 'the same bytes come back')
+    if (boundedMemory) t.ok(peak < 64 * MiB, `memory stayed bounded while saving (grew ${Math.round(peak / MiB)} MiB)`)
+    await storage.delete(name)
+  })
+
+  t.test(`${label}: exists, size, stat and list`, async (t) => {
+    const storage = await make(t)
+    await storage.save('a/one.txt', Buffer.from('one'))
+    await storage.save('a/b/two.txt', Buffer.from('two!'))
+    await storage.save('c/three.txt', Buffer.from('3'))
+    t.equal(await storage.exists('a/one.txt'), true)
+    t.equal(await storage.exists('a/none.txt'), false)
+    t.equal(await storage.exists('../escape'), false, 'exists never throws')
+    t.equal(await storage.size('a/b/two.txt'), 4)
+    const stat = await storage.stat('a/b/two.txt')
+    t.equal(stat.size, 4)
+    t.ok(stat.modified instanceof Date && Math.abs(stat.modified.getTime() - Date.now()) < 60_000)
+    t.same(await storage.list(), ['a/b/two.txt', 'a/one.txt', 'c/three.txt'])
+    t.same(await storage.list('a/'), ['a/b/two.txt', 'a/one.txt'])
+    t.same(await storage.list('a'), ['a/b/two.txt', 'a/one.txt'], 'with or without the slash')
+    t.same(await storage.list('zzz'), [])
+    await t.rejects(storage.stat('a/none.txt'))
+  })
+
+  t.test(`${label}: delete is idempotent; a missing file errors its stream`, async (t) => {
+    const storage = await make(t)
+    const name = await storage.save('gone.txt', Buffer.from('x'))
+    await storage.delete(name)
+    await storage.delete(name)
+    t.equal(await storage.exists(name), false)
+    await t.rejects(read(storage.open(name)), { code: /ENOENT/ })
+  })
+
+  t.test(`${label}: never overwrites; getAvailableName never returns a taken name`, async (t) => {
+    const storage = await make(t)
+    t.equal(await storage.save('r.pdf', Buffer.from('first')), 'r.pdf')
+    const second = await storage.save('r.pdf', Buffer.from('second'))
+    t.match(second, /^r_[a-zA-Z0-9]{7}\.pdf$/)
+    t.same(await read(storage.open('r.pdf')), Buffer.from('first'))
+    const available = await storage.getAvailableName('r.pdf')
+    t.not(available, 'r.pdf')
+    t.equal(await storage.exists(available), false)
+    t.equal(await storage.getAvailableName('free.pdf'), 'free.pdf')
+  })
+
+  t.test(`${label}: concurrent saves of one name get distinct names and keep their bytes`, async (t) => {
+    const storage = await make(t)
+    const names = await Promise.all(Array.from({ length: 20 }, (_, i) => storage.save('same/name.txt', Buffer.from(`content ${i}`))))
+    t.equal(new Set(names).size, 20)
+    const contents = await Promise.all(names.map(async (name) => (await read(storage.open(name))).toString()))
+    t.same(contents.sort(), Array.from({ length: 20 }, (_, i) => `content ${i}`).sort())
+  })
+
+  t.test(`${label}: unicode names and deep directories`, async (t) => {
+    const storage = await make(t)
+    const deep = 'a/b/c/d/e/f/g/h/東京/café/ü.txt'
+    t.equal(await storage.save(deep, Buffer.from('deep')), deep)
+    t.same(await read(storage.open(deep)), Buffer.from('deep'))
+    t.same(await storage.list('a/b/c/d/e/f/g/h/東京'), [deep])
+    t.match(storage.url(deep), /%E6%9D%B1%E4%BA%AC\/caf%C3%A9\/%C3%BC\.txt$/)
+  })
+
+  t.test(`${label}: no name leaves the root`, async (t) => {
+    const storage = await make(t)
+    for (const bad of ['../x.txt', 'a/../../x.txt', '..\\x.txt', 'x\u0000.txt', '', 'dir/']) {
+      await t.rejects(storage.save(bad, Buffer.from('x')), { code: 'FST_MEDIA_INVALID_NAME' }, JSON.stringify(bad))
+      t.throws(() => storage.url(bad), { code: 'FST_MEDIA_INVALID_NAME' })
+    }
+    t.equal(await storage.save('/abs/x.txt', Buffer.from('x')), 'abs/x.txt', 'a leading slash is relative to the root')
+    t.same(await storage.list(), ['abs/x.txt'])
+  })
+
+  t.test(`${label}: a failing content stream stores nothing; a name may wait for the content`, async (t) => {
+    const storage = await make(t)
+    const failing = (async function * () {
+      yield Buffer.from('half')
+      throw new Error('client went away')
+    })()
+    await t.rejects(storage.save('half.txt', failing), /client went away/)
+    t.same(await storage.list(), [])
+    let read = false
+    const content = (async function * () { read = true; yield Buffer.from('data') })()
+    t.equal(await storage.save(() => { t.ok(read, 'called after the content'); return 'late.txt' }, content), 'late.txt')
+  })
+
+  t.test(`${label}: long names are cut to maxLength, keeping the extension`, async (t) => {
+    const storage = await make(t)
+    const name = await storage.save('d/' + 'n'.repeat(300) + '.txt', Buffer.from('x'), { maxLength: 100 })
+    t.equal(Buffer.byteLength(name), 100)
+    t.match(name, /^d\/n+\.txt$/)
+  })
+}
