@@ -1,5 +1,5 @@
 import t from 'tap'
-import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { Readable } from 'node:stream'
 import { FileSystemStorage } from '../lib/index.js'
@@ -93,6 +93,17 @@ t.test('a symlinked directory pointing outside the root is never written, read o
   await t.rejects(store.delete('escape/secret.txt'), { code: 'FST_MEDIA_STORAGE', message: /delete/ })
   t.equal(await store.exists('escape/secret.txt'), false)
   t.equal(readFileSync(join(outside, 'secret.txt'), 'utf8'), 'outside')
+})
+
+t.test('the name is claimed while the file is not yet visible', async (t) => {
+  const { root, store } = storage(t)
+  await store.save('x.txt', Buffer.from('taken'))
+  const events: string[] = []
+  const name = await store.save('x.txt', Buffer.from('mine'), {
+    claim: (n) => events.push(`claim ${n} visible=${existsSync(join(root, n))}`),
+    release: (n) => events.push(`release ${n}`)
+  })
+  t.same(events, ['claim x.txt visible=true', 'release x.txt', `claim ${name} visible=false`])
 })
 
 t.test('a taken name with no room for a suffix is INVALID_NAME', async (t) => {

@@ -128,6 +128,19 @@ export function storageContract (t: Tap, label: string, make: (t: Tap) => Promis
     t.equal(await storage.save(() => { t.ok(read, 'called after the content'); return 'late.txt' }, content), 'late.txt')
   })
 
+  t.test(`${label}: the final name is claimed before the file becomes visible, and released when taken`, async (t) => {
+    const storage = await make(t)
+    // claims minus releases, per name: 1 for each stored name, 0 for every other
+    const held = new Map<string, number>()
+    const opts = {
+      claim: (name: string) => held.set(name, (held.get(name) ?? 0) + 1),
+      release: (name: string) => held.set(name, (held.get(name) ?? 0) - 1)
+    }
+    const names = await Promise.all(Array.from({ length: 5 }, (_, i) => storage.save('c.txt', Buffer.from(`${i}`), opts)))
+    t.same([...held].filter(([, count]) => count !== 0).map(([name]) => name).sort(), [...names].sort())
+    t.ok([...held.values()].every((count) => count === 0 || count === 1))
+  })
+
   t.test(`${label}: long names are cut to maxLength, keeping the extension`, async (t) => {
     const storage = await make(t)
     const name = await storage.save('d/' + 'n'.repeat(300) + '.txt', Buffer.from('x'), { maxLength: 100 })

@@ -72,7 +72,7 @@ export class FileSystemStorage implements Storage {
       await pipeline(Buffer.isBuffer(content) ? [content] : content, handle.createWriteStream())
       if (this.options.fileMode !== undefined) await chmod(temp, this.options.fileMode)
       const wanted = this.#fit(typeof name === 'function' ? name() : name, maxLength)
-      stored = await this.#linkAvailable(temp, wanted, maxLength)
+      stored = await this.#linkAvailable(temp, wanted, maxLength, opts)
     } catch (err) {
       await discard()
       throw wrap(err, 'save')
@@ -83,16 +83,18 @@ export class FileSystemStorage implements Storage {
 
   // A hard link fails with EEXIST atomically and never leaves a placeholder, so concurrent saves of one
   // name can never share it, and the file appears complete or not at all.
-  async #linkAvailable (temp: string, wanted: string, maxLength: number): Promise<string> {
+  async #linkAvailable (temp: string, wanted: string, maxLength: number, { claim, release }: SaveOptions): Promise<string> {
     let candidate = wanted
     // 62^7 suffixes: a retry that collides again is possible but a loop that never ends is not
     for (;;) {
       const target = this.#path(candidate)
       await this.#mkdirInside(dirname(target))
+      claim?.(candidate)
       try {
         await link(temp, target)
         return candidate
       } catch (err) {
+        release?.(candidate)
         if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err
       }
       candidate = this.#suffixed(wanted, maxLength)

@@ -63,6 +63,7 @@ export class MemoryStorage implements Storage {
     for await (const chunk of Buffer.isBuffer(content) ? [content] : content) chunks.push(Buffer.from(chunk))
     // from here to set() nothing awaits: no other save can take the name in between
     const candidate = this.#available(this.#fit(typeof name === 'function' ? name() : name, maxLength), maxLength)
+    opts.claim?.(candidate)
     this.#files.set(candidate, { content: Buffer.concat(chunks), modified: new Date(), contentType: opts.contentType })
     return candidate
   }

@@ -8,6 +8,12 @@ export interface SaveOptions {
   contentType?: string
   /** Longest stored name in bytes; a longer name loses characters of its stem, never its extension. */
   maxLength?: number
+  /**
+   * Told the final name just before the file becomes visible under it, and `release`d if that name turns
+   * out to be taken: the plugin keeps a request's files unserved from their first moment.
+   */
+  claim?: (name: string) => void
+  release?: (name: string) => void
 }
 
 export interface FileStat {

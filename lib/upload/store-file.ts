@@ -25,6 +25,9 @@ export interface StoreInput {
   count?: (bytes: number) => void
   /** Told the name as soon as the storage has it, before anything else can fail. */
   onStored?: (name: string) => void
+  /** Passed to the storage: told the name before the file becomes visible under it. */
+  claim?: (name: string) => void
+  release?: (name: string) => void
 }
 
 /**
@@ -92,7 +95,7 @@ export async function storeFile (input: StoreInput): Promise<FieldFile | null> {
       count: input.count
     }, result)
     const wanted = plan.needsHash ? () => plan.name(result.sha256) : plan.name()
-    const name = await input.storage.save(wanted, content, { contentType: detected.mime, maxLength: field.maxLength })
+    const name = await input.storage.save(wanted, content, { contentType: detected.mime, maxLength: field.maxLength, claim: input.claim, release: input.release })
     input.onStored?.(name)
 
     const init = { name, storage: input.storage, url: await input.storage.url(name), size: result.size, contentType: detected.mime }

@@ -22,9 +22,19 @@ export class UploadTransaction {
     return this.#state === 'parsing'
   }
 
+  /** A name about to become visible: unserved from its first moment. */
+  claim (storage: Storage, name: string): void {
+    this.#pending.add(storage, name)
+  }
+
+  /** A claimed name that turned out to be taken by another file. */
+  release (storage: Storage, name: string): void {
+    this.#pending.delete(storage, name)
+  }
+
   add (storage: Storage, name: string): void {
     if (this.#state === 'rolledBack') {
-      this.#deletions.push(storage.delete(name).catch(() => {}))
+      this.#deletions.push(storage.delete(name).catch(() => {}).then(() => this.#pending.delete(storage, name)))
       return
     }
     this.#pending.add(storage, name)
