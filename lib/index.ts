@@ -56,7 +56,10 @@ async function fastifyMedia (app: FastifyInstance, options: FastifyMediaOptions)
 
   let staticFiles: StaticFiles | undefined
   if (config.static !== false) {
-    staticFiles = new StaticFiles(config.static, config.mode, config.baseDir)
+    const storageLocations = [...config.storages]
+      .filter((entry): entry is [string, FileSystemStorage] => entry[1] instanceof FileSystemStorage)
+      .map(([name, storage]) => ({ name, location: storage.location }))
+    staticFiles = new StaticFiles(config.static, config.mode, config.baseDir, storageLocations)
     if (config.mode === 'production') {
       await serveProduction(app, { url: config.static.url, root: config.static.root, finders: staticFiles.finders, isHashed: (path) => staticFiles!.isHashed(path) })
     } else {

@@ -88,7 +88,7 @@ export function resolveOptions (options: FastifyMediaOptions = {}): MediaConfig 
       dirs: Object.freeze((staticOptions?.dirs ?? []).map((entry, i) => {
         const dir = typeof entry === 'string' ? { prefix: '', dir: entry } : entry
         if (typeof dir?.dir !== 'string' || typeof dir.prefix !== 'string') throw invalid(`static.dirs[${i}]`, 'must be a path or { prefix, dir }')
-        return Object.freeze({ prefix: dir.prefix.replace(/^\/+|\/+$/g, ''), dir: at(dir.dir) })
+        return Object.freeze({ prefix: staticPrefix(dir.prefix, `static.dirs[${i}].prefix`), dir: at(dir.dir) })
       }))
     })
 
@@ -135,6 +135,16 @@ export function resolveOptions (options: FastifyMediaOptions = {}): MediaConfig 
   })
 }
 
+/** A URL prefix for static files: plain segments, no dot segments (never `..`, nor a hidden `.well-known`). */
+export function staticPrefix (prefix: string, option: string): string {
+  const trimmed = prefix.replace(/^\/+|\/+$/g, '')
+  if (trimmed === '') return ''
+  if (trimmed.split('/').some((segment) => segment === '' || segment.startsWith('.') || segment.includes('\\'))) {
+    throw invalid(option, `"${prefix}" must be plain path segments (none empty or starting with ".")`)
+  }
+  return trimmed
+}
+
 interface Served { label: string, url: string, location: string, public: boolean }
 
 /**
@@ -162,9 +172,17 @@ function checkServedDisks (storages: ReadonlyMap<string, Storage>, staticConfig:
       if (!sameStatic && (a.url.startsWith(b.url) || b.url.startsWith(a.url))) {
         throw invalid(`${b.label}.baseUrl`, `"${b.url}" overlaps ${a.label}'s URL "${a.url}"`)
       }
-      if (a.public !== b.public && (isInside(a.location, b.location) || isInside(b.location, a.location))) {
+      const overlap = isInside(a.location, b.location) || isInside(b.location, a.location)
+      if (overlap && a.public !== b.public) {
         const [hidden, shown] = a.public ? [b, a] : [a, b]
         throw invalid(`${hidden.label}.location`, `a private storage must not share files with ${shown.label}, which is served publicly`)
+      }
+      // static serving sends none of the media headers (and --clear empties static.root): uploads and static
+      // files never share a directory
+      const isStatic = (entry: Served) => entry.label.startsWith('static')
+      if (overlap && isStatic(a) !== isStatic(b)) {
+        const [dir, storage] = isStatic(a) ? [a, b] : [b, a]
+        throw invalid(dir.label, `must not share files with ${storage.label}: uploads would be served as static files`)
       }
     }
   }

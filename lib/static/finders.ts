@@ -88,7 +88,8 @@ export class StaticFinders {
       } catch {
         continue
       }
-      for (const { relative, source } of await walk(from.dir, root, '', this.#exclude, new Set([root]))) {
+      const exclude = this.#exclude === undefined ? undefined : { path: this.#exclude, real: await realpath(this.#exclude).catch(() => this.#exclude!) }
+      for (const { relative, source } of await walk(from.dir, root, '', exclude, new Set([root]))) {
         const path = from.prefix === '' ? relative : `${from.prefix}/${relative}`
         if (this.#ignored(path) || ignoredExtra(path)) continue
         const file = { path, source, from }
@@ -105,19 +106,19 @@ const kindOf = (entry: { isDirectory: () => boolean, isFile: () => boolean }): '
   entry.isDirectory() ? 'dir' : entry.isFile() ? 'file' : 'other'
 
 /** `seen`: real paths of the directories walked so far, so a symlink loop is walked once. */
-async function walk (dir: string, root: string, relative: string, exclude: string | undefined, seen: Set<string>): Promise<Array<{ relative: string, source: string }>> {
+async function walk (dir: string, root: string, relative: string, exclude: { path: string, real: string } | undefined, seen: Set<string>): Promise<Array<{ relative: string, source: string }>> {
   const found: Array<{ relative: string, source: string }> = []
   const entries = new Map((await readdir(join(dir, relative), { withFileTypes: true })).map((entry) => [entry.name, entry]))
   for (const name of [...entries.keys()].sort()) {
     const entry = entries.get(name)!
     const child = relative === '' ? entry.name : `${relative}/${entry.name}`
     const source = join(dir, child)
-    if (source === exclude) continue
+    if (source === exclude?.path) continue
     let kind = kindOf(entry)
     if (entry.isSymbolicLink()) {
       // followed only while it stays inside the directory
       const real = await realpath(source).catch(() => undefined)
-      if (real === undefined || !isInside(real, root)) continue
+      if (real === undefined || !isInside(real, root) || real === exclude?.real) continue
       kind = kindOf(await lstat(real))
       if (kind === 'dir' && seen.has(real)) continue
       if (kind === 'dir') seen.add(real)

@@ -1,5 +1,6 @@
 import { resolve } from 'node:path'
 import { FST_MEDIA_INVALID_OPTION, FST_MEDIA_STATIC_NOT_FOUND } from '../errors.js'
+import { staticPrefix } from '../options.js'
 import { isInside } from '../paths.js'
 import { normalizeStorageName } from '../storage/valid-name.js'
 import { collectStatic, type CollectOptions, type CollectResult } from './collect.js'
@@ -24,10 +25,14 @@ export class StaticFiles {
   #paths: Record<string, string> | undefined
   #hashed: Set<string> | undefined
 
-  constructor (config: StaticConfig, mode: 'development' | 'production', baseDir: string) {
+  readonly #storageLocations: ReadonlyArray<{ name: string, location: string }>
+
+  /** `storageLocations`: where disk storages keep files; no static dir may share them. */
+  constructor (config: StaticConfig, mode: 'development' | 'production', baseDir: string, storageLocations: ReadonlyArray<{ name: string, location: string }> = []) {
     this.#config = config
     this.#production = mode === 'production'
     this.#baseDir = baseDir
+    this.#storageLocations = storageLocations
     this.finders = new StaticFinders(config.dirs, { exclude: config.root })
   }
 
@@ -36,7 +41,12 @@ export class StaticFiles {
     if (typeof dir !== 'string' || dir === '') throw new FST_MEDIA_INVALID_OPTION('addStaticDir', 'needs a directory')
     const absolute = resolve(this.#baseDir, dir)
     if (isInside(absolute, this.#config.root)) throw new FST_MEDIA_INVALID_OPTION('addStaticDir', `"${absolute}" is static.root or inside it, where collectstatic writes`)
-    this.finders.add({ prefix: prefix.replace(/^\/+|\/+$/g, ''), dir: absolute })
+    for (const { name, location } of this.#storageLocations) {
+      if (isInside(absolute, location) || isInside(location, absolute)) {
+        throw new FST_MEDIA_INVALID_OPTION('addStaticDir', `"${absolute}" shares files with storages.${name}: its files would be served as static files`)
+      }
+    }
+    this.finders.add({ prefix: staticPrefix(prefix, 'addStaticDir prefix'), dir: absolute })
   }
 
   #manifest (): Record<string, string> | undefined {
