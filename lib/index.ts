@@ -68,7 +68,7 @@ async function fastifyMedia (app: FastifyInstance, options: FastifyMediaOptions)
   }
 
   const api = createMediaApi(config, staticFiles)
-  recordInstance(api)
+  recordInstance({ api, instance: app })
   app.decorate('media', api)
 }
 

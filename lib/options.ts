@@ -179,10 +179,9 @@ function checkServedDisks (storages: ReadonlyMap<string, Storage>, staticConfig:
       }
       // static serving sends none of the media headers (and --clear empties static.root): uploads and static
       // files never share a directory
-      const isStatic = (entry: Served) => entry.label.startsWith('static')
-      if (overlap && isStatic(a) !== isStatic(b)) {
-        const [dir, storage] = isStatic(a) ? [a, b] : [b, a]
-        throw invalid(dir.label, `must not share files with ${storage.label}: uploads would be served as static files`)
+      // static entries come first in `served`, so `a` is the static one of a mixed pair
+      if (overlap && a.label.startsWith('static') && !b.label.startsWith('static')) {
+        throw invalid(a.label, `must not share files with ${b.label}: uploads would be served as static files`)
       }
     }
   }

@@ -192,7 +192,7 @@ t.test('--dry-run says what would be done and writes nothing', async (t) => {
   const before = snapshot(root)
   const again = await onProject(project, ['collectstatic', PROJECT_APP, '--dry-run', '--clear'])
   t.equal(again.code, 0, again.stderr)
-  t.equal(lines(again.stdout).at(-1), `Pretending: ${summaryLine(0, n, 0)}`)
+  t.equal(lines(again.stdout).at(-1), `Pretending: ${summaryLine(n, 0, n)}`, 'as a real --clear would: everything again')
   t.same(snapshot(root), before, 'static.root untouched')
 })
 
@@ -404,6 +404,14 @@ t.test('the CLI never listens, closes the app and exits by itself', async (t) =>
     t.notOk(existsSync(join(dir, 'listened')), `${args[0]}: no port opened (onListen never ran)`)
     t.ok(existsSync(join(dir, 'closed')), `${args[0]}: the app was closed`)
   }
+})
+
+t.test('an app that fails while starting is closed, so the CLI exits', async (t) => {
+  const dir = appDir(t)
+  const res = await run(process.execPath, [BIN, 'collectstatic', appModule('fails-ready.mjs')], { env: { CLI_APP_DIR: dir }, timeout: 20_000 })
+  t.notOk(res.timedOut, 'exits by itself')
+  t.equal(res.code, 1)
+  t.match(res.stderr, /^fastify-media: db down/)
 })
 
 t.test('a CSS file referencing a missing file: exit 1 naming both files', async (t) => {

@@ -357,9 +357,13 @@ t.test('dryRun writes nothing and reports what a run would do', async (t) => {
   writeFileSync(join(root, 'stale.txt'), 'stale')
   const before = snapshot(root)
   await sleep(20)
-  const second = await app.media.collectstatic({ dryRun: true, clear: true })
+  const second = await app.media.collectstatic({ dryRun: true })
   t.same(second.copied, ['js/app.js'])
   t.same(second.postProcessed, [expectedHashedName('js/app.js', Buffer.from(`// new\n//# sourceMappingURL=${posix.basename(real.manifest['js/app.js.map'] as string)}\n`))])
+  // a dry run of --clear reports what the real --clear would do: everything copied again
+  const cleared = await app.media.collectstatic({ dryRun: true, clear: true })
+  t.same([...cleared.copied].sort(), [...real.copied].sort())
+  t.equal(cleared.postProcessed.length, Object.keys(real.manifest).length)
   t.same(snapshot(root), before, 'nothing written, nothing cleared')
 })
 

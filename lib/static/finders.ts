@@ -22,10 +22,10 @@ export interface FoundFile {
 export class StaticFinders {
   readonly #dirs: StaticDir[]
   readonly #ignored: (path: string) => boolean
-  readonly #exclude: string | undefined
+  readonly #exclude: string
 
   /** `exclude`: a directory never searched, whatever dir contains it (static.root, where results go). */
-  constructor (dirs: readonly StaticDir[], { ignore = DEFAULT_IGNORE, exclude }: { ignore?: readonly string[], exclude?: string } = {}) {
+  constructor (dirs: readonly StaticDir[], { ignore = DEFAULT_IGNORE, exclude }: { ignore?: readonly string[], exclude: string }) {
     this.#dirs = [...dirs]
     this.#ignored = ignoreMatcher(ignore)
     this.#exclude = exclude
@@ -44,7 +44,7 @@ export class StaticFinders {
     const prefix = from.prefix === '' ? '' : `${from.prefix}/`
     if (!path.startsWith(prefix)) return undefined
     const source = join(from.dir, path.slice(prefix.length))
-    if (this.#exclude !== undefined && isInside(source, this.#exclude)) return undefined
+    if (isInside(source, this.#exclude)) return undefined
     try {
       const [real, root] = await Promise.all([realpath(source), realpath(from.dir)])
       return isInside(real, root) && (await stat(real)).isFile() ? source : undefined
@@ -67,13 +67,7 @@ export class StaticFinders {
 
   /** The winning source of a path, looked up now (files added after start are found). */
   async find (path: string): Promise<FoundFile | undefined> {
-    const clean = normalizeStorageName(path)
-    if (clean === undefined || this.#ignored(clean)) return undefined
-    for (const from of this.#dirs) {
-      const source = await this.#inDir(from, clean)
-      if (source !== undefined) return { path: clean, source, from }
-    }
-    return undefined
+    return (await this.findAll(path))[0]
   }
 
   /** Every file of every dir in order, with the files that lose to an earlier dir apart. */
@@ -88,7 +82,7 @@ export class StaticFinders {
       } catch {
         continue
       }
-      const exclude = this.#exclude === undefined ? undefined : { path: this.#exclude, real: await realpath(this.#exclude).catch(() => this.#exclude!) }
+      const exclude = { path: this.#exclude, real: await realpath(this.#exclude).catch(() => this.#exclude) }
       for (const { relative, source } of await walk(from.dir, root, '', exclude, new Set([root]))) {
         const path = from.prefix === '' ? relative : `${from.prefix}/${relative}`
         if (this.#ignored(path) || ignoredExtra(path)) continue
@@ -106,19 +100,19 @@ const kindOf = (entry: { isDirectory: () => boolean, isFile: () => boolean }): '
   entry.isDirectory() ? 'dir' : entry.isFile() ? 'file' : 'other'
 
 /** `seen`: real paths of the directories walked so far, so a symlink loop is walked once. */
-async function walk (dir: string, root: string, relative: string, exclude: { path: string, real: string } | undefined, seen: Set<string>): Promise<Array<{ relative: string, source: string }>> {
+async function walk (dir: string, root: string, relative: string, exclude: { path: string, real: string }, seen: Set<string>): Promise<Array<{ relative: string, source: string }>> {
   const found: Array<{ relative: string, source: string }> = []
   const entries = new Map((await readdir(join(dir, relative), { withFileTypes: true })).map((entry) => [entry.name, entry]))
   for (const name of [...entries.keys()].sort()) {
     const entry = entries.get(name)!
     const child = relative === '' ? entry.name : `${relative}/${entry.name}`
     const source = join(dir, child)
-    if (source === exclude?.path) continue
+    if (source === exclude.path) continue
     let kind = kindOf(entry)
     if (entry.isSymbolicLink()) {
       // followed only while it stays inside the directory
       const real = await realpath(source).catch(() => undefined)
-      if (real === undefined || !isInside(real, root) || real === exclude?.real) continue
+      if (real === undefined || !isInside(real, root) || real === exclude.real) continue
       kind = kindOf(await lstat(real))
       if (kind === 'dir' && seen.has(real)) continue
       if (kind === 'dir') seen.add(real)

@@ -22,18 +22,18 @@ export function hashedName (path: string, content: Buffer): string {
 }
 
 /**
- * The manifest in `root`, or undefined when there is none (collectstatic has not run yet). Synchronous:
- * read once, where a page asks for its first URL.
+ * The manifest in `root`, or undefined when there is none, or none that is whole (collectstatic has not
+ * run yet, or the file was damaged). Synchronous: read once, where a page asks for its first URL.
  */
 export function readManifest (root: string): Manifest | undefined {
-  let text: string
   try {
-    text = readFileSync(join(root, MANIFEST_NAME), 'utf8')
+    const parsed = JSON.parse(readFileSync(join(root, MANIFEST_NAME), 'utf8')) as Partial<Manifest> | null
+    const paths = parsed?.paths
+    if (typeof paths !== 'object' || paths === null || Object.values(paths).some((value) => typeof value !== 'string')) return undefined
+    return { version: String(parsed!.version), paths }
   } catch {
     return undefined
   }
-  const parsed = JSON.parse(text) as Manifest
-  return { version: parsed.version, paths: parsed.paths }
 }
 
 export function serializeManifest (paths: Record<string, string>): string {

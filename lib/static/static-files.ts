@@ -70,7 +70,7 @@ export class StaticFiles {
     if (!this.#production) return this.#config.url + encodePath(clean)
     const manifest = this.#manifest()
     if (manifest === undefined) {
-      throw new FST_MEDIA_STATIC_NOT_FOUND(clean, `no manifest at ${resolve(this.#config.root, MANIFEST_NAME)}: run \`fastify-media collectstatic <app>\``)
+      throw new FST_MEDIA_STATIC_NOT_FOUND(clean, `no valid manifest at ${resolve(this.#config.root, MANIFEST_NAME)}: run \`fastify-media collectstatic <app>\``)
     }
     const hashed = manifest[clean]
     if (hashed === undefined) throw new FST_MEDIA_STATIC_NOT_FOUND(clean, 'not in the manifest of static.root: is the file in a static dir, and has `fastify-media collectstatic <app>` run since?')
