@@ -19,6 +19,7 @@ const HASHED: Record<string, string> = {
   'fonts/icons.eot': 'fonts/icons.eeeeeeeeeeee.eot',
   'js/app.js.map': 'js/app.js.555555555555.map',
   'js/app.mjs.map': 'js/app.mjs.666666666666.map',
+  'js/app.cjs.map': 'js/app.cjs.777777777777.map',
   u: 'u.cccccccccccc'
 }
 
@@ -66,6 +67,7 @@ const CASES: Case[] = [
   { name: 'CSS sourceMappingURL', text: 'a{}\n/*# sourceMappingURL=app.css.map */\n', expected: 'a{}\n/*# sourceMappingURL=app.css.444444444444.map */\n', asked: ['css/app.css.map'] },
   { name: 'JS sourceMappingURL', path: 'js/app.js', text: 'export {}\n//# sourceMappingURL=app.js.map\n', expected: 'export {}\n//# sourceMappingURL=app.js.555555555555.map\n', asked: ['js/app.js.map'] },
   { name: 'legacy //@ sourceMappingURL', path: 'js/app.js', text: 'x()\n//@ sourceMappingURL=app.js.map', expected: 'x()\n//@ sourceMappingURL=app.js.555555555555.map' },
+  { name: '.cjs sourceMappingURL', path: 'js/app.cjs', text: 'module.exports = {}\n//# sourceMappingURL=app.cjs.map', expected: 'module.exports = {}\n//# sourceMappingURL=app.cjs.777777777777.map' },
   { name: '.mjs sourceMappingURL', path: 'js/app.mjs', text: 'export {}\n//# sourceMappingURL=app.mjs.map', expected: 'export {}\n//# sourceMappingURL=app.mjs.666666666666.map' },
   { name: 'inline data: source map left alone', path: 'js/app.js', text: 'x()\n//# sourceMappingURL=data:application/json;base64,e30=\n', asked: [] },
   { name: 'url() in JS is not CSS', path: 'js/app.js', text: 'const css = "a { b: url(../img/logo.png) }"\n', asked: [] },
@@ -167,7 +169,7 @@ t.test('hashedName', async (t) => {
 })
 
 t.test('isCompressible', async (t) => {
-  for (const path of ['a.css', 'a.js', 'a.mjs', 'a.css.map', 'a.json', 'a.svg', 'a.html', 'a.txt', 'a.xml', 'a.ico', 'a.wasm', 'a.eot', 'a.ttf', 'A.CSS']) t.ok(isCompressible(path), path)
+  for (const path of ['a.css', 'a.js', 'a.mjs', 'a.css.map', 'a.json', 'a.svg', 'a.html', 'a.txt', 'a.xml', 'a.ico', 'a.wasm', 'a.eot', 'a.ttf', 'A.CSS', 'a.cjs', 'site.webmanifest', 'a.htm']) t.ok(isCompressible(path), path)
   for (const path of ['a.png', 'a.jpg', 'a.webp', 'a.avif', 'a.gif', 'a.woff', 'a.woff2', 'a.gz', 'a.br', 'a.zip', 'css']) t.notOk(isCompressible(path), path)
 })
 

@@ -5,7 +5,7 @@ const brotli = promisify(brotliCompress)
 const gz = promisify(gzip)
 
 // Text formats gain; images, fonts and archives are compressed already.
-const COMPRESSIBLE = /\.(css|js|mjs|map|json|svg|html|txt|xml|csv|ico|wasm|ttf|otf|eot|md)$/i
+const COMPRESSIBLE = /\.(css|js|mjs|cjs|map|json|webmanifest|svg|html|htm|txt|xml|csv|ico|wasm|ttf|otf|eot|md)$/i
 
 export const isCompressible = (path: string): boolean => COMPRESSIBLE.test(path)
 

@@ -17,7 +17,7 @@ const CSS_IMPORT = /(@import\s*)(['"])([^'"]+)\2/gi
 // only a comment that opens a line, as Django: a string in the code that mentions it is not one
 const SOURCE_MAP = /^(\/\/|\/\*)(\s*[#@]\s*sourceMappingURL=)([^\s*]+)/gm
 
-export const isAdjustable = (path: string): boolean => /\.(css|js|mjs)$/i.test(path)
+export const isAdjustable = (path: string): boolean => /\.(css|js|mjs|cjs)$/i.test(path)
 
 const HASH = /\.([0-9a-f]{12})(\.[^./]*)?$/
 
