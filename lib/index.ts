@@ -27,6 +27,8 @@ async function fastifyMedia (app: FastifyInstance, options: FastifyMediaOptions)
     })
   }
 
+  for (const storage of config.storages.values()) await storage.ready?.()
+
   // reuse the user's @fastify/multipart when it is there; our limits go with each request
   if (!app.hasContentTypeParser('multipart/form-data')) await app.register(fastifyMultipart)
 
@@ -89,6 +91,8 @@ export type { FoundFile } from './static/finders.js'
 export type { StaticDir } from './options.js'
 export { FileSystemStorage } from './storage/filesystem.js'
 export { MemoryStorage } from './storage/memory.js'
+export { S3Storage } from './storage/s3.js'
+export type { S3StorageOptions } from './storage/s3.js'
 export type { MemoryStorageOptions } from './storage/memory.js'
 export type { FileSystemStorageOptions } from './storage/filesystem.js'
 export type { Content, FileStat, SaveOptions, Storage, StorageContext, UrlOptions } from './storage/storage.js'

@@ -66,4 +66,6 @@ export interface Storage {
   getAvailableName: (name: string, maxLength?: number) => Promise<string>
   /** Called by the plugin at register time. */
   attach?: (context: StorageContext) => void
+  /** Awaited by the plugin at register time (e.g. to resolve an S3 endpoint for URLs). */
+  ready?: () => Promise<void>
 }

@@ -1,0 +1,280 @@
+import { randomUUID } from 'node:crypto'
+import { createRequire } from 'node:module'
+import { Readable } from 'node:stream'
+import type * as ClientS3 from '@aws-sdk/client-s3'
+import type * as LibStorage from '@aws-sdk/lib-storage'
+import type * as Presigner from '@aws-sdk/s3-request-presigner'
+import { FST_MEDIA_INVALID_NAME, FST_MEDIA_INVALID_OPTION, FST_MEDIA_STORAGE } from '../errors.js'
+import { isInlineType, typeForName } from '../mime.js'
+import type { Content, FileStat, SaveOptions, Storage, UrlOptions } from './storage.js'
+import { fitName, normalizeStorageName, withRandomSuffix } from './valid-name.js'
+
+export interface S3StorageOptions {
+  bucket: string
+  /** A key prefix inside the bucket (`media/`): every name lives under it. */
+  prefix?: string
+  /** A ready-made client; or `clientConfig` to make one. */
+  client?: ClientS3.S3Client
+  clientConfig?: ClientS3.S3ClientConfig
+  public?: boolean
+  /** Where public files are reached (a CDN or custom domain), ending in `/`. */
+  publicUrl?: string
+  /** Lifetime of presigned URLs of a private bucket, in seconds. */
+  presignExpires?: number
+}
+
+interface Sdk { s3: typeof ClientS3, storage: typeof LibStorage, presigner: typeof Presigner }
+
+// The SDK is an optional peer dependency: loaded (synchronously, it is CommonJS) only when an S3Storage is
+// made, with a clear message when it is not installed.
+function loadSdk (): Sdk {
+  const require = createRequire(import.meta.url)
+  try {
+    return {
+      s3: require('@aws-sdk/client-s3'),
+      storage: require('@aws-sdk/lib-storage'),
+      presigner: require('@aws-sdk/s3-request-presigner')
+    }
+  } catch {
+    throw new FST_MEDIA_INVALID_OPTION('S3Storage', 'needs the AWS SDK: npm install @aws-sdk/client-s3 @aws-sdk/lib-storage @aws-sdk/s3-request-presigner')
+  }
+}
+
+const notFound = (err: unknown): boolean => {
+  const e = err as { name?: string, $metadata?: { httpStatusCode?: number } }
+  return e?.name === 'NotFound' || e?.name === 'NoSuchKey' || e?.$metadata?.httpStatusCode === 404
+}
+
+/**
+ * Files in an S3 bucket (AWS, MinIO, R2, s3rver). Uploads stream (lib-storage: one PUT below 5 MiB, a
+ * multipart upload above, both atomic); a failed upload is aborted, so no object appears. Never
+ * overwrites: a name is checked with HeadObject and written with `IfNoneMatch: '*'` (servers that ignore
+ * it leave a window between processes; within one process, names being written are held).
+ */
+export class S3Storage implements Storage {
+  readonly public: boolean
+  readonly #sdk: Sdk
+  readonly #client: ClientS3.S3Client
+  readonly #bucket: string
+  readonly #prefix: string
+  readonly #publicUrl: string | undefined
+  readonly #presignExpires: number
+  #baseUrl: string | undefined
+  readonly #writing = new Set<string>()
+
+  constructor (options: S3StorageOptions) {
+    if (typeof options?.bucket !== 'string' || options.bucket === '') throw new FST_MEDIA_INVALID_OPTION('S3Storage.bucket', 'must be a bucket name')
+    if (options.publicUrl !== undefined && !/^(https?:\/\/[^/]+)?\/(.*\/)?$/.test(options.publicUrl)) {
+      throw new FST_MEDIA_INVALID_OPTION('S3Storage.publicUrl', 'must be a URL or path ending in "/"')
+    }
+    this.#sdk = loadSdk()
+    this.#client = options.client ?? new this.#sdk.s3.S3Client(options.clientConfig ?? {})
+    this.#bucket = options.bucket
+    this.#prefix = options.prefix === undefined || options.prefix === '' ? '' : `${S3Storage.#checkPrefix(options.prefix)}/`
+    this.public = options.public ?? true
+    this.#publicUrl = options.publicUrl
+    this.#presignExpires = options.presignExpires ?? 3600
+  }
+
+  static #checkPrefix (prefix: string): string {
+    const clean = normalizeStorageName(prefix.replace(/\/+$/, ''))
+    if (clean === undefined) throw new FST_MEDIA_INVALID_OPTION('S3Storage.prefix', `"${prefix}" is not a key prefix inside the bucket`)
+    return clean
+  }
+
+  /** Resolves the client's endpoint once (the SDK's config is asynchronous), for public URLs. */
+  async ready (): Promise<void> {
+    if (this.#publicUrl !== undefined) {
+      this.#baseUrl = this.#publicUrl + this.#prefix
+      return
+    }
+    const config = this.#client.config
+    const endpoint = config.endpoint === undefined ? undefined : await config.endpoint()
+    if (endpoint !== undefined && config.forcePathStyle === true) {
+      const port = endpoint.port === undefined ? '' : `:${endpoint.port}`
+      this.#baseUrl = `${endpoint.protocol}//${endpoint.hostname}${port}${endpoint.path.replace(/\/$/, '')}/${this.#bucket}/${this.#prefix}`
+    } else {
+      const region = await config.region()
+      this.#baseUrl = `https://${this.#bucket}.s3.${region}.amazonaws.com/${this.#prefix}`
+    }
+  }
+
+  #clean (name: string): string {
+    const clean = normalizeStorageName(name)
+    if (clean === undefined) throw new FST_MEDIA_INVALID_NAME(name, 'not a name inside the storage')
+    return clean
+  }
+
+  #key (name: string): string {
+    return this.#prefix + this.#clean(name)
+  }
+
+  async #head (name: string): Promise<ClientS3.HeadObjectCommandOutput | undefined> {
+    try {
+      return await this.#client.send(new this.#sdk.s3.HeadObjectCommand({ Bucket: this.#bucket, Key: this.#key(name) }))
+    } catch (err) {
+      if (notFound(err)) return undefined
+      throw new FST_MEDIA_STORAGE('head', (err as Error).name, { cause: err })
+    }
+  }
+
+  /**
+   * A name neither stored nor being written. With `reserve`, it is held for this process before the check
+   * with the server (synchronously, so two saves here can never both pass it); the caller releases it.
+   */
+  async #available (wanted: string, maxLength: number, reserve: boolean): Promise<string> {
+    let candidate = wanted
+    for (;;) {
+      if (!this.#writing.has(candidate)) {
+        if (reserve) this.#writing.add(candidate)
+        if (await this.#head(candidate) === undefined) return candidate
+        if (reserve) this.#writing.delete(candidate)
+      }
+      const suffixed = withRandomSuffix(wanted, maxLength)
+      if (suffixed === undefined) throw new FST_MEDIA_INVALID_NAME(wanted, `taken, and no room for a unique suffix within ${maxLength} bytes`)
+      candidate = suffixed
+    }
+  }
+
+  #fit (name: string, maxLength: number): string {
+    const fitted = fitName(this.#clean(name), maxLength)
+    if (fitted === undefined) throw new FST_MEDIA_INVALID_NAME(name, `longer than ${maxLength} bytes`)
+    return fitted
+  }
+
+  async #upload (key: string, content: Content, contentType: string, failure: { error?: unknown }): Promise<void> {
+    // the content's own error is the one to report: lib-storage's abort may fail on its own (s3rver: 405)
+    const body = Readable.from((async function * () {
+      try {
+        for await (const chunk of Buffer.isBuffer(content) ? [content] : content) yield Buffer.from(chunk)
+      } catch (err) {
+        failure.error = err
+        throw err
+      }
+    })())
+    const upload = new this.#sdk.storage.Upload({
+      client: this.#client,
+      params: {
+        Bucket: this.#bucket,
+        Key: key,
+        Body: body,
+        ContentType: contentType,
+        ContentDisposition: isInlineType(contentType) ? undefined : 'attachment',
+        IfNoneMatch: '*'
+      } as ClientS3.PutObjectCommandInput
+    })
+    try {
+      await upload.done()
+    } catch (err) {
+      await upload.abort().catch(() => {})
+      throw failure.error ?? new FST_MEDIA_STORAGE('save', (err as Error).name, { cause: err })
+    }
+  }
+
+  async save (name: string | (() => string), content: Content, opts: SaveOptions = {}): Promise<string> {
+    const maxLength = opts.maxLength ?? 255
+    const failure: { error?: unknown } = {}
+    if (typeof name === 'function') {
+      // the name waits for the content: upload under a temporary key, then copy to the final one
+      const temp = `${this.#prefix}.tmp/${randomUUID()}`
+      await this.#upload(temp, content, opts.contentType ?? 'application/octet-stream', failure)
+      try {
+        const wanted = await this.#available(this.#fit(name(), maxLength), maxLength, true)
+        return await this.#commit(wanted, opts, async (key) => {
+          await this.#client.send(new this.#sdk.s3.CopyObjectCommand({ Bucket: this.#bucket, Key: key, CopySource: `${this.#bucket}/${encodeURIComponent(temp).replace(/%2F/g, '/')}`, MetadataDirective: 'COPY' }))
+        })
+      } finally {
+        await this.#client.send(new this.#sdk.s3.DeleteObjectCommand({ Bucket: this.#bucket, Key: temp })).catch(() => {})
+      }
+    }
+    const wanted = await this.#available(this.#fit(name, maxLength), maxLength, true)
+    return await this.#commit(wanted, opts, async (key) => await this.#upload(key, content, opts.contentType ?? typeForName(wanted), failure))
+  }
+
+  /** Writes under a reserved name, and gives the reservation up whatever happens. */
+  async #commit (name: string, opts: SaveOptions, write: (key: string) => Promise<void>): Promise<string> {
+    opts.claim?.(name)
+    try {
+      await write(this.#key(name))
+    } catch (err) {
+      this.#writing.delete(name)
+      opts.release?.(name)
+      throw err
+    }
+    this.#writing.delete(name)
+    return name
+  }
+
+  open (name: string): Readable {
+    const key = this.#key(name)
+    const send = async () => await this.#client.send(new this.#sdk.s3.GetObjectCommand({ Bucket: this.#bucket, Key: key }))
+    return Readable.from((async function * () {
+      let response
+      try {
+        response = await send()
+      } catch (err) {
+        if (notFound(err)) throw Object.assign(new Error(`ENOENT: no such object '${key}'`), { code: 'ENOENT' })
+        throw err
+      }
+      yield * (response.Body as Readable)
+    })(), { objectMode: false })
+  }
+
+  async delete (name: string): Promise<void> {
+    try {
+      await this.#client.send(new this.#sdk.s3.DeleteObjectCommand({ Bucket: this.#bucket, Key: this.#key(name) }))
+    } catch (err) {
+      if (!notFound(err)) throw new FST_MEDIA_STORAGE('delete', (err as Error).name, { cause: err })
+    }
+  }
+
+  async exists (name: string): Promise<boolean> {
+    try {
+      return await this.#head(name) !== undefined
+    } catch {
+      return false
+    }
+  }
+
+  async size (name: string): Promise<number> {
+    return (await this.stat(name)).size
+  }
+
+  async stat (name: string): Promise<FileStat> {
+    const head = await this.#head(name)
+    if (head === undefined) throw new FST_MEDIA_STORAGE('stat', 'ENOENT')
+    return { size: head.ContentLength as number, modified: head.LastModified as Date, contentType: head.ContentType }
+  }
+
+  url (name: string, opts: UrlOptions = {}): string | Promise<string> {
+    const clean = this.#clean(name)
+    if (!this.public) {
+      const command = new this.#sdk.s3.GetObjectCommand({ Bucket: this.#bucket, Key: this.#prefix + clean })
+      return this.#sdk.presigner.getSignedUrl(this.#client, command, { expiresIn: opts.expiresIn ?? this.#presignExpires })
+    }
+    if (this.#baseUrl === undefined) throw new FST_MEDIA_INVALID_OPTION('S3Storage', 'call `await storage.ready()` (the plugin does) before asking for URLs')
+    return this.#baseUrl + clean.split('/').map(encodeURIComponent).join('/')
+  }
+
+  async list (prefix = ''): Promise<string[]> {
+    const start = this.#prefix + (prefix === '' ? '' : `${this.#clean(prefix.replace(/\/+$/, ''))}/`)
+    const names: string[] = []
+    // ListObjects (v1) paged by the last key: v2's continuation tokens are DES-encrypted by s3rver, which
+    // fails on Node 20 (OpenSSL 3); AWS, MinIO and R2 all serve v1 with a Marker
+    let after: string | undefined
+    for (;;) {
+      const page = await this.#client.send(new this.#sdk.s3.ListObjectsCommand({ Bucket: this.#bucket, Prefix: start, Marker: after }))
+      const keys = (page.Contents ?? []).map((object) => object.Key as string)
+      for (const key of keys) {
+        const name = key.slice(this.#prefix.length)
+        if (!name.startsWith('.tmp/')) names.push(name)
+      }
+      if (page.IsTruncated !== true || keys.length === 0) return names.sort()
+      after = keys.at(-1)
+    }
+  }
+
+  async getAvailableName (name: string, maxLength = 255): Promise<string> {
+    return await this.#available(this.#fit(name, maxLength), maxLength, false)
+  }
+}
