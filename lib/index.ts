@@ -28,6 +28,7 @@ async function fastifyMedia (app: FastifyInstance, options: FastifyMediaOptions)
   }
 
   for (const storage of config.storages.values()) await storage.ready?.()
+  if (config.static !== false) await config.static.storage?.ready?.()
 
   // reuse the user's @fastify/multipart when it is there; our limits go with each request
   if (!app.hasContentTypeParser('multipart/form-data')) await app.register(fastifyMultipart)

@@ -21,6 +21,8 @@ export interface FastifyMediaOptions {
     url?: string
     dirs?: Array<string | StaticDir>
     root?: string
+    /** A public storage (an S3Storage behind a CDN) that collectstatic also uploads the hashed files to. */
+    storage?: Storage
   }
   media?: false | {
     url?: string
@@ -52,7 +54,7 @@ export interface MediaLimits {
 export interface MediaConfig {
   readonly baseDir: string
   readonly mode: 'development' | 'production'
-  readonly static: false | { readonly url: string, readonly dirs: readonly StaticDir[], readonly root: string }
+  readonly static: false | { readonly url: string, readonly dirs: readonly StaticDir[], readonly root: string, readonly storage: Storage | undefined }
   readonly media: false | { readonly url: string, readonly root: string }
   readonly storages: ReadonlyMap<string, Storage>
   readonly signingKey: Buffer | undefined
@@ -85,6 +87,7 @@ export function resolveOptions (options: FastifyMediaOptions = {}): MediaConfig 
     : Object.freeze({
       url: checkUrl('static.url', staticOptions?.url ?? '/static/'),
       root: at(staticOptions?.root ?? 'staticfiles'),
+      storage: staticStorage(staticOptions?.storage),
       dirs: Object.freeze((staticOptions?.dirs ?? []).map((entry, i) => {
         const dir = typeof entry === 'string' ? { prefix: '', dir: entry } : entry
         if (typeof dir?.dir !== 'string' || typeof dir.prefix !== 'string') throw invalid(`static.dirs[${i}]`, 'must be a path or { prefix, dir }')
@@ -133,6 +136,14 @@ export function resolveOptions (options: FastifyMediaOptions = {}): MediaConfig 
     signingKey,
     limits: resolveLimits(options.limits ?? {})
   })
+}
+
+function staticStorage (storage: Storage | undefined): Storage | undefined {
+  if (storage === undefined) return undefined
+  const missing = STORAGE_METHODS.filter((method) => typeof (storage as unknown as Record<string, unknown>)?.[method] !== 'function')
+  if (missing.length > 0) throw invalid('static.storage', `is not a Storage (missing ${missing.join(', ')})`)
+  if (!storage.public) throw invalid('static.storage', 'must be public: pages link to static files directly')
+  return storage
 }
 
 /** A URL prefix for static files: plain segments, no dot segments (never `..`, nor a hidden `.well-known`). */

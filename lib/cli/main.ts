@@ -57,6 +57,7 @@ async function collectstatic (args: string[], io: Io): Promise<number> {
     for (const file of result.shadowed) {
       io.out(`Found another file with the destination path '${file.path}' in ${file.from.dir}. It will be ignored since only the first encountered file is collected.`)
     }
+    if (media.config.static !== false && media.config.static.storage !== undefined) io.out(`${dryRun ? 'Would upload' : 'Uploaded'} ${result.uploaded.length} files to static.storage`)
     io.out((dryRun ? 'Pretending: ' : '') + summary(result))
     return 0
   } finally {

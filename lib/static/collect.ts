@@ -5,6 +5,8 @@ import { isCompressible } from './compress.js'
 import type { FoundFile, StaticFinders } from './finders.js'
 import { hashAll } from './hash-all.js'
 import { MANIFEST_NAME, serializeManifest } from './manifest.js'
+import type { Storage } from '../storage/storage.js'
+import { uploadStatic } from './upload-static.js'
 import { clearRoot, copyIfChanged, forEachLimited, updateVariants, withLock, writeAtomically } from './write-files.js'
 
 export interface CollectOptions {
@@ -32,12 +34,16 @@ export interface CollectResult {
   shadowed: FoundFile[]
   /** Original path -> hashed path. */
   manifest: Record<string, string>
+  /** Objects uploaded to `static.storage` this run (none without one). */
+  uploaded: string[]
 }
 
 export interface CollectTarget {
   root: string
   url: string
   finders: StaticFinders
+  /** Where the hashed files go as well (a bucket behind a CDN). */
+  storage?: Storage
 }
 
 export const summary = (result: CollectResult): string =>
@@ -70,14 +76,14 @@ export async function collectStatic (target: CollectTarget, options: CollectOpti
   })
 }
 
-async function run ({ root }: CollectTarget, options: CollectOptions, files: FoundFile[], shadowed: FoundFile[], outputs: Awaited<ReturnType<typeof hashAll>> | undefined, sources: Set<string>): Promise<CollectResult> {
+async function run ({ root, storage }: CollectTarget, options: CollectOptions, files: FoundFile[], shadowed: FoundFile[], outputs: Awaited<ReturnType<typeof hashAll>> | undefined, sources: Set<string>): Promise<CollectResult> {
   const dryRun = options.dryRun === true
   const pretendEmpty = dryRun && options.clear === true
   const total = files.length * (outputs === undefined ? 1 : 2)
   let done = 0
   const progress = () => options.onProgress?.(++done, total)
 
-  const result: CollectResult = { copied: [], unmodified: [], postProcessed: [], shadowed, manifest: {} }
+  const result: CollectResult = { copied: [], unmodified: [], postProcessed: [], shadowed, manifest: {}, uploaded: [] }
   const written = new Set<string>()
   await forEachLimited(files, async (file) => {
     const copied = await copyIfChanged(file.source, join(root, file.path), { dryRun, pretendEmpty })
@@ -117,6 +123,10 @@ async function run ({ root }: CollectTarget, options: CollectOptions, files: Fou
       compress: options.compress !== false,
       shipped: (variant) => sources.has(variant.slice(root.length + 1))
     }))
+  }
+  if (storage !== undefined && outputs !== undefined) {
+    const variantsOf = async (name: string) => (await Promise.all(['br', 'gz'].map(async (ext) => await stat(join(root, `${name}.${ext}`)).then(() => [`${name}.${ext}`], () => [])))).flat()
+    result.uploaded = await uploadStatic(storage, root, Object.values(result.manifest), { dryRun, variants: variantsOf })
   }
   return result
 }

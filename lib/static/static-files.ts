@@ -2,6 +2,7 @@ import { resolve } from 'node:path'
 import { FST_MEDIA_INVALID_OPTION, FST_MEDIA_STATIC_NOT_FOUND } from '../errors.js'
 import { staticPrefix } from '../options.js'
 import { isInside } from '../paths.js'
+import type { Storage } from '../storage/storage.js'
 import { normalizeStorageName } from '../storage/valid-name.js'
 import { collectStatic, type CollectOptions, type CollectResult } from './collect.js'
 import type { StaticDir } from '../options.js'
@@ -12,6 +13,7 @@ export interface StaticConfig {
   readonly url: string
   readonly dirs: readonly StaticDir[]
   readonly root: string
+  readonly storage?: Storage | undefined
 }
 
 const encodePath = (path: string): string => path.split('/').map(encodeURIComponent).join('/')
@@ -74,11 +76,13 @@ export class StaticFiles {
     }
     const hashed = manifest[clean]
     if (hashed === undefined) throw new FST_MEDIA_STATIC_NOT_FOUND(clean, 'not in the manifest of static.root: is the file in a static dir, and has `fastify-media collectstatic <app>` run since?')
+    // options.ts made sure the storage is public: its URLs are plain strings
+    if (this.#config.storage !== undefined) return this.#config.storage.url(hashed) as string
     return this.#config.url + encodePath(hashed)
   }
 
   async collect (options?: CollectOptions): Promise<CollectResult> {
-    const result = await collectStatic({ root: this.#config.root, url: this.#config.url, finders: this.finders }, options)
+    const result = await collectStatic({ root: this.#config.root, url: this.#config.url, finders: this.finders, storage: this.#config.storage }, options)
     if (options?.postProcess !== false && options?.dryRun !== true) {
       this.#paths = result.manifest
       this.#hashed = undefined

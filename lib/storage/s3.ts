@@ -142,7 +142,7 @@ export class S3Storage implements Storage {
     return fitted
   }
 
-  async #upload (key: string, content: Content, contentType: string, failure: { error?: unknown }): Promise<void> {
+  async #upload (key: string, content: Content, { contentType, cacheControl, contentEncoding }: { contentType: string, cacheControl?: string, contentEncoding?: string }, failure: { error?: unknown }): Promise<void> {
     // the content's own error is the one to report: lib-storage's abort may fail on its own (s3rver: 405)
     const body = Readable.from((async function * () {
       try {
@@ -160,6 +160,8 @@ export class S3Storage implements Storage {
         Body: body,
         ContentType: contentType,
         ContentDisposition: isInlineType(contentType) ? undefined : 'attachment',
+        CacheControl: cacheControl,
+        ContentEncoding: contentEncoding,
         IfNoneMatch: '*'
       } as ClientS3.PutObjectCommandInput
     })
@@ -177,7 +179,7 @@ export class S3Storage implements Storage {
     if (typeof name === 'function') {
       // the name waits for the content: upload under a temporary key, then copy to the final one
       const temp = `${this.#prefix}.tmp/${randomUUID()}`
-      await this.#upload(temp, content, opts.contentType ?? 'application/octet-stream', failure)
+      await this.#upload(temp, content, { contentType: opts.contentType ?? 'application/octet-stream' }, failure)
       try {
         const wanted = await this.#available(this.#fit(name(), maxLength), maxLength, true)
         return await this.#commit(wanted, opts, async (key) => {
@@ -188,7 +190,7 @@ export class S3Storage implements Storage {
       }
     }
     const wanted = await this.#available(this.#fit(name, maxLength), maxLength, true)
-    return await this.#commit(wanted, opts, async (key) => await this.#upload(key, content, opts.contentType ?? typeForName(wanted), failure))
+    return await this.#commit(wanted, opts, async (key) => await this.#upload(key, content, { ...opts, contentType: opts.contentType ?? typeForName(wanted) }, failure))
   }
 
   /** Writes under a reserved name, and gives the reservation up whatever happens. */

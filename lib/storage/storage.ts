@@ -6,6 +6,10 @@ export type Content = Buffer | Readable | AsyncIterable<Uint8Array>
 export interface SaveOptions {
   /** The detected type, for storages that keep it (S3's ContentType). */
   contentType?: string
+  /** For storages that keep headers with a file (S3): how long caches may keep it. */
+  cacheControl?: string
+  /** For storages that keep headers with a file (S3): `br` or `gzip` for a precompressed variant. */
+  contentEncoding?: string
   /** Longest stored name in bytes; a longer name loses characters of its stem, never its extension. */
   maxLength?: number
   /**

@@ -1,0 +1,72 @@
+import t from 'tap'
+import Fastify from 'fastify'
+import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { request } from 'undici'
+import fastifyMedia, { S3Storage } from '../lib/index.js'
+import { main } from '../lib/cli/main.js'
+import { FIXTURES, tempDir } from './helpers.js'
+import { s3Bucket } from './s3-server.js'
+
+t.test('collectstatic uploads hashed files and their variants to static.storage', async (t) => {
+  const { client, bucket, endpoint } = await s3Bucket(t)
+  const dir = tempDir(t)
+  cpSync(join(FIXTURES, 'static-project'), dir, { recursive: true })
+  const app = Fastify()
+  t.teardown(() => app.close())
+  await app.register(fastifyMedia, {
+    baseDir: dir,
+    mode: 'production',
+    media: false,
+    static: { dirs: ['static-a', 'static-b'], storage: new S3Storage({ bucket, client, prefix: 'static/' }) }
+  })
+  const first = await app.media.collectstatic()
+  const hashedCss = first.manifest['css/app.css']!
+  t.ok(first.uploaded.includes(hashedCss))
+  t.ok(first.uploaded.includes(`${hashedCss}.br`), 'the brotli variant is an object of its own')
+  t.notOk(first.uploaded.includes('css/app.css'), 'only hashed names go up')
+
+  const url = app.media.static('css/app.css')
+  t.equal(url, `${endpoint}/${bucket}/static/${hashedCss}`)
+  const css = await request(url)
+  t.equal(css.statusCode, 200)
+  t.equal(css.headers['cache-control'], 'public, max-age=31536000, immutable')
+  t.match(css.headers['content-type'], /^text\/css/)
+  t.same(Buffer.from(await css.body.arrayBuffer()), readFileSync(join(dir, 'staticfiles', hashedCss)))
+  const br = await request(`${url}.br`)
+  await br.body.dump()
+  t.equal(br.headers['content-encoding'], 'br')
+  t.match(br.headers['content-type'], /^text\/css/)
+
+  const again = await app.media.collectstatic()
+  t.same(again.uploaded, [], 'an unchanged tree uploads nothing')
+  writeFileSync(join(dir, 'static-a/css/base.css'), 'body { margin: 1px }\n')
+  const dry = await app.media.collectstatic({ dryRun: true })
+  t.ok(dry.uploaded.length > 0, 'a dry run says what it would upload')
+  t.same((await app.media.collectstatic()).uploaded.filter((name) => !/\.(br|gz)$/.test(name)).sort(), [...dry.uploaded].sort(), 'and then uploads that')
+})
+
+t.test('static.storage must be a public storage', async (t) => {
+  for (const [storage, message] of [
+    [new S3Storage({ bucket: 'b', public: false, clientConfig: { region: 'us-east-1' } }), /static\.storage: must be public/],
+    [{ save () {} }, /static\.storage: is not a Storage/]
+  ] as const) {
+    const app = Fastify()
+    t.teardown(() => app.close())
+    await t.rejects(async () => await app.register(fastifyMedia, { baseDir: tempDir(t), static: { storage: storage as never } }), { code: 'FST_MEDIA_INVALID_OPTION', message })
+  }
+})
+
+t.test('the CLI says how many files went to static.storage', async (t) => {
+  const { bucket, endpoint } = await s3Bucket(t)
+  const dir = tempDir(t)
+  mkdirSync(join(dir, 'static'))
+  writeFileSync(join(dir, 'static', 'site.css'), 'body { color: red }\n')
+  const saved = { ...process.env }
+  t.teardown(() => { process.env = saved })
+  Object.assign(process.env, { CLI_APP_DIR: dir, S3_ENDPOINT: endpoint, S3_BUCKET: bucket })
+  const out: string[] = []
+  const code = await main(['collectstatic', join(FIXTURES, 'cli-apps', 's3-static.mjs')], { out: (line) => out.push(line), err: (line) => out.push(line) })
+  t.equal(code, 0, out.join('\n'))
+  t.same(out, ['Uploaded 1 files to static.storage', '1 copied, 0 unmodified, 1 post-processed'])
+})
