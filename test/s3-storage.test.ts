@@ -73,6 +73,17 @@ t.test('a name that waits for the content goes through a temporary key', async (
   t.equal(Buffer.concat(chunks).toString(), 'by content')
 })
 
+t.test('a large upload whose content fails midway is aborted: no object appears', async (t) => {
+  const { client, bucket } = await s3Bucket(t)
+  const storage = new S3Storage({ bucket, client })
+  const content = (async function * () {
+    for (let i = 0; i < 7; i++) yield Buffer.alloc(1024 * 1024, i)
+    throw new Error('client went away')
+  })()
+  await t.rejects(storage.save('big.bin', content), /client went away/, 'the content\'s own error, not the abort\'s')
+  t.same(await storage.list(), [])
+})
+
 t.test('names that do not fit are refused', async (t) => {
   const { client, bucket } = await s3Bucket(t)
   const storage = new S3Storage({ bucket, client })

@@ -65,6 +65,9 @@ t.test('the CLI says how many files went to static.storage', async (t) => {
   const saved = { ...process.env }
   t.teardown(() => { process.env = saved })
   Object.assign(process.env, { CLI_APP_DIR: dir, S3_ENDPOINT: endpoint, S3_BUCKET: bucket })
+  const dry: string[] = []
+  await main(['collectstatic', join(FIXTURES, 'cli-apps', 's3-static.mjs'), '--dry-run'], { out: (line) => dry.push(line), err: (line) => dry.push(line) })
+  t.same(dry, ['Would upload 1 files to static.storage', 'Pretending: 1 copied, 0 unmodified, 1 post-processed'])
   const out: string[] = []
   const code = await main(['collectstatic', join(FIXTURES, 'cli-apps', 's3-static.mjs')], { out: (line) => out.push(line), err: (line) => out.push(line) })
   t.equal(code, 0, out.join('\n'))

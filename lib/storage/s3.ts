@@ -40,6 +40,16 @@ function loadSdk (): Sdk {
   }
 }
 
+/** Below this, lib-storage sends one PUT (and holds its bytes). */
+const SINGLE_PUT = 5 * 1024 * 1024
+const NAME_ATTEMPTS = 5
+
+// a conditional write refused because the key exists (the S3 error, as #upload wraps it)
+const preconditionFailed = (err: unknown): boolean => {
+  const e = (err as { cause?: { name?: string, $metadata?: { httpStatusCode?: number } } }).cause
+  return e?.name === 'PreconditionFailed' || e?.$metadata?.httpStatusCode === 412
+}
+
 const notFound = (err: unknown): boolean => {
   const e = err as { name?: string, $metadata?: { httpStatusCode?: number } }
   return e?.name === 'NotFound' || e?.name === 'NoSuchKey' || e?.$metadata?.httpStatusCode === 404
@@ -189,8 +199,36 @@ export class S3Storage implements Storage {
         await this.#client.send(new this.#sdk.s3.DeleteObjectCommand({ Bucket: this.#bucket, Key: temp })).catch(() => {})
       }
     }
-    const wanted = await this.#available(this.#fit(name, maxLength), maxLength, true)
-    return await this.#commit(wanted, opts, async (key) => await this.#upload(key, content, { ...opts, contentType: opts.contentType ?? typeForName(wanted) }, failure))
+    const fitted = this.#fit(name, maxLength)
+    const contentType = opts.contentType ?? typeForName(fitted)
+    const source = Buffer.isBuffer(content) ? [content][Symbol.iterator]() : content[Symbol.asyncIterator]()
+    const head: Buffer[] = []
+    let size = 0
+    let next = await source.next()
+    for (; next.done !== true && size <= SINGLE_PUT; next = await source.next()) {
+      head.push(Buffer.from(next.value))
+      size += next.value.length
+    }
+    if (next.done === true) {
+      // one PUT, whose bytes lib-storage would hold anyway: held here, a name another process took at the
+      // last moment (412 to IfNoneMatch) is tried again under a new one
+      const body = Buffer.concat(head, size)
+      for (let attempt = 1; ; attempt++) {
+        const wanted = await this.#available(fitted, maxLength, true)
+        try {
+          return await this.#commit(wanted, opts, async (key) => await this.#upload(key, body, { ...opts, contentType }, failure))
+        } catch (err) {
+          if (!preconditionFailed(err) || attempt === NAME_ATTEMPTS) throw err
+        }
+      }
+    }
+    // larger: streamed as a multipart upload, whose bytes are gone once sent; a 412 there is an error
+    const rest = (async function * () {
+      yield * head
+      for (; next.done !== true; next = await source.next()) yield Buffer.from(next.value)
+    })()
+    const wanted = await this.#available(fitted, maxLength, true)
+    return await this.#commit(wanted, opts, async (key) => await this.#upload(key, rest, { ...opts, contentType }, failure))
   }
 
   /** Writes under a reserved name, and gives the reservation up whatever happens. */
