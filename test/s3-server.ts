@@ -1,19 +1,27 @@
 import { S3Client } from '@aws-sdk/client-s3'
-import S3rver from 's3rver'
+import { fork } from 'node:child_process'
+import { once } from 'node:events'
 import { tempDir, type Tap } from './helpers.js'
 
 let buckets = 0
 
-/** A real S3 HTTP server (s3rver) on 127.0.0.1 with a fresh bucket, stopped when the test ends. */
+/** A real S3 HTTP server (s3rver, in a child process) on 127.0.0.1 with a fresh bucket, stopped when the test ends. */
 export async function s3Bucket (t: Tap): Promise<{ client: S3Client, bucket: string, endpoint: string }> {
   const bucket = `test-${process.pid}-${++buckets}`
-  const server = new S3rver({ address: '127.0.0.1', port: 0, silent: true, directory: tempDir(t), configureBuckets: [{ name: bucket, configs: [] }] })
-  const { port } = await server.run()
+  const child = fork(new URL('./s3rver-process.mjs', import.meta.url), [tempDir(t), bucket], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'], execArgv: [] })
+  const timer = setTimeout(() => child.kill('SIGKILL'), 15_000)
+  const [{ port }] = await once(child, 'message') as [{ port: number }]
+  clearTimeout(timer)
   const endpoint = `http://127.0.0.1:${port}`
   const client = new S3Client({ endpoint, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } })
   t.teardown(async () => {
     client.destroy()
-    await server.close()
+    if (child.exitCode === null) {
+      const exited = once(child, 'exit')
+      child.send('stop')
+      await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 5000))])
+      child.kill('SIGKILL')
+    }
   })
   return { client, bucket, endpoint }
 }

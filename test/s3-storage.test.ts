@@ -84,6 +84,15 @@ t.test('a large upload whose content fails midway is aborted: no object appears'
   t.same(await storage.list(), [])
 })
 
+t.test('plain Uint8Array chunks are bytes too', async (t) => {
+  const { client, bucket } = await s3Bucket(t)
+  const storage = new S3Storage({ bucket, client })
+  const name = await storage.save('u8.bin', (async function * () { yield new Uint8Array([1, 2]); yield new Uint8Array([3]) })())
+  const chunks: Buffer[] = []
+  for await (const chunk of storage.open(name)) chunks.push(chunk as Buffer)
+  t.same(Buffer.concat(chunks), Buffer.from([1, 2, 3]))
+})
+
 t.test('names that do not fit are refused', async (t) => {
   const { client, bucket } = await s3Bucket(t)
   const storage = new S3Storage({ bucket, client })

@@ -40,6 +40,9 @@ function loadSdk (): Sdk {
   }
 }
 
+// a Buffer passes as it is (Buffer.from would copy every chunk of a 100 MiB stream)
+const asBuffer = (chunk: Uint8Array): Buffer => Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk)
+
 /** Below this, lib-storage sends one PUT (and holds its bytes). */
 const SINGLE_PUT = 5 * 1024 * 1024
 const NAME_ATTEMPTS = 5
@@ -156,7 +159,7 @@ export class S3Storage implements Storage {
     // the content's own error is the one to report: lib-storage's abort may fail on its own (s3rver: 405)
     const body = Readable.from((async function * () {
       try {
-        for await (const chunk of Buffer.isBuffer(content) ? [content] : content) yield Buffer.from(chunk)
+        for await (const chunk of Buffer.isBuffer(content) ? [content] : content) yield asBuffer(chunk)
       } catch (err) {
         failure.error = err
         throw err
@@ -164,6 +167,8 @@ export class S3Storage implements Storage {
     })())
     const upload = new this.#sdk.storage.Upload({
       client: this.#client,
+      // two 5 MiB parts in flight: half lib-storage's default, so a burst of uploads holds half the memory
+      queueSize: 2,
       params: {
         Bucket: this.#bucket,
         Key: key,
@@ -206,7 +211,7 @@ export class S3Storage implements Storage {
     let size = 0
     let next = await source.next()
     for (; next.done !== true && size <= SINGLE_PUT; next = await source.next()) {
-      head.push(Buffer.from(next.value))
+      head.push(asBuffer(next.value))
       size += next.value.length
     }
     if (next.done === true) {
@@ -225,7 +230,7 @@ export class S3Storage implements Storage {
     // larger: streamed as a multipart upload, whose bytes are gone once sent; a 412 there is an error
     const rest = (async function * () {
       yield * head
-      for (; next.done !== true; next = await source.next()) yield Buffer.from(next.value)
+      for (; next.done !== true; next = await source.next()) yield asBuffer(next.value)
     })()
     const wanted = await this.#available(fitted, maxLength, true)
     return await this.#commit(wanted, opts, async (key) => await this.#upload(key, rest, { ...opts, contentType }, failure))

@@ -1,0 +1,14 @@
+// s3rver in a process of its own, so the tests' memory figures are the client's alone. Told its directory
+// and bucket by argv; answers its port over IPC; stops when the parent says so or goes away.
+import S3rver from 's3rver'
+
+const [directory, bucket] = process.argv.slice(2)
+const server = new S3rver({ address: '127.0.0.1', port: 0, silent: true, directory, configureBuckets: [{ name: bucket, configs: [] }] })
+const { port } = await server.run()
+process.send({ port })
+const stop = async () => {
+  await server.close()
+  process.exit(0)
+}
+process.on('message', stop)
+process.on('disconnect', stop)
