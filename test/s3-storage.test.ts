@@ -135,10 +135,10 @@ t.test('an S3 upload that the server refuses is a storage error', async (t) => {
 })
 
 t.test('without the AWS SDK, a clear message says what to install', async (t) => {
-  const { S3Storage: Missing } = await t.mockImport<typeof import('../lib/storage/s3.js')>('../lib/storage/s3.js', {
+  const { loadSdk } = await t.mockImport<typeof import('../lib/storage/s3-sdk.js')>('../lib/storage/s3-sdk.js', {
     'node:module': { createRequire: () => () => { throw new Error('Cannot find module') } }
   })
-  t.throws(() => new Missing({ bucket: 'b' }), { code: 'FST_MEDIA_INVALID_OPTION', message: /npm install @aws-sdk\/client-s3/ })
+  t.throws(() => loadSdk(), { code: 'FST_MEDIA_INVALID_OPTION', message: /S3Storage: needs the AWS SDK: npm install @aws-sdk\/client-s3/ })
 })
 
 t.test('an upload route with an S3 field storage: checks, rollback, records', async (t) => {

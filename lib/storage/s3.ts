@@ -1,11 +1,9 @@
 import { randomUUID } from 'node:crypto'
-import { createRequire } from 'node:module'
 import { Readable } from 'node:stream'
 import type * as ClientS3 from '@aws-sdk/client-s3'
-import type * as LibStorage from '@aws-sdk/lib-storage'
-import type * as Presigner from '@aws-sdk/s3-request-presigner'
 import { FST_MEDIA_INVALID_NAME, FST_MEDIA_INVALID_OPTION, FST_MEDIA_STORAGE } from '../errors.js'
 import { isInlineType, typeForName } from '../mime.js'
+import { asBuffer, loadSdk, notFound, preconditionFailed, type Sdk } from './s3-sdk.js'
 import type { Content, FileStat, SaveOptions, Storage, UrlOptions } from './storage.js'
 import { fitName, normalizeStorageName, withRandomSuffix } from './valid-name.js'
 
@@ -23,40 +21,9 @@ export interface S3StorageOptions {
   presignExpires?: number
 }
 
-interface Sdk { s3: typeof ClientS3, storage: typeof LibStorage, presigner: typeof Presigner }
-
-// The SDK is an optional peer dependency: loaded (synchronously, it is CommonJS) only when an S3Storage is
-// made, with a clear message when it is not installed.
-function loadSdk (): Sdk {
-  const require = createRequire(import.meta.url)
-  try {
-    return {
-      s3: require('@aws-sdk/client-s3'),
-      storage: require('@aws-sdk/lib-storage'),
-      presigner: require('@aws-sdk/s3-request-presigner')
-    }
-  } catch {
-    throw new FST_MEDIA_INVALID_OPTION('S3Storage', 'needs the AWS SDK: npm install @aws-sdk/client-s3 @aws-sdk/lib-storage @aws-sdk/s3-request-presigner')
-  }
-}
-
-// a Buffer passes as it is (Buffer.from would copy every chunk of a 100 MiB stream)
-const asBuffer = (chunk: Uint8Array): Buffer => Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk)
-
 /** Below this, lib-storage sends one PUT (and holds its bytes). */
 const SINGLE_PUT = 5 * 1024 * 1024
 const NAME_ATTEMPTS = 5
-
-// a conditional write refused because the key exists (the S3 error, as #upload wraps it)
-const preconditionFailed = (err: unknown): boolean => {
-  const e = (err as { cause?: { name?: string, $metadata?: { httpStatusCode?: number } } }).cause
-  return e?.name === 'PreconditionFailed' || e?.$metadata?.httpStatusCode === 412
-}
-
-const notFound = (err: unknown): boolean => {
-  const e = err as { name?: string, $metadata?: { httpStatusCode?: number } }
-  return e?.name === 'NotFound' || e?.name === 'NoSuchKey' || e?.$metadata?.httpStatusCode === 404
-}
 
 /**
  * Files in an S3 bucket (AWS, MinIO, R2, s3rver). Uploads stream (lib-storage: one PUT below 5 MiB, a
