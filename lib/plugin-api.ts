@@ -1,5 +1,6 @@
 import { FST_MEDIA_INVALID_OPTION } from './errors.js'
 import { createModel, type Fields, type Model } from './fields/model.js'
+import { srcset, type SrcsetImage } from './image/srcset.js'
 import type { MediaConfig } from './options.js'
 import type { CollectOptions, CollectResult } from './static/collect.js'
 import type { FoundFile } from './static/finders.js'
@@ -22,6 +23,8 @@ export interface MediaApi {
   collectstatic: (options?: CollectOptions) => Promise<CollectResult>
   /** Every static dir holding a path, the winner first: what `fastify-media findstatic` prints. */
   findstatic: (path: string) => Promise<FoundFile[]>
+  /** A `srcset` attribute of an image's variants (all of them by default): `'/media/a.png@s.webp 200w, …'`. */
+  srcset: <V extends string>(image: SrcsetImage<V>, variants?: readonly V[]) => string
 }
 
 export function createMediaApi (config: MediaConfig, staticFiles: StaticFiles | undefined): MediaApi {
@@ -46,6 +49,7 @@ export function createMediaApi (config: MediaConfig, staticFiles: StaticFiles | 
     static: (path: string) => statics().url(path),
     addStaticDir: (dir: string, options: { prefix?: string } = {}) => statics().addDir(dir, options.prefix),
     collectstatic: async (options?: CollectOptions) => await statics().collect(options),
-    findstatic: async (path: string) => await statics().find(path)
+    findstatic: async (path: string) => await statics().find(path),
+    srcset
   })
 }

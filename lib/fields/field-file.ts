@@ -62,6 +62,7 @@ export class FieldFile {
 export interface ImageFileInit extends FieldFileInit {
   width?: number
   height?: number
+  variants?: Record<string, ImageFile>
 }
 
 export interface ImageFileJSON extends FieldFileJSON {
@@ -69,18 +70,34 @@ export interface ImageFileJSON extends FieldFileJSON {
   height: number
 }
 
-export class ImageFile extends FieldFile {
+/** An image's JSON: its variants' too, when its field declares any. */
+export type ImageJSONOf<V extends string> = ImageFileJSON & ([V] extends [never] ? unknown : { variants: { [K in V]: ImageFileJSON } })
+
+export class ImageFile<V extends string = never> extends FieldFile {
   width: number
   height: number
+  /** The resized copies its field declares, by name (`avatar.variants.thumb.url`). */
+  readonly variants: { readonly [K in V]: ImageFile }
 
   constructor (init: ImageFileInit) {
     super(init)
     this.width = init.width as number
     this.height = init.height as number
+    this.variants = Object.freeze(init.variants ?? {}) as { readonly [K in V]: ImageFile }
   }
 
+  #variantList (): ImageFile[] {
+    return Object.values(this.variants)
+  }
+
+  /** Removes the image and its variants. */
+  override async delete (): Promise<void> {
+    await Promise.all([super.delete(), ...this.#variantList().map(async (variant) => await variant.delete())])
+  }
+
+  /** Reads size and dimensions from the storage, the variants' too. */
   override async stat (): Promise<this> {
-    await super.stat()
+    await Promise.all([super.stat(), ...this.#variantList().map(async (variant) => await variant.stat())])
     const meta = await readStreamHeader(this.open(), LATE_HEADER_LIMIT)
     if (meta === undefined) throw unreadableHeader(this.name)
     this.width = meta.width
@@ -88,20 +105,27 @@ export class ImageFile extends FieldFile {
     return this
   }
 
-  override toJSON (): ImageFileJSON {
-    return { ...super.toJSON(), width: this.width, height: this.height }
+  override toJSON (): ImageJSONOf<V> {
+    const json = { ...super.toJSON(), width: this.width, height: this.height }
+    const variants = Object.entries<ImageFile>(this.variants)
+    if (variants.length === 0) return json as ImageJSONOf<V>
+    return { ...json, variants: Object.fromEntries(variants.map(([key, file]) => [key, file.toJSON()])) } as unknown as ImageJSONOf<V>
   }
 }
 
 type Unknown<T, K extends PropertyKey> = Omit<T, K> & { [P in K & keyof T]: T[P] | undefined }
-type Measured<F extends FieldFile> = 'size' | (F extends ImageFile ? 'width' | 'height' : never)
+type Measured<F extends FieldFile> = 'size' | ('width' extends keyof F ? 'width' | 'height' : never)
+type LoadedJSON<J> = Unknown<Omit<J, 'url'>, 'size' | 'width' | 'height'> & { url: string | Promise<string> }
+type VariantsOf<F> = F extends ImageFile<infer V> ? V : never
 
 /**
  * A file rebuilt from a record: size and dimensions are unknown until `stat()`, in its JSON too, and its
  * URL is a Promise where the storage signs asynchronously (private S3): `await file.url` works for all.
+ * An image's variants are rebuilt from their derived names, loaded the same way.
  */
-export type Loaded<F extends FieldFile> = Unknown<Omit<F, 'stat' | 'toJSON' | 'url'>, Measured<F>> & {
+export type Loaded<F extends FieldFile> = Unknown<Omit<F, 'stat' | 'toJSON' | 'url' | 'variants'>, Measured<F>> & {
   readonly url: string | Promise<string>
   stat: () => Promise<F>
-  toJSON: () => Unknown<Omit<ReturnType<F['toJSON']>, 'url'>, Measured<F>> & { url: string | Promise<string> }
-}
+  toJSON: () => LoadedJSON<Omit<ReturnType<F['toJSON']>, 'variants'>> &
+  ([VariantsOf<F>] extends [never] ? unknown : { variants: { [K in VariantsOf<F>]: LoadedJSON<ImageFileJSON> } })
+} & ('variants' extends keyof F ? { readonly variants: { readonly [K in VariantsOf<F>]: Loaded<ImageFile> } } : unknown)

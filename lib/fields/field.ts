@@ -1,6 +1,7 @@
 import { parseBytes } from '../bytes.js'
 import { FST_MEDIA_INVALID_OPTION } from '../errors.js'
 import { canonicalExtension } from '../mime.js'
+import { parseVariants, variantNameRoom, type ResolvedVariant, type VariantOptions } from '../image/variant-options.js'
 import type { UploadTo } from './upload-to.js'
 
 export type ImageFormat = 'jpeg' | 'png' | 'webp' | 'gif' | 'avif' | 'tiff' | 'svg'
@@ -25,7 +26,7 @@ export interface FileFieldOptions {
   timeZone?: string
 }
 
-export interface ImageFieldOptions extends FileFieldOptions {
+export interface ImageFieldOptions<V extends string = string> extends FileFieldOptions {
   formats?: readonly ImageFormat[]
   /** Checked from the header, before any decoding. */
   maxPixels?: number
@@ -33,6 +34,16 @@ export interface ImageFieldOptions extends FileFieldOptions {
   maxWidth?: number
   minHeight?: number
   maxHeight?: number
+  /** Frames of an animated image, checked from the header; default 100. */
+  maxPages?: number
+  /** `'decode'` decodes the whole image once stored and refuses truncated or corrupt ones; default `'header'`. */
+  verify?: 'header' | 'decode'
+  /** Re-encode the original too: drops EXIF/GPS and anything after the image data (polyglots); default false. */
+  sanitize?: boolean
+  /** Apply the EXIF orientation to variants and to a sanitised original; default true. */
+  autoOrient?: boolean
+  /** Resized copies made at upload, stored next to the original as `<name>@<key>.<ext>`. */
+  variants?: { [K in V]: VariantOptions }
 }
 
 export interface AcceptRules {
@@ -49,6 +60,11 @@ export interface ImageRules {
   readonly maxWidth: number
   readonly minHeight: number
   readonly maxHeight: number
+  readonly maxPages: number
+  readonly verify: 'header' | 'decode'
+  readonly sanitize: boolean
+  readonly autoOrient: boolean
+  readonly variants: readonly ResolvedVariant[]
 }
 
 export interface ResolvedField {
@@ -66,11 +82,16 @@ export interface ResolvedField {
 export type FieldKind = 'file' | 'image'
 
 /** A field declaration, not yet part of a model. The type parameters drive the types of `req.uploads`. */
-export interface FieldSpec<K extends FieldKind = FieldKind, R extends boolean = boolean, M extends boolean = boolean> {
+export interface FieldSpec<K extends FieldKind = FieldKind, R extends boolean = boolean, M extends boolean = boolean, V extends string = never> {
   readonly kind: K
   readonly required: R
   readonly multiple: M
   readonly options: ResolvedField
+  /**
+   * Type-only: the names of an image field's variants. Never set at run time. A parameter, so that a spec
+   * with variants still fits where any spec goes (`Record<string, FieldSpec>`).
+   */
+  readonly '~variants'?: (variant: V) => void
 }
 
 /**
@@ -82,12 +103,12 @@ export interface FieldSpec<K extends FieldKind = FieldKind, R extends boolean = 
  */
 type SpecOptions<O, R extends boolean, M extends boolean> = Omit<O, 'required' | 'multiple'> & { required?: R, multiple?: M }
 
-export function FileField<R extends boolean = true, M extends boolean = false> (options?: SpecOptions<FileFieldOptions, R, M>): FieldSpec<'file', NoInfer<R>, NoInfer<M>> {
-  return makeSpec('file', options ?? {}, 'FileField') as FieldSpec<'file', R, M>
+export function FileField<R extends boolean = true, M extends boolean = false> (options?: SpecOptions<FileFieldOptions, R, M>): FieldSpec<'file', NoInfer<R>, NoInfer<M>, never> {
+  return makeSpec('file', options ?? {}, 'FileField') as FieldSpec<'file', R, M, never>
 }
 
-export function ImageField<R extends boolean = true, M extends boolean = false> (options?: SpecOptions<ImageFieldOptions, R, M>): FieldSpec<'image', NoInfer<R>, NoInfer<M>> {
-  return makeSpec('image', options ?? {}, 'ImageField') as FieldSpec<'image', R, M>
+export function ImageField<R extends boolean = true, M extends boolean = false, V extends string = never> (options?: SpecOptions<ImageFieldOptions<V>, R, M>): FieldSpec<'image', NoInfer<R>, NoInfer<M>, NoInfer<V>> {
+  return makeSpec('image', options ?? {}, 'ImageField') as FieldSpec<'image', R, M, V>
 }
 
 function makeSpec (kind: FieldKind, options: ImageFieldOptions, label: string): FieldSpec {
@@ -98,6 +119,12 @@ function makeSpec (kind: FieldKind, options: ImageFieldOptions, label: string): 
     const bytes = parseBytes(value)
     if (bytes === undefined) throw invalid(option, `"${value}" is not a size (bytes, or like '10 MB' / '2MiB')`)
     return bytes
+  }
+  const flag = (option: 'sanitize' | 'autoOrient', fallback: boolean): boolean => {
+    const value = options[option]
+    if (value === undefined) return fallback
+    if (typeof value !== 'boolean') throw invalid(option, 'must be true or false')
+    return value
   }
   const count = (option: keyof ImageFieldOptions, fallback: number, min = 0): number => {
     const value = options[option]
@@ -122,6 +149,11 @@ function makeSpec (kind: FieldKind, options: ImageFieldOptions, label: string): 
   const maxSize = size('maxSize', Infinity)
   const minSize = size('minSize', 0)
   if (minSize > maxSize) throw invalid('minSize', 'is larger than maxSize')
+  const image = kind === 'image' ? imageRules(options, invalid, count, flag) : undefined
+  // an original leaves room in its name for its variants' `@key.ext`, within one file name's 255 bytes
+  const room = image === undefined ? 0 : variantNameRoom(image.variants)
+  const maxLength = room === 0 ? count('maxLength', 255, 16) : Math.min(count('maxLength', 255, 16), 255) - room
+  if (maxLength < 16) throw invalid('maxLength', `leaves less than 16 bytes once variant names take ${room}`)
 
   return Object.freeze({
     kind,
@@ -134,23 +166,40 @@ function makeSpec (kind: FieldKind, options: ImageFieldOptions, label: string): 
       minSize,
       maxCount: count('maxCount', Infinity, 1),
       storage: options.storage ?? 'default',
-      maxLength: count('maxLength', 255, 16),
+      maxLength,
       timeZone: options.timeZone,
-      image: kind === 'image'
-        ? Object.freeze({
-          formats: parseFormats(options.formats, invalid),
-          maxPixels: count('maxPixels', 40_000_000, 1),
-          minWidth: count('minWidth', 0),
-          maxWidth: count('maxWidth', Infinity),
-          minHeight: count('minHeight', 0),
-          maxHeight: count('maxHeight', Infinity)
-        })
-        : undefined
+      image
     })
   })
 }
 
 type Invalid = (option: string, why: string) => Error
+
+function imageRules (
+  options: ImageFieldOptions,
+  invalid: Invalid,
+  count: (option: keyof ImageFieldOptions, fallback: number, min?: number) => number,
+  flag: (option: 'sanitize' | 'autoOrient', fallback: boolean) => boolean
+): ImageRules {
+  const formats = parseFormats(options.formats, invalid)
+  const verify = options.verify ?? 'header'
+  if (verify !== 'header' && verify !== 'decode') throw invalid('verify', "must be 'header' or 'decode'")
+  const sanitize = flag('sanitize', false)
+  if (sanitize && formats.has('svg')) throw invalid('sanitize', 'cannot re-encode SVG (take svg out of formats)')
+  return Object.freeze({
+    formats,
+    maxPixels: count('maxPixels', 40_000_000, 1),
+    minWidth: count('minWidth', 0),
+    maxWidth: count('maxWidth', Infinity),
+    minHeight: count('minHeight', 0),
+    maxHeight: count('maxHeight', Infinity),
+    maxPages: count('maxPages', 100, 1),
+    verify,
+    sanitize,
+    autoOrient: flag('autoOrient', true),
+    variants: parseVariants(options.variants, invalid)
+  })
+}
 
 function parseAccept (accept: readonly string[] | undefined, invalid: Invalid): AcceptRules {
   if (accept === undefined) return { any: true, types: new Set(), wildcards: [], extensions: new Set() }

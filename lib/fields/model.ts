@@ -2,12 +2,18 @@ import { Readable } from 'node:stream'
 import { FST_MEDIA_INVALID_NAME, FST_MEDIA_INVALID_OPTION } from '../errors.js'
 import type { Content, Storage } from '../storage/storage.js'
 import { storeFile } from '../upload/store-file.js'
+import { IMAGE_FORMAT_OF } from '../upload/sniff.js'
+import { variantFormat, variantName } from '../image/variant-options.js'
+import { splitExtension } from '../storage/valid-name.js'
 import type { FieldKind, FieldSpec, ResolvedField } from './field.js'
 import { FieldFile, ImageFile, type Loaded } from './field-file.js'
 
 export type Fields = Record<string, FieldSpec>
 
-export type FileOf<S extends FieldSpec> = S['kind'] extends 'image' ? ImageFile : FieldFile
+/** The names of an image field's variants (`never` when it has none). */
+export type VariantsOfField<S extends FieldSpec> = S extends { readonly '~variants'?: (variant: infer V) => void } ? ([V] extends [string] ? V : never) : never
+
+export type FileOf<S extends FieldSpec> = S['kind'] extends 'image' ? ImageFile<VariantsOfField<S>> : FieldFile
 
 /**
  * A field's value shaped by its flags: an array when `multiple`, `| null` when not `required`. A flag typed
@@ -94,8 +100,17 @@ export function createModel<F extends Fields> (name: string, specs: F, storages:
   }
 
   const fileFor = (field: BoundField, stored: string): FieldFile => {
-    const init = { name: stored, storage: field.storage, url: field.storage.url(stored) }
-    return field.kind === 'image' ? new ImageFile(init) : new FieldFile(init)
+    const { storage } = field
+    const init = { name: stored, storage, url: storage.url(stored) }
+    const rules = field.options.image
+    if (rules === undefined) return new FieldFile(init)
+    // a record keeps the original only: its variants' names follow from it
+    const format = IMAGE_FORMAT_OF[splitExtension(stored).ext.toLowerCase()] ?? 'png'
+    const variants = Object.fromEntries(rules.variants.map((variant) => {
+      const name = variantName(stored, variant.key, variantFormat(variant, format))
+      return [variant.key, new ImageFile({ name, storage, url: storage.url(name) })]
+    }))
+    return new ImageFile({ ...init, variants })
   }
 
   const model = {
@@ -123,7 +138,7 @@ export function createModel<F extends Fields> (name: string, specs: F, storages:
     },
     async delete (record: Record<string, unknown>) {
       const deletions = Object.entries(fields).flatMap(([fieldName, field]) =>
-        namesOf(record[fieldName]).map((stored) => field.storage.delete(stored)))
+        namesOf(record[fieldName]).map(async (stored) => await fileFor(field, stored).delete()))
       await Promise.all(deletions)
     }
   }
@@ -142,21 +157,19 @@ function bindField (spec: FieldSpec, fieldName: string, modelName: string, stora
     storage,
     async save (filename: string, content: Content) {
       if (typeof filename !== 'string' || filename === '') throw new FST_MEDIA_INVALID_NAME(fieldName, 'a file name is required')
-      let stored: string | undefined
-      try {
-        return await storeFile({
-          field: spec.options,
-          fieldName,
-          modelName,
-          storage,
-          filename,
-          source: toSource(content),
-          onStored: (name) => { stored = name }
-        }) as FieldFile
-      } catch (err) {
-        if (stored !== undefined) await storage.delete(stored)
+      const stored: string[] = []
+      return await storeFile({
+        field: spec.options,
+        fieldName,
+        modelName,
+        storage,
+        filename,
+        source: toSource(content),
+        onStored: (name) => { stored.push(name) }
+      }).catch(async (err: unknown) => {
+        await Promise.all(stored.map(async (name) => await storage.delete(name)))
         throw err
-      }
+      }) as FieldFile
     }
   }) as BoundField
 }

@@ -6,6 +6,8 @@ import type { ImageFormat, ImageRules } from '../fields/field.js'
 export interface Dimensions {
   width: number
   height: number
+  /** Frames of an animated image, 1 for a still one. */
+  pages: number
 }
 
 /** sharp's metadata of a header, or undefined when the bytes hold no complete header. */
@@ -57,7 +59,9 @@ export function checkHeader (meta: Metadata, expected: ImageFormat, rules: Image
   if (width > rules.maxWidth) throw invalid(`${width} px wide is more than ${rules.maxWidth}`)
   if (height < rules.minHeight) throw invalid(`${height} px high is less than ${rules.minHeight}`)
   if (height > rules.maxHeight) throw invalid(`${height} px high is more than ${rules.maxHeight}`)
-  return { width, height }
+  const pages = meta.pages ?? 1
+  if (pages > rules.maxPages) throw invalid(`${pages} frames are more than ${rules.maxPages}`)
+  return { width, height, pages }
 }
 
 export const unreadableHeader = (field: string): Error => new FST_MEDIA_INVALID_IMAGE(field, 'the image header cannot be read')

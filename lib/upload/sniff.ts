@@ -13,7 +13,7 @@ export interface Detected {
   text: boolean
 }
 
-const IMAGE_FORMAT_OF: Record<string, ImageFormat> = {
+export const IMAGE_FORMAT_OF: Readonly<Record<string, ImageFormat>> = {
   jpg: 'jpeg',
   png: 'png',
   webp: 'webp',

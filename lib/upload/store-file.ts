@@ -7,6 +7,8 @@ import { planName, type UploadToContext } from '../fields/upload-to.js'
 import { canonicalExtension } from '../mime.js'
 import type { Storage } from '../storage/storage.js'
 import { getValidName, splitExtension } from '../storage/valid-name.js'
+import { processesStored, processStored, sanitizing } from '../image/pipeline.js'
+import type { Encoded } from '../image/process.js'
 import { gate, type GateResult } from './gate.js'
 import { readHead } from './head.js'
 import { checkHeader, readHeader, unreadableHeader, type Dimensions } from './image-header.js'
@@ -23,7 +25,7 @@ export interface StoreInput {
   request?: FastifyRequest
   /** Counts bytes against the request's total; throws past it. */
   count?: (bytes: number) => void
-  /** Told the name as soon as the storage has it, before anything else can fail. */
+  /** Told every name (the original's, then its variants') as soon as the storage has it. */
   onStored?: (name: string) => void
   /** Passed to the storage: told the name before the file becomes visible under it. */
   claim?: (name: string) => void
@@ -85,7 +87,7 @@ export async function storeFile (input: StoreInput): Promise<FieldFile | null> {
       timeZone: field.timeZone
     })
     const result: GateResult = { size: 0, sha256: undefined }
-    const content = gate(head.chunks, head.ended ? undefined : source, {
+    let content: AsyncIterable<Buffer> = gate(head.chunks, head.ended ? undefined : source, {
       field: fieldName,
       maxSize: field.maxSize,
       minSize: field.minSize,
@@ -94,12 +96,24 @@ export async function storeFile (input: StoreInput): Promise<FieldFile | null> {
       lateHeader,
       count: input.count
     }, result)
+    let sanitized: Encoded | undefined
+    const rules = field.image
+    if (rules?.sanitize === true) {
+      // the header checks ran already (a late one inside the gate, before the last byte comes out of it)
+      content = sanitizing(content, () => ({ format: detected.format!, pages: dimensions!.pages, rules, field: fieldName }), (out) => { sanitized = out })
+    }
     const wanted = plan.needsHash ? () => plan.name(result.sha256) : plan.name()
-    const name = await input.storage.save(wanted, content, { contentType: detected.mime, maxLength: field.maxLength, claim: input.claim, release: input.release })
+    const { storage } = input
+    const name = await storage.save(wanted, content, { contentType: detected.mime, maxLength: field.maxLength, claim: input.claim, release: input.release })
     input.onStored?.(name)
 
-    const init = { name, storage: input.storage, url: await input.storage.url(name), size: result.size, contentType: detected.mime }
-    return dimensions === undefined ? new FieldFile(init) : new ImageFile({ ...init, ...dimensions })
+    const init = { name, storage, url: await storage.url(name), size: sanitized?.data.length ?? result.size, contentType: detected.mime }
+    if (rules === undefined) return new FieldFile(init)
+    const { width, height, pages } = dimensions!
+    const variants = processesStored(rules)
+      ? await processStored({ storage, name, format: detected.format!, pages, rules, field: fieldName, sanitized: sanitized?.data, claim: input.claim, release: input.release, onStored: input.onStored })
+      : undefined
+    return new ImageFile({ ...init, width: sanitized?.width ?? width, height: sanitized?.height ?? height, variants })
   } finally {
     // a refusal before the content was handed over leaves the part unread: release it
     if (!head.ended) await source.return?.()

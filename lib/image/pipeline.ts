@@ -1,0 +1,97 @@
+import { buffer as readAll } from 'node:stream/consumers'
+import { FST_MEDIA_STORAGE } from '../errors.js'
+import type { ImageFormat, ImageRules } from '../fields/field.js'
+import { ImageFile } from '../fields/field-file.js'
+import { typeForName } from '../mime.js'
+import type { Storage } from '../storage/storage.js'
+import { makeVariant, sanitize, verifyDecodes, type Encoded, type ImageSource } from './process.js'
+import { imageSlots } from './slots.js'
+import { variantFormat, variantName, type ResolvedVariant } from './variant-options.js'
+
+export interface StoredImage {
+  storage: Storage
+  /** The original's stored name. */
+  name: string
+  format: ImageFormat
+  pages: number
+  rules: ImageRules
+  field: string
+  /** The sanitised original, when there is one: no need to read it back. */
+  sanitized?: Buffer
+  claim?: (name: string) => void
+  release?: (name: string) => void
+  /** Told every variant's name as soon as it is stored, so a failing request removes it. */
+  onStored?: (name: string) => void
+}
+
+/** Whether an image field does anything with the whole image once it is stored. */
+export const processesStored = (rules: ImageRules): boolean => rules.verify === 'decode' || rules.variants.length > 0
+
+/**
+ * Collects the checked upload, re-encodes it in an image slot and yields the result: what a `sanitize`
+ * field stores. The size limits stay the input's (they guard what the client sends).
+ */
+export async function * sanitizing (input: AsyncIterable<Buffer>, header: () => Omit<ImageSource, 'buffer'>, done: (result: Encoded) => void): AsyncGenerator<Buffer> {
+  const chunks: Buffer[] = []
+  for await (const chunk of input) chunks.push(chunk)
+  // asked only now: a header beyond the first window is known once the input has passed the gate
+  const result = await imageSlots.run(async () => await sanitize({ ...header(), buffer: Buffer.concat(chunks) }))
+  done(result)
+  yield result.data
+}
+
+/**
+ * After the original is stored (and still unserved): the full decode check and the variants, in one image
+ * slot. Every variant is settled before this returns, so a failure leaves none behind unreported.
+ */
+export async function processStored (image: StoredImage): Promise<Record<string, ImageFile>> {
+  return await imageSlots.run(async () => {
+    const source: ImageSource = {
+      buffer: image.sanitized ?? await readAll(image.storage.open(image.name)),
+      format: image.format,
+      pages: image.pages,
+      rules: image.rules,
+      field: image.field
+    }
+    // a sanitised original was decoded by its re-encoding already
+    if (image.rules.verify === 'decode' && image.sanitized === undefined) await verifyDecodes(source)
+    const settled = await Promise.allSettled(image.rules.variants.map(async (variant) => await storeVariant(image, source, variant)))
+    const variants: Record<string, ImageFile> = {}
+    for (const [i, result] of settled.entries()) {
+      if (result.status === 'rejected') throw result.reason
+      variants[(image.rules.variants[i] as ResolvedVariant).key] = result.value
+    }
+    return variants
+  })
+}
+
+async function storeVariant (image: StoredImage, source: ImageSource, variant: ResolvedVariant): Promise<ImageFile> {
+  const out = await makeVariant(source, variant)
+  const wanted = variantName(image.name, variant.key, variantFormat(variant, image.format))
+  const name = await saveAs(image, wanted, out.data)
+  return new ImageFile({ name, storage: image.storage, url: await image.storage.url(name), size: out.data.length, contentType: typeForName(name), width: out.width, height: out.height })
+}
+
+/**
+ * Stores a variant under its derived name exactly. The original was just stored under a free name, so a
+ * file already holding that variant name belongs to an original that is gone: it is replaced.
+ */
+async function saveAs (image: StoredImage, wanted: string, data: Buffer): Promise<string> {
+  const options = { contentType: typeForName(wanted), claim: image.claim, release: image.release }
+  const discard = async (name: string): Promise<void> => {
+    await image.storage.delete(name)
+    image.release?.(name)
+  }
+  let name = await image.storage.save(wanted, data, options)
+  if (name !== wanted) {
+    await discard(name)
+    await image.storage.delete(wanted)
+    name = await image.storage.save(wanted, data, options)
+    if (name !== wanted) {
+      await discard(name)
+      throw new FST_MEDIA_STORAGE(image.field, `the variant name ${wanted} stays taken`)
+    }
+  }
+  image.onStored?.(name)
+  return name
+}

@@ -1,0 +1,112 @@
+import type { ImageFormat } from '../fields/field.js'
+
+/** What a variant can be written as: the formats browsers show that sharp can also write. */
+export type VariantFormat = 'jpeg' | 'png' | 'webp' | 'avif' | 'gif'
+const VARIANT_FORMATS: readonly VariantFormat[] = ['jpeg', 'png', 'webp', 'avif', 'gif']
+const FITS = ['cover', 'contain', 'fill', 'inside', 'outside'] as const
+// formats whose files can hold more than one frame
+const ANIMATED_FORMATS: ReadonlySet<string> = new Set(['gif', 'webp'])
+
+export interface VariantOptions {
+  /** Target box in pixels; give one or both (the other keeps the aspect ratio). */
+  width?: number
+  height?: number
+  /** How the image fits a box of both width and height (sharp's `fit`); default `'cover'`. */
+  fit?: typeof FITS[number]
+  /** Default: the original's format (SVG and TIFF originals, which browsers do not all show, give PNG). */
+  format?: VariantFormat
+  /** Encoder quality 1–100; default: sharp's for the format. */
+  quality?: number
+  /** Never scale a smaller image up; default true. */
+  withoutEnlargement?: boolean
+  /** Keep every frame of an animated GIF/WebP (the output must be gif or webp); default false: the first. */
+  animated?: boolean
+  /** Drop EXIF (GPS included), XMP and ICC data; default true. */
+  stripMetadata?: boolean
+}
+
+export interface ResolvedVariant {
+  readonly key: string
+  readonly width: number | undefined
+  readonly height: number | undefined
+  readonly fit: typeof FITS[number]
+  readonly format: VariantFormat | undefined
+  readonly quality: number | undefined
+  readonly withoutEnlargement: boolean
+  readonly animated: boolean
+  readonly stripMetadata: boolean
+}
+
+type Invalid = (option: string, why: string) => Error
+
+const EXTENSION: Record<VariantFormat, string> = { jpeg: 'jpg', png: 'png', webp: 'webp', avif: 'avif', gif: 'gif' }
+// the longest `.ext` a variant can get, for the room its original's name must leave
+const LONGEST_EXTENSION = Math.max(...Object.values(EXTENSION).map((ext) => ext.length))
+
+/** The format a variant of an original in `original` format is written in. */
+export function variantFormat (variant: ResolvedVariant, original: ImageFormat): VariantFormat {
+  if (variant.format !== undefined) return variant.format
+  return original === 'svg' || original === 'tiff' ? 'png' : original
+}
+
+/** Whether a variant keeps the frames of an animated original. */
+export function keepsAnimation (variant: ResolvedVariant, original: ImageFormat): boolean {
+  return variant.animated && ANIMATED_FORMATS.has(original) && ANIMATED_FORMATS.has(variantFormat(variant, original))
+}
+
+/**
+ * A variant's stored name: the original's full name, `@`, the variant's key and its extension
+ * (`avatars/me.png` -> `avatars/me.png@thumb.webp`). No original can contain `@` (names keep letters,
+ * digits, `_`, `.` and `-`), so variant names never collide with uploads, and the original's extension
+ * in it keeps `me.png` and `me.jpg` apart. Derived, never recorded: a record keeps only the original.
+ */
+export function variantName (original: string, key: string, format: VariantFormat): string {
+  return `${original}@${key}.${EXTENSION[format]}`
+}
+
+/** Bytes the longest variant name adds to its original's: what the original's `maxLength` must leave. */
+export function variantNameRoom (variants: readonly ResolvedVariant[]): number {
+  return Math.max(0, ...variants.map((variant) => Buffer.byteLength(variant.key) + 2 + LONGEST_EXTENSION))
+}
+
+export function parseVariants (variants: unknown, invalid: Invalid): readonly ResolvedVariant[] {
+  if (variants === undefined) return []
+  if (typeof variants !== 'object' || variants === null || Array.isArray(variants)) {
+    throw invalid('variants', 'must be an object of named variants')
+  }
+  return Object.freeze(Object.entries(variants).map(([key, options]) => parseVariant(key, options, invalid)))
+}
+
+function parseVariant (key: string, options: unknown, invalid: Invalid): ResolvedVariant {
+  if (!/^[a-z0-9_-]{1,32}$/i.test(key)) throw invalid('variants', `"${key}" is not a variant name (1 to 32 letters, digits, _ or -)`)
+  if (typeof options !== 'object' || options === null) throw invalid(`variants.${key}`, 'must be an object')
+  const o = options as VariantOptions
+  const bad = (option: string, why: string) => invalid(`variants.${key}.${option}`, why)
+  const int = (option: 'width' | 'height' | 'quality', max: number): number | undefined => {
+    const value = o[option]
+    if (value === undefined) return undefined
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > max) throw bad(option, `must be an integer from 1 to ${max}`)
+    return value
+  }
+  const flag = (option: 'withoutEnlargement' | 'animated' | 'stripMetadata', fallback: boolean): boolean => {
+    const value = o[option]
+    if (value === undefined) return fallback
+    if (typeof value !== 'boolean') throw bad(option, 'must be true or false')
+    return value
+  }
+  if (o.fit !== undefined && !FITS.includes(o.fit)) throw bad('fit', `must be one of ${FITS.join(', ')}`)
+  if (o.format !== undefined && !VARIANT_FORMATS.includes(o.format)) throw bad('format', `must be one of ${VARIANT_FORMATS.join(', ')}`)
+  const animated = flag('animated', false)
+  if (animated && o.format !== undefined && !ANIMATED_FORMATS.has(o.format)) throw bad('animated', `${o.format} cannot hold frames (use gif or webp)`)
+  return Object.freeze({
+    key,
+    width: int('width', 100_000),
+    height: int('height', 100_000),
+    fit: o.fit ?? 'cover',
+    format: o.format,
+    quality: int('quality', 100),
+    withoutEnlargement: flag('withoutEnlargement', true),
+    animated,
+    stripMetadata: flag('stripMetadata', true)
+  })
+}
