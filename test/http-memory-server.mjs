@@ -1,9 +1,10 @@
 // The server of http-memory.test.ts, in its own process so its memory is its own: the built package
-// (run `npm run build` first), one FileField route, RSS sampled while it works. Talks over IPC:
+// (run `npm run build` first), a FileField route and an ImageField-with-variants route, RSS sampled while
+// it works. Talks over IPC:
 // sends { type: 'ready', port }; answers 'baseline' with { type: 'baseline', rss } (and starts tracking the
 // peak from there), 'report' with { type: 'report', baseline, peak, samples, maxRSS }; exits on 'close'.
 import Fastify from 'fastify'
-import fastifyMedia, { FileField } from '../dist/index.js'
+import fastifyMedia, { FileField, ImageField } from '../dist/index.js'
 
 const dir = process.argv[2]
 if (dir === undefined || process.send === undefined) throw new Error('usage: fork(http-memory-server.mjs, [dir]) with IPC')
@@ -14,6 +15,14 @@ const Doc = app.media.model('doc', {
   doc: FileField({ uploadTo: 'big/', accept: ['application/pdf'] })
 })
 app.post('/upload', { upload: Doc }, async (req, reply) => reply.code(201).send(req.uploads))
+const Photo = app.media.model('photo', {
+  photo: ImageField({
+    uploadTo: 'photos/',
+    maxSize: '10 MB',
+    variants: { thumb: { width: 200, height: 200, format: 'webp' }, card: { width: 800 }, wide: { width: 1200, format: 'webp' } }
+  })
+})
+app.post('/photo', { upload: Photo }, async (req, reply) => reply.code(201).send(req.uploads))
 await app.listen({ host: '127.0.0.1', port: 0 })
 
 let baseline = 0

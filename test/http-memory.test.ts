@@ -5,13 +5,16 @@ import { existsSync, statSync, unlinkSync } from 'node:fs'
 import { join } from 'node:path'
 import { Readable } from 'node:stream'
 import t from 'tap'
-import { Client } from 'undici'
+import sharp from 'sharp'
+import { Client, Pool } from 'undici'
 import { filesUnder, fixture, tempDir } from './helpers.js'
 import { body, CLOSING, filler, mediaRootOf, MULTIPART, PART_END, partHead } from './http-helpers.js'
 
 const MiB = 1024 * 1024
 const GiB = 1024 * MiB
 const LIMIT = 64 * MiB
+// decoding is where images cost memory: a few photos at a time (the image slots), not fifty
+const IMAGE_LIMIT = 512 * MiB
 const SERVER = join(import.meta.dirname, 'http-memory-server.mjs')
 const DIST = join(import.meta.dirname, '..', 'dist', 'index.js')
 
@@ -108,6 +111,52 @@ t.test('a 1 GiB upload to a FileField streams: peak RSS grows by less than 64 Mi
 
   unlinkSync(join(root, json.doc.name))
   t.same(filesUnder(root), [], 'the 1 GiB file is deleted, no temp file is left')
+
+  child.send('close')
+  await new Promise((resolve) => child.once('exit', resolve))
+})
+
+t.test('50 concurrent photo uploads with 3 variants each: all complete, image work queued, RSS bounded', async (t) => {
+  if (!existsSync(DIST)) {
+    t.fail('dist/index.js is missing: run `npm run build` first (npm test does)')
+    return
+  }
+  const dir = tempDir(t)
+  const root = mediaRootOf(dir)
+  const env = { ...process.env }
+  delete env.NODE_OPTIONS
+  delete env.NODE_V8_COVERAGE
+  const child = fork(SERVER, [dir], { execArgv: ['--expose-gc'], env, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+  t.teardown(() => { if (child.exitCode === null && child.signalCode === null) child.kill() })
+  const { port } = await next(child, 'ready')
+  const pool = new Pool(`http://127.0.0.1:${port}`, { connections: 50, headersTimeout: 300_000, bodyTimeout: 300_000 })
+  t.teardown(() => pool.destroy())
+
+  // a 3-megapixel photo: each decode is real work, and the burst would hold 50 of them without the queue
+  const photo = await sharp({ create: { width: 2000, height: 1500, channels: 3, background: '#000', noise: { type: 'gaussian', mean: 128, sigma: 40 } } })
+    .jpeg({ quality: 70 }).toBuffer()
+  const post = async () => await pool.request({ method: 'POST', path: '/photo', headers: { 'content-type': MULTIPART }, body: body([{ name: 'photo', filename: 'p.jpg', content: photo }]) })
+
+  const warm = await post()
+  t.equal(warm.statusCode, 201, 'the warm-up upload is stored')
+  await warm.body.dump()
+  child.send('baseline')
+  const baseline = (await next(child, 'baseline')).rss
+
+  const started = Date.now()
+  const responses = await Promise.all(Array.from({ length: 50 }, post))
+  const results = await Promise.all(responses.map(async (res) => ({ status: res.statusCode, json: await res.body.json() as { photo: { variants: Record<string, { width: number }> } } })))
+  const seconds = (Date.now() - started) / 1000
+  t.ok(results.every((result) => result.status === 201), 'all 50 are stored')
+  t.ok(results.every(({ json }) => json.photo.variants.thumb.width === 200 && json.photo.variants.card.width === 800 && json.photo.variants.wide.width === 1200), 'each with its three variants')
+  t.equal(filesUnder(root).length, 51 * 4, 'originals and variants on disk, no temp file')
+
+  child.send('report')
+  const report = await next(child, 'report')
+  const growth = report.peak - baseline
+  t.comment(`50 x ${mib(photo.length)} photos (2000x1500) with 3 variants: ${seconds.toFixed(1)} s; baseline ${mib(baseline)}, ` +
+    `sampled peak ${mib(report.peak)} (${report.samples} samples), growth ${mib(growth)}; lifetime maxRSS ${mib(report.maxRSS)}`)
+  t.ok(growth < IMAGE_LIMIT, `peak RSS grew by ${mib(growth)}, less than ${mib(IMAGE_LIMIT)}`)
 
   child.send('close')
   await new Promise((resolve) => child.once('exit', resolve))

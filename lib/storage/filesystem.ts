@@ -8,6 +8,7 @@ import { FST_MEDIA_INVALID_NAME, FST_MEDIA_INVALID_OPTION, FST_MEDIA_STORAGE } f
 import { typeForName } from '../mime.js'
 import type { Content, FileStat, SaveOptions, Storage, StorageContext, UrlOptions } from './storage.js'
 import { fitName, normalizeStorageName, withRandomSuffix } from './valid-name.js'
+import { urlPath } from './url-path.js'
 
 export interface FileSystemStorageOptions {
   /** The directory; relative paths resolve against the plugin's `baseDir`. */
@@ -205,7 +206,7 @@ export class FileSystemStorage implements Storage {
   url (name: string, opts: UrlOptions = {}): string {
     const clean = this.#clean(name)
     const base = this.#baseUrl ?? '/'
-    const path = base + clean.split('/').map(encodeURIComponent).join('/')
+    const path = base + urlPath(clean)
     if (this.public) return path
     const sign = this.#context?.sign
     if (sign === undefined) throw new FST_MEDIA_INVALID_OPTION('signingKey', 'a private storage needs the plugin\'s signingKey')

@@ -3,6 +3,7 @@ import { FST_MEDIA_INVALID_NAME, FST_MEDIA_INVALID_OPTION, FST_MEDIA_STORAGE } f
 import { typeForName } from '../mime.js'
 import type { Content, FileStat, SaveOptions, Storage, StorageContext, UrlOptions } from './storage.js'
 import { fitName, normalizeStorageName, withRandomSuffix } from './valid-name.js'
+import { urlPath } from './url-path.js'
 
 export interface MemoryStorageOptions {
   /** The URL prefix its files claim (nothing serves them); default `/media/`. */
@@ -98,7 +99,7 @@ export class MemoryStorage implements Storage {
 
   url (name: string, opts: UrlOptions = {}): string {
     const clean = this.#clean(name)
-    const path = this.#baseUrl + clean.split('/').map(encodeURIComponent).join('/')
+    const path = this.#baseUrl + urlPath(clean)
     if (this.public) return path
     if (this.#sign === undefined) throw new FST_MEDIA_INVALID_OPTION('signingKey', 'a private storage needs the plugin\'s signingKey')
     return `${path}?${this.#sign(clean, opts.expiresIn ?? this.#expiresIn)}`

@@ -6,6 +6,7 @@ import { isInlineType, typeForName } from '../mime.js'
 import { asBuffer, loadSdk, notFound, preconditionFailed, type Sdk } from './s3-sdk.js'
 import type { Content, FileStat, SaveOptions, Storage, UrlOptions } from './storage.js'
 import { fitName, normalizeStorageName, withRandomSuffix } from './valid-name.js'
+import { urlPath } from './url-path.js'
 
 export interface S3StorageOptions {
   bucket: string
@@ -265,7 +266,7 @@ export class S3Storage implements Storage {
       return this.#sdk.presigner.getSignedUrl(this.#client, command, { expiresIn: opts.expiresIn ?? this.#presignExpires })
     }
     if (this.#baseUrl === undefined) throw new FST_MEDIA_INVALID_OPTION('S3Storage', 'call `await storage.ready()` (the plugin does) before asking for URLs')
-    return this.#baseUrl + clean.split('/').map(encodeURIComponent).join('/')
+    return this.#baseUrl + urlPath(clean)
   }
 
   async list (prefix = ''): Promise<string[]> {
