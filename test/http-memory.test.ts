@@ -145,7 +145,7 @@ t.test('50 concurrent photo uploads with 3 variants each: all complete, image wo
 
   const started = Date.now()
   const responses = await Promise.all(Array.from({ length: 50 }, post))
-  const results = await Promise.all(responses.map(async (res) => ({ status: res.statusCode, json: await res.body.json() as { photo: { variants: Record<string, { width: number }> } } })))
+  const results = await Promise.all(responses.map(async (res) => ({ status: res.statusCode, json: await res.body.json() as { photo: { variants: Record<'thumb' | 'card' | 'wide', { width: number }> } } })))
   const seconds = (Date.now() - started) / 1000
   t.ok(results.every((result) => result.status === 201), 'all 50 are stored')
   t.ok(results.every(({ json }) => json.photo.variants.thumb.width === 200 && json.photo.variants.card.width === 800 && json.photo.variants.wide.width === 1200), 'each with its three variants')

@@ -147,5 +147,7 @@ t.test('checkHeader refuses a header that contradicts the signature or has no si
   t.throws(() => checkHeader({ format: 'heif', compression: 'hevc', width: 1, height: 1 } as never, 'avif', rules, 'f'), { message: /header says heif/ })
   t.throws(() => checkHeader({ width: 1, height: 1 } as never, 'png', rules, 'f'), { message: /header says nothing/ })
   t.throws(() => checkHeader({ format: 'png', width: 0, height: 10 } as never, 'png', rules, 'f'), { message: /no dimensions/ })
-  t.same(checkHeader({ format: 'heif', compression: 'av1', width: 3, height: 2 } as never, 'avif', rules, 'f'), { width: 3, height: 2 })
+  t.same(checkHeader({ format: 'heif', compression: 'av1', width: 3, height: 2 } as never, 'avif', rules, 'f'), { width: 3, height: 2, pages: 1 })
+  t.same(checkHeader({ format: 'gif', width: 3, height: 2, pages: 100 } as never, 'gif', rules, 'f'), { width: 3, height: 2, pages: 100 }, 'maxPages is inclusive')
+  t.throws(() => checkHeader({ format: 'gif', width: 3, height: 2, pages: 101 } as never, 'gif', rules, 'f'), { message: /101 frames are more than 100/ })
 })
