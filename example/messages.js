@@ -14,7 +14,7 @@ const FIELD_MESSAGES = {
 }
 
 const FORM_MESSAGES = {
-  FST_MEDIA_LIMIT: `The form is too large altogether (at most ${TOTAL_SIZE}).`,
+  FST_MEDIA_LIMIT: `The form is too large: too many fields, a text too long, or more than ${TOTAL_SIZE} in all.`,
   FST_MEDIA_BAD_MULTIPART: 'The upload was cut off or garbled on the way. Please try again.',
   FST_MEDIA_NOT_MULTIPART: 'The form must be sent as multipart/form-data.',
   FST_MEDIA_UNKNOWN_FIELD: 'The form sent a file this page does not ask for.',
@@ -34,7 +34,7 @@ export function describeError (error) {
   if (error.validation !== undefined) {
     return { field: 'name', message: `Enter a name of 1 to ${NAME_MAX} characters.`, code, status }
   }
-  const named = /^([^:]+):/.exec(error.message ?? '')?.[1]
+  const named = /^([^:]+):/.exec(error.message)?.[1]
   const field = FIELDS.includes(named) ? named : undefined
   const fieldMessage = FIELD_MESSAGES[code]
   if (field !== undefined && fieldMessage !== undefined) return { field, message: fieldMessage(FILE_FIELDS[field]), code, status }

@@ -31,6 +31,8 @@ export async function buildApp ({
 } = {}) {
   const baseDir = import.meta.dirname
   const data = resolve(baseDir, dataDir)
+  // first: a damaged file stops here, before there is an app to close
+  const store = await new ProfileStore(join(data, 'profiles.json')).open()
   const app = Fastify({ logger })
 
   await app.register(fastifyMedia, {
@@ -54,8 +56,6 @@ export async function buildApp ({
     contract: FileField({ uploadTo: 'contracts/', storage: 'private', accept: contract.types, maxSize: contract.maxSize, required: false })
   })
 
-  const store = await new ProfileStore(join(data, 'profiles.json')).open()
-
   /** A record's files, loaded and measured; a file gone from its storage shows as missing. */
   async function profileView (record) {
     const files = Profile.load(record)
@@ -72,7 +72,7 @@ export async function buildApp ({
     return {
       id: record.id,
       name: record.name,
-      avatar: avatarFile ?? { missing: true },
+      avatar: avatarFile,
       document: documentFile,
       // the signature made for this page view expires CONTRACT_LINK_SECONDS from now
       contract: contractFile === null || contractFile.missing ? contractFile : { ...contractFile, expires: expiryOf(contractFile.url) }

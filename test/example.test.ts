@@ -2,12 +2,13 @@
 // It imports the plugin from dist/: build first.
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
-import { readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { crc32 } from 'node:zlib'
 import t from 'tap'
+import { describeError, SERVER_TROUBLE } from '../example/messages.js'
 import { avatarSrc, buildApp, humanSize } from '../example/server.js'
 import { filesUnder, fixture, multipart, postForm, tempDir, type Part, type Tap } from './helpers.js'
 
@@ -192,6 +193,30 @@ t.test('storage trouble is a 500 page in plain words that tells nothing of the c
   t.same(filesUnder(mediaRoot), [])
 })
 
+t.test('a record that cannot be written: a 500 in plain words, and the request\'s files are removed', async (t) => {
+  const { app, dataDir, mediaRoot } = await demo(t)
+  // the store writes profiles.json.<pid>.tmp and renames it: a directory in the way fails the write
+  mkdirSync(join(dataDir, `profiles.json.${process.pid}.tmp`), { recursive: true })
+  const res = await postForm(app, '/profiles', [name('Ada'), png, pdf])
+  t.equal(res.statusCode, 500)
+  t.equal(textOf(res.body, 'form-error'), SERVER_TROUBLE)
+  t.same(filesUnder(mediaRoot), [])
+  t.equal((await postForm(app, '/profiles', [name('Ada'), png])).statusCode, 500, 'a failed write does not wedge later ones')
+  rmSync(join(dataDir, `profiles.json.${process.pid}.tmp`), { recursive: true })
+  t.equal((await postForm(app, '/profiles', [name('Ada'), png])).statusCode, 303)
+})
+
+t.test('the form\'s limits are messages too; an error the page does not know gets a general one', async (t) => {
+  const { app } = await demo(t)
+  const parts = [name('Ada'), ...Array.from({ length: 10 }, (_, i) => name(`extra${i}`))]
+  const many = await postForm(app, '/profiles', parts.map((part, i) => ({ ...part, name: i === 0 ? 'name' : `field${i}` })))
+  t.equal(many.statusCode, 413)
+  t.equal(textOf(many.body, 'form-error'), 'The form is too large: too many fields, a text too long, or more than 40 MB in all.')
+  t.same(describeError({ statusCode: 418, code: 'FST_SOMETHING_NEW', message: 'avatar: teapot' }),
+    { field: undefined, message: 'The form was refused. Please check it and try again.', code: 'FST_SOMETHING_NEW', status: 418 })
+  t.same(describeError(new Error('no status')), { field: undefined, message: SERVER_TROUBLE, code: undefined, status: 500 })
+})
+
 t.test('profiles survive a restart: the record\'s names load the files again', async (t) => {
   const dirs = demoDirs(t)
   const first = await buildApp({ ...dirs, mode: 'development' })
@@ -254,6 +279,9 @@ t.test('a damaged profiles.json stops the app rather than being overwritten', as
   writeFileSync(file, '{"people": []}')
   await t.rejects(buildApp(dirs), { message: /not a profiles file/ })
   t.equal(readFileSync(file, 'utf8'), '{"people": []}')
+  rmSync(file)
+  mkdirSync(file)
+  await t.rejects(buildApp(dirs), { code: 'EISDIR' })
 })
 
 t.test('sizes read in the units of the field options; avatars show the file itself (no variants yet)', async (t) => {
