@@ -9,6 +9,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url'
 import { crc32 } from 'node:zlib'
 import t from 'tap'
 import { describeError, SERVER_TROUBLE } from '../example/messages.js'
+import { ProfileStore } from '../example/profile-store.js'
 import { avatarSrc, buildApp, humanSize } from '../example/server.js'
 import { filesUnder, fixture, multipart, postForm, tempDir, type Part, type Tap } from './helpers.js'
 
@@ -231,12 +232,16 @@ t.test('profiles survive a restart: the record\'s names load the files again', a
   t.ok(html.indexOf('Avatar of Grace') < html.indexOf('Avatar of Ada'), 'newest first')
 })
 
-t.test('concurrent saves are all recorded', async (t) => {
-  const { app, dataDir } = await demo(t)
+t.test('the store keeps every record of concurrent saves and removals', async (t) => {
+  const file = join(tempDir(t), 'data', 'profiles.json')
+  const store = await new ProfileStore(file).open()
   const names = Array.from({ length: 8 }, (_, i) => `P${i}`)
-  const results = await Promise.all(names.map(async (n) => await postForm(app, '/profiles', [name(n), { ...png, filename: `${n}.png` }])))
-  t.same(results.map((res) => res.statusCode), names.map(() => 303))
-  t.same(records(dataDir).map((record) => record.name).sort(), names)
+  const added = await Promise.all(names.map(async (n) => await store.add({ name: n })))
+  await Promise.all([store.remove(added[0]!.id), store.remove(added[1]!.id), store.add({ name: 'Q' })])
+  const expected = [...names.slice(2), 'Q']
+  t.same(store.all().map((record) => record.name).sort(), expected)
+  t.same((await new ProfileStore(file).open()).all().map((record) => record.name).sort(), expected, 'as written to disk')
+  t.equal(await store.remove('no-such-id'), undefined)
 })
 
 t.test('Delete removes the record and its files, public and private', async (t) => {
