@@ -2,12 +2,24 @@
 import type { FastifyInstance, FastifyServerOptions } from 'fastify'
 
 export interface BuildAppOptions {
-  /** Where uploads go: relative to example/, or absolute. Default `media`. */
+  /** Public uploads (avatars, documents): relative to example/, or absolute. Default `media`. */
   mediaRoot?: string
+  /** profiles.json and the private storage (contracts): relative to example/, or absolute. Default `data`. */
+  dataDir?: string
+  /** Where collectstatic gathers static files: relative to example/, or absolute. Default `staticfiles`. */
+  staticRoot?: string
+  /** Static serving; default from NODE_ENV. */
+  mode?: 'development' | 'production'
+  /** Signs the contracts' links; default MEDIA_SIGNING_KEY, else a random key per process. */
+  signingKey?: string | Buffer
   logger?: FastifyServerOptions['logger']
 }
 
-/** The example app with fastify-media registered, ready (not listening). */
+/** The demo app with fastify-media registered, ready (not listening). */
 export function buildApp (options?: BuildAppOptions): Promise<FastifyInstance>
+/** The demo app on the directories named by MEDIA_ROOT, DATA_DIR and STATIC_ROOT: for the CLI. */
+export default function createApp (): Promise<FastifyInstance>
 export function escapeHtml (value: unknown): string
 export const humanSize: (bytes: number) => string
+/** The URL the list shows for an avatar. */
+export function avatarSrc (file: { url: string }): string

@@ -1,0 +1,148 @@
+/* global DataTransfer, XMLHttpRequest */
+// The profile form, enhanced: drag and drop onto each file field, a check of size and type before anything
+// is sent (the server checks the bytes again and has the last word), and an upload progress bar. Without
+// this script the form still posts and the server answers with the page.
+
+const form = document.getElementById('profile-form')
+const progress = document.getElementById('progress')
+const bar = document.getElementById('upload-progress')
+const progressText = document.getElementById('progress-text')
+const formError = document.getElementById('form-error')
+const submit = document.getElementById('submit')
+
+/** The same units as the server's messages: '2 MB' is 2 000 000 bytes. */
+function humanSize (bytes) {
+  if (bytes < 1000) return `${bytes} B`
+  let value = bytes
+  let unit = 'B'
+  for (const next of ['kB', 'MB', 'GB', 'TB']) {
+    if (value < 1000) break
+    value /= 1000
+    unit = next
+  }
+  return `${Number(value.toFixed(1))} ${unit}`
+}
+
+function showError (id, message, code) {
+  const field = form.querySelector(`[data-field="${id}"]`)
+  const error = document.getElementById(`${id}-error`)
+  if (field === null || error === null) return showFormError(message, code)
+  field.classList.add('has-error')
+  error.textContent = message
+  error.dataset.code = code
+  error.hidden = false
+  document.getElementById(id).setAttribute('aria-invalid', 'true')
+}
+
+function clearError (id) {
+  const error = document.getElementById(`${id}-error`)
+  form.querySelector(`[data-field="${id}"]`).classList.remove('has-error')
+  error.textContent = ''
+  error.hidden = true
+  delete error.dataset.code
+  document.getElementById(id).removeAttribute('aria-invalid')
+}
+
+function showFormError (message, code) {
+  formError.textContent = message
+  formError.dataset.code = code
+  formError.hidden = false
+}
+
+/** A message when the chosen file cannot be right, else null. Names and sizes are all a browser knows. */
+function checkFile (input) {
+  const file = input.files[0]
+  if (file === undefined) return null
+  const { maxSize, maxSizeText, types, extensions, what } = input.dataset
+  if (file.size > Number(maxSize)) return { message: `This file is ${humanSize(file.size)}, larger than ${maxSizeText}. Choose a smaller one.`, code: 'client:size' }
+  const extension = /\.[^.]+$/.exec(file.name)?.[0].toLowerCase() ?? ''
+  const typeOk = file.type === '' ? extensions.split(',').includes(extension) : types.split(',').includes(file.type)
+  if (!typeOk) return { message: `This file is not ${what}.`, code: 'client:type' }
+  return null
+}
+
+function checkInput (input) {
+  clearError(input.id)
+  const problem = checkFile(input)
+  if (problem !== null) showError(input.id, problem.message, problem.code)
+  return problem === null
+}
+
+for (const zone of form.querySelectorAll('[data-dropzone]')) {
+  const input = zone.querySelector('input[type="file"]')
+  input.addEventListener('change', () => checkInput(input))
+  zone.addEventListener('dragover', (event) => {
+    event.preventDefault()
+    zone.classList.add('dragging')
+  })
+  zone.addEventListener('dragleave', () => zone.classList.remove('dragging'))
+  zone.addEventListener('drop', (event) => {
+    event.preventDefault()
+    zone.classList.remove('dragging')
+    const files = event.dataTransfer?.files
+    if (files === undefined || files.length === 0) return
+    // one file per field: keep the first, as the input itself would
+    const one = new DataTransfer()
+    one.items.add(files[0])
+    input.files = one.files
+    input.dispatchEvent(new Event('change', { bubbles: true }))
+  })
+}
+
+function setProgress (percent) {
+  bar.value = percent
+  progressText.textContent = `${percent}%`
+}
+
+function answerOf (xhr) {
+  try {
+    return JSON.parse(xhr.responseText)
+  } catch {
+    return {}
+  }
+}
+
+form.addEventListener('submit', (event) => {
+  event.preventDefault()
+  formError.hidden = true
+  const inputs = [...form.querySelectorAll('input[type="file"]')]
+  const bad = inputs.filter((input) => !checkInput(input))
+  clearError('name')
+  if (bad.length > 0) {
+    bad[0].focus()
+    return
+  }
+
+  const xhr = new XMLHttpRequest()
+  xhr.open('POST', form.action)
+  xhr.setRequestHeader('Accept', 'application/json')
+  xhr.upload.addEventListener('progress', (e) => {
+    if (e.lengthComputable) setProgress(Math.floor((e.loaded / e.total) * 100))
+  })
+  xhr.upload.addEventListener('load', () => setProgress(100))
+  xhr.addEventListener('load', () => {
+    const answer = answerOf(xhr)
+    if (xhr.status === 201 && typeof answer.location === 'string') {
+      window.location.assign(answer.location)
+      return
+    }
+    submit.disabled = false
+    progress.hidden = true
+    const message = answer.message ?? `The server answered ${xhr.status}. Please try again.`
+    if (typeof answer.field === 'string') {
+      showError(answer.field, message, answer.code)
+      document.getElementById(answer.field)?.focus()
+    } else {
+      showFormError(message, answer.code ?? `http:${xhr.status}`)
+    }
+  })
+  xhr.addEventListener('error', () => {
+    submit.disabled = false
+    progress.hidden = true
+    showFormError('The connection was lost during the upload. Please try again.', 'client:network')
+  })
+  setProgress(0)
+  progress.hidden = false
+  submit.disabled = true
+  xhr.send(new FormData(form))
+})

@@ -1,0 +1,28 @@
+// The demo app as `npm start` runs it, on temp directories (never the developer's example/media or data):
+// collectstatic into a temp static root, production mode, 127.0.0.1 on a free port.
+import type { FastifyInstance } from 'fastify'
+import { join } from 'node:path'
+import { buildApp } from '../../example/server.js'
+import { tempDir, type Tap } from '../helpers.js'
+
+export interface Demo {
+  app: FastifyInstance
+  /** `http://127.0.0.1:<port>/` */
+  url: string
+  mediaRoot: string
+  dataDir: string
+  /** Where the private storage keeps contracts. */
+  privateRoot: string
+  staticRoot: string
+}
+
+export async function startDemo (t: Tap, { mode = 'production' }: { mode?: 'development' | 'production' } = {}): Promise<Demo> {
+  const dir = tempDir(t)
+  const paths = { mediaRoot: join(dir, 'media'), dataDir: join(dir, 'data'), staticRoot: join(dir, 'staticfiles') }
+  const app = await buildApp({ ...paths, mode })
+  t.teardown(() => app.close())
+  // what `fastify-media collectstatic example/server.js` does for npm start
+  if (mode === 'production') await app.media.collectstatic()
+  const address = await app.listen({ host: '127.0.0.1', port: 0 })
+  return { app, url: `${address}/`, ...paths, privateRoot: join(paths.dataDir, 'private') }
+}
