@@ -51,7 +51,8 @@ export async function buildApp ({
 
   const { avatar, document, contract } = FILE_FIELDS
   const Profile = app.media.model('profile', {
-    avatar: ImageField({ uploadTo: 'avatars/', maxSize: avatar.maxSize, required: true }),
+    // the list shows a 96 px square (192 px for sharp screens), made once at upload
+    avatar: ImageField({ uploadTo: 'avatars/', maxSize: avatar.maxSize, required: true, variants: { thumb: { width: 192, height: 192, fit: 'cover', format: 'webp' } } }),
     document: FileField({ uploadTo: 'docs/%Y/%m/', accept: document.types, maxSize: document.maxSize, required: false }),
     contract: FileField({ uploadTo: 'contracts/', storage: 'private', accept: contract.types, maxSize: contract.maxSize, required: false })
   })
@@ -66,7 +67,8 @@ export async function buildApp ({
       } catch {
         return { missing: true }
       }
-      return { url: await file.url, size: file.size, width: file.width, height: file.height, filename: file.name.split('/').at(-1) }
+      const thumb = file.variants?.thumb
+      return { url: await file.url, thumb: thumb === undefined ? undefined : await thumb.url, size: file.size, width: file.width, height: file.height, filename: file.name.split('/').at(-1) }
     }
     const [avatarFile, documentFile, contractFile] = await Promise.all([measure(files.avatar), measure(files.document), measure(files.contract)])
     return {

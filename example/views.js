@@ -13,12 +13,9 @@ export function escapeHtml (value) {
 /** Bytes in the units the field options use: '2 MB' is 2 000 000 bytes. */
 export const humanSize = formatBytes
 
-/**
- * What the list shows for an avatar. The one line to change once ImageField has variants:
- * `return file.variants.thumb.url`.
- */
+/** What the list shows for an avatar: its thumbnail variant, made at upload. */
 export function avatarSrc (file) {
-  return file.url
+  return file.thumb
 }
 
 function fileFieldHtml (id, spec, error) {

@@ -87,13 +87,13 @@ t.test('a profile is saved from a plain form post: files stored, the record name
   const [record] = records(dataDir)
   t.equal(res.headers.location, `/?saved=${record!.id}#profile-${record!.id}`)
   t.match(record, { name: 'Ada', avatar: 'avatars/ada.png', document: `docs/${month()}/notes.pdf`, contract: 'contracts/contract.pdf', created: String })
-  t.same(filesUnder(mediaRoot), ['avatars/ada.png', `docs/${month()}/notes.pdf`])
+  t.same(filesUnder(mediaRoot), ['avatars/ada.png', 'avatars/ada.png@thumb.webp', `docs/${month()}/notes.pdf`])
   t.same(filesUnder(privateRoot), ['contracts/contract.pdf'])
 
   const html = (await app.inject(res.headers.location as string)).body
   t.match(html, '<p class="notice" role="status">Profile saved.</p>')
   t.match(html, `<li class="profile" id="profile-${record!.id}">`)
-  t.match(html, '<img class="avatar" src="/media/avatars/ada.png" alt="Avatar of Ada" width="96" height="96">')
+  t.match(html, '<img class="avatar" src="/media/avatars/ada.png@thumb.webp" alt="Avatar of Ada" width="96" height="96">')
   t.match(html, 'Avatar: 200 × 133 px, 54.3 kB')
   t.match(html, `<a class="document-link" href="/media/docs/${month()}/notes.pdf" download="notes.pdf">notes.pdf</a> (PDF, 7.9 kB)`)
   const contractUrl = /class="contract-link" href="([^"]+)"/.exec(html)?.[1]?.replaceAll('&amp;', '&')
@@ -252,7 +252,7 @@ t.test('Delete removes the record and its files, public and private', async (t) 
   const res = await app.inject({ method: 'POST', url: `/profiles/${ada.id}/delete`, payload: '', headers: { 'content-type': 'application/x-www-form-urlencoded' } })
   t.equal(res.statusCode, 303)
   t.equal(res.headers.location, '/?deleted=1#profiles')
-  t.same(filesUnder(mediaRoot), ['avatars/grace.png'])
+  t.same(filesUnder(mediaRoot), ['avatars/grace.png', 'avatars/grace.png@thumb.webp'])
   t.same(filesUnder(privateRoot), [])
   t.same(records(dataDir).map((record) => record.name), ['Grace'])
   t.match((await app.inject(res.headers.location as string)).body, 'Profile deleted, with its files.')
@@ -289,11 +289,11 @@ t.test('a damaged profiles.json stops the app rather than being overwritten', as
   await t.rejects(buildApp(dirs), { code: 'EISDIR' })
 })
 
-t.test('sizes read in the units of the field options; avatars show the file itself (no variants yet)', async (t) => {
+t.test('sizes read in the units of the field options; avatars show their thumbnail variant', async (t) => {
   t.equal(humanSize(999), '999 B')
   t.equal(humanSize(54318), '54.3 kB')
   t.equal(humanSize(20_000_000), '20 MB')
-  t.equal(avatarSrc({ url: '/media/avatars/a.png' }), '/media/avatars/a.png')
+  t.equal(avatarSrc({ url: '/media/avatars/a.png', thumb: '/media/avatars/a.png@thumb.webp' }), '/media/avatars/a.png@thumb.webp')
 })
 
 /** Runs a command from the repository root; resolves with its exit and output. */

@@ -55,7 +55,7 @@ if (browser !== undefined) {
     t.match(await page.textContent('.notice'), 'Profile saved.')
     const avatar = page.locator('.profile img.avatar')
     await avatar.evaluate(async (img) => { await img.decode() })
-    t.equal(await avatar.evaluate((img) => img.naturalWidth), 200, 'the avatar is decoded and rendered')
+    t.equal(await avatar.evaluate((img) => img.naturalWidth), 192, 'the avatar\'s thumbnail is decoded and rendered')
     t.equal(await avatar.getAttribute('alt'), 'Avatar of Ada Lovelace')
     const facts = await page.textContent('.profile .facts')
     t.match(facts, 'Avatar: 200 × 133 px, 54.3 kB')
@@ -65,7 +65,7 @@ if (browser !== undefined) {
     t.equal(download.suggestedFilename(), 'notes.pdf')
     t.same(readFileSync(await download.path()), pdf, 'the downloaded document is the uploaded one, byte for byte')
 
-    t.same(filesUnder(demo.mediaRoot), ['avatars/ada.png', `docs/${month()}/notes.pdf`])
+    t.same(filesUnder(demo.mediaRoot), ['avatars/ada.png', 'avatars/ada.png@thumb.webp', `docs/${month()}/notes.pdf`])
     const records = JSON.parse(readFileSync(join(demo.dataDir, 'profiles.json'), 'utf8')) as { profiles: unknown[] }
     t.match(records.profiles, [{ name: 'Ada Lovelace', avatar: 'avatars/ada.png', document: `docs/${month()}/notes.pdf`, contract: null }])
 
@@ -155,7 +155,7 @@ if (browser !== undefined) {
     await page.setInputFiles('#document', { name: 'engine.pdf', mimeType: 'application/pdf', buffer: pdf })
     await page.setInputFiles('#contract', { name: 'contract.pdf', mimeType: 'application/pdf', buffer: contractPdf })
     await save(page)
-    t.same(filesUnder(demo.mediaRoot), ['avatars/charles.png', `docs/${month()}/engine.pdf`])
+    t.same(filesUnder(demo.mediaRoot), ['avatars/charles.png', 'avatars/charles.png@thumb.webp', `docs/${month()}/engine.pdf`])
     t.same(filesUnder(demo.privateRoot), ['contracts/contract.pdf'])
 
     const href = await page.getAttribute('.contract-link', 'href')
