@@ -22,4 +22,4 @@ export default function createApp (): Promise<FastifyInstance>
 export function escapeHtml (value: unknown): string
 export const humanSize: (bytes: number) => string
 /** The URL the list shows for an avatar. */
-export function avatarSrc (file: { url: string }): string
+export function avatarSrc (file: { url: string, thumb: string }): string
