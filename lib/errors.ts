@@ -20,7 +20,6 @@ export const FST_MEDIA_BAD_SIGNATURE = createError('FST_MEDIA_BAD_SIGNATURE', '%
 // Not request errors: a misconfiguration at register time, a route declared wrongly, or storage trouble.
 export const FST_MEDIA_INVALID_OPTION = createError('FST_MEDIA_INVALID_OPTION', '%s: %s', 500)
 export const FST_MEDIA_NOT_UPLOAD_ROUTE = createError('FST_MEDIA_NOT_UPLOAD_ROUTE', '%s', 500)
-export const FST_MEDIA_VARIANT = createError('FST_MEDIA_VARIANT', '%s: variant %s cannot be made (%s)', 500)
 export const FST_MEDIA_STORAGE = createError('FST_MEDIA_STORAGE', '%s: storage failed (%s)', 500)
 export const FST_MEDIA_STATIC_NOT_FOUND = createError('FST_MEDIA_STATIC_NOT_FOUND', '%s: %s', 500)
 export const FST_MEDIA_COLLECT = createError('FST_MEDIA_COLLECT', 'collectstatic: %s', 500)

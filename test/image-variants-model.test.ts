@@ -1,5 +1,6 @@
 import t from 'tap'
 import { Readable } from 'node:stream'
+import sharp from 'sharp'
 import { FileSystemStorage, ImageField, ImageFile, MemoryStorage, S3Storage, type Content, type SaveOptions, type Storage } from '../lib/index.js'
 import { Slots } from '../lib/image/slots.js'
 import { fixture, makeApp, postForm, tempDir, type Tap } from './helpers.js'
@@ -14,7 +15,9 @@ t.test('variant declarations are checked at declaration, naming the option', asy
     [() => ImageField({ variants: { 'a b': { width: 1 } } }), /ImageField\.variants: "a b" is not a variant name/],
     [() => ImageField({ variants: { [`v${'x'.repeat(32)}`]: { width: 1 } } }), /is not a variant name/],
     [() => ImageField({ variants: { thumb: 5 as never } }), /ImageField\.variants\.thumb: must be an object/],
-    [() => ImageField({ variants: { thumb: { width: 0 } } }), /variants\.thumb\.width: must be an integer from 1 to 100000/],
+    [() => ImageField({ variants: { thumb: { width: 0 } } }), /variants\.thumb\.width: must be an integer from 1 to 65535/],
+    [() => ImageField({ variants: { thumb: { width: 20_000, format: 'webp' } } }), /variants\.thumb\.width: must be an integer from 1 to 16383/],
+    [() => ImageField({ variants: { thumb: { width: 10 }, Thumb: { width: 20 } } }), /ImageField\.variants: "Thumb" differs from another variant name only in case/],
     [() => ImageField({ variants: { thumb: { height: 1.5 } } }), /variants\.thumb\.height/],
     [() => ImageField({ variants: { thumb: { quality: 101 } } }), /variants\.thumb\.quality: must be an integer from 1 to 100/],
     [() => ImageField({ variants: { thumb: { fit: 'stretch' as never } } }), /variants\.thumb\.fit: must be one of cover, contain, fill, inside, outside/],
@@ -34,6 +37,15 @@ t.test('variant declarations are checked at declaration, naming the option', asy
   t.match(field.options.image, { verify: 'header', sanitize: false, autoOrient: true, maxPages: 100 })
   t.match(field.options.image?.variants[0], { key: 'thumb', fit: 'cover', withoutEnlargement: true, animated: false, stripMetadata: true, format: undefined })
   t.equal(ImageField().options.maxLength, 255, 'no variants, no room taken')
+
+  // sharp holds whole images in memory: fields that process them get a bound unless they set one
+  t.equal(field.options.maxSize, 20_000_000)
+  t.equal(ImageField({ sanitize: true }).options.maxSize, 20_000_000)
+  t.equal(ImageField({ verify: 'decode' }).options.maxSize, 20_000_000)
+  t.equal(ImageField({ variants: { a: { width: 1 } }, maxSize: '50 MB' }).options.maxSize, 50_000_000)
+  t.equal(ImageField().options.maxSize, Infinity, 'a field that reads headers only has none')
+  t.equal(ImageField({ variants: { a: { width: 1 } } }).options.image?.decodesAllFrames, false)
+  t.equal(ImageField({ variants: { a: { width: 1, animated: true } } }).options.image?.decodesAllFrames, true)
 })
 
 async function profileApp (t: Tap, storage?: Storage) {
@@ -64,10 +76,11 @@ t.test('load() restores the variants from the original\'s name; stat(), srcset()
     thumb: { name: 'avatars/me.jpg@thumb.webp', url: '/files/avatars/me.jpg@thumb.webp', width: undefined },
     card: { name: 'avatars/me.jpg@card.jpg', url: '/files/avatars/me.jpg@card.jpg' }
   })
-  t.throws(() => app.media.srcset(loaded.avatar), { code: 'FST_MEDIA_INVALID_OPTION', message: /avatars\/me\.jpg@thumb\.webp has no width yet: await the image's stat\(\) first/ })
-  await loaded.avatar.stat()
+  // the types ask for a measured image; callers without types get a clear error
+  t.throws(() => app.media.srcset(loaded.avatar as never), { code: 'FST_MEDIA_INVALID_OPTION', message: /avatars\/me\.jpg@thumb\.webp has no width yet: await the image's stat\(\) first/ })
+  const measured = await loaded.avatar.stat()
   t.match(loaded.avatar.variants.card, { width: 100, height: 67, size: uploaded.variants.card.size })
-  t.equal(app.media.srcset(loaded.avatar), app.media.srcset(uploaded), 'all variants by default, in declaration order')
+  t.equal(app.media.srcset(measured), app.media.srcset(uploaded), 'all variants by default, in declaration order')
   t.same(JSON.parse(JSON.stringify(loaded.avatar)), uploaded, 'the same JSON once stat()ed')
 
   await Profile.delete(record())
@@ -95,8 +108,9 @@ t.test('field.save() makes the variants, and a failure removes the original and 
   const saved = await Good.fields.avatar.save('me.png', Readable.from([fixture('fixture.png')]))
   t.match(saved.variants, { thumb: { name: 'a/me.png@thumb.webp', width: 50 }, card: { name: 'a/me.png@card.png', width: 100 } })
 
-  const Bad = app.media.model('bad', { avatar: ImageField({ uploadTo: 'b/', variants: { ...VARIANTS, huge: { width: 20_000, withoutEnlargement: false, format: 'webp' } } }) })
-  await t.rejects(Bad.fields.avatar.save('me.png', fixture('fixture.png')), { code: 'FST_MEDIA_VARIANT' })
+  const Bad = app.media.model('bad', { avatar: ImageField({ uploadTo: 'b/', variants: { ...VARIANTS, tall: { width: 200, format: 'webp' } } }) })
+  const tall = await sharp({ create: { width: 100, height: 20_000, channels: 3, background: '#888' } }).png().toBuffer()
+  await t.rejects(Bad.fields.avatar.save('me.png', tall), { code: 'FST_MEDIA_INVALID_IMAGE', message: /variant tall cannot be made/ })
   t.same((await storage.list()).filter((name) => name.startsWith('b/')), [], 'nothing left of the failed save')
 })
 

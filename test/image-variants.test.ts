@@ -132,13 +132,35 @@ t.test('a truncated image fails its variants as the client\'s error, and with sa
   }
 })
 
-t.test('a variant that cannot be made removes every file of the request', async (t) => {
-  const { app, root } = await setup(t, {
-    variants: { ...VARIANTS, huge: { width: 20_000, withoutEnlargement: false, format: 'webp' } }
-  })
-  const res = await postForm(app, '/p', [{ name: 'avatar', filename: 'me.png', content: fixture('fixture.png') }])
-  t.match(res.json(), { statusCode: 500, code: 'FST_MEDIA_VARIANT', message: /avatar: variant huge cannot be made/ })
+t.test('a variant this image cannot take removes every file of the request (the client\'s error)', async (t) => {
+  const { app, root } = await setup(t, { variants: { ...VARIANTS, tall: { width: 200, format: 'webp' } } })
+  // 100x20000 is 2 MP, within maxPixels; never enlarged, its WebP would pass WebP's 16383 px
+  const tall = await sharp({ create: { width: 100, height: 20_000, channels: 3, background: '#888' } }).png().toBuffer()
+  const res = await postForm(app, '/p', [{ name: 'avatar', filename: 'tall.png', content: tall }])
+  t.match(res.json(), { statusCode: 400, code: 'FST_MEDIA_INVALID_IMAGE', message: /avatar: variant tall cannot be made from this image/ })
   t.same(filesUnder(root), [], 'no original, no thumb, no card')
+  const ok = await postForm(app, '/p', [{ name: 'avatar', filename: 'me.png', content: fixture('fixture.png') }])
+  t.equal(ok.statusCode, 201, 'the same field takes an ordinary image')
+})
+
+t.test('sanitize applies the orientation even with autoOrient: false (the tag that carried it is gone)', async (t) => {
+  const { app, read } = await setup(t, { sanitize: true, autoOrient: false, variants: { card: { width: 150 } } })
+  const photo = (await postForm(app, '/p', [{ name: 'avatar', filename: 'p.jpg', content: await orientedJpegWithGps() }])).json().avatar
+  t.match(await sharp(read(photo.name)).metadata(), { width: 600, height: 800, exif: undefined })
+  t.match(photo.variants.card, { width: 150, height: 200 }, 'made from the upright original')
+})
+
+t.test('maxPixels counts every frame where every frame is decoded', async (t) => {
+  const gif = await animated('gif', 3) // 3 frames of 40x30: 1200 pixels each, 3600 in all
+  for (const options of [{ sanitize: true }, { verify: 'decode' }, { variants: { moving: { width: 20, animated: true } } }] as ImageFieldOptions[]) {
+    const { app, root } = await setup(t, { maxPixels: 2000, ...options })
+    const res = await postForm(app, '/p', [{ name: 'avatar', filename: 'a.gif', content: gif }])
+    t.match(res.json(), { statusCode: 400, code: 'FST_MEDIA_INVALID_IMAGE', message: /40x30 in 3 frames is more than 2000 pixels/ }, Object.keys(options).join())
+    t.same(filesUnder(root), [])
+  }
+  const firstFrameOnly = await setup(t, { maxPixels: 2000, variants: { still: { width: 20 } } })
+  const res = await postForm(firstFrameOnly.app, '/p', [{ name: 'avatar', filename: 'a.gif', content: gif }])
+  t.equal(res.statusCode, 201, 'variants of the first frame decode one frame')
 })
 
 t.test('animated originals: variants keep their frames only when asked, and only as gif or webp', async (t) => {

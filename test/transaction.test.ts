@@ -2,7 +2,7 @@ import t from 'tap'
 import { FileSystemStorage } from '../lib/index.js'
 import { PendingNames } from '../lib/upload/pending.js'
 import { UploadTransaction } from '../lib/upload/transaction.js'
-import { tempDir } from './helpers.js'
+import { fixture, tempDir } from './helpers.js'
 
 const settle = () => new Promise((resolve) => setImmediate(resolve))
 
@@ -36,4 +36,41 @@ t.test('a committed transaction is never rolled back, and its files are served',
   t.equal(await storage.exists('kept.txt'), true)
   t.equal(pending.has(storage, 'kept.txt'), false)
   t.equal(pending.has(new FileSystemStorage({ location: tempDir(t) }), 'kept.txt'), false)
+})
+
+t.test('a rollback waits for image work still using an original, then deletes variants before originals', async (t) => {
+  const storage = new FileSystemStorage({ location: tempDir(t) })
+  const tx = new UploadTransaction(new PendingNames())
+  const hooks = tx.hooksFor(storage)
+  hooks.onStored(await storage.save('a.png', Buffer.from('original')))
+  hooks.onStored(await storage.save('a.png@thumb.webp', Buffer.from('variant')))
+  let finish!: () => void
+  hooks.track(new Promise<void>((resolve) => { finish = resolve }))
+  hooks.track(Promise.reject(new Error('failed work counts as settled')))
+  t.equal(hooks.cancelled(), false)
+
+  const deleted: string[] = []
+  const remove = storage.delete.bind(storage)
+  storage.delete = async (name: string) => { deleted.push(name); await remove(name) }
+  const first = tx.rollback()
+  const second = tx.rollback()
+  t.equal(hooks.cancelled(), true, 'the work is told at once')
+  await settle()
+  t.same(deleted, [], 'nothing is deleted while the work runs')
+  finish()
+  await Promise.all([first, second])
+  t.same(deleted, ['a.png@thumb.webp', 'a.png'], 'the variant first, the original last')
+})
+
+t.test('image work of a failing request stops before its next read or write', async (t) => {
+  const { processStored } = await import('../lib/image/pipeline.js')
+  const { ImageField } = await import('../lib/index.js')
+  const storage = new FileSystemStorage({ location: tempDir(t) })
+  const name = await storage.save('a.png', fixture('fixture.png'))
+  const rules = ImageField({ variants: { thumb: { width: 10 } } }).options.image!
+  const image = { storage, name, format: 'png' as const, pages: 1, rules, field: 'avatar' }
+  await t.rejects(processStored({ ...image, cancelled: () => true }), { message: /image work stopped/ }, 'before reading')
+  let asked = 0
+  await t.rejects(processStored({ ...image, cancelled: () => asked++ > 0 }), { message: /image work stopped/ }, 'before storing a variant')
+  t.same(await storage.list(), ['a.png'], 'no variant stored')
 })

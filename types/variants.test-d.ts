@@ -48,9 +48,11 @@ expectType<Loaded<ImageFile>>()(loaded.avatar.variants.thumb)
 expectType<number | undefined>()(loaded.avatar.variants.thumb.width)
 expectType<string | Promise<string>>()(loaded.avatar.variants.card.url)
 expectType<number | undefined>()(loaded.avatar.toJSON().variants.card.size)
-expectType<string>()(app.media.srcset(loaded.avatar, ['card']))
+// @ts-expect-error -- a loaded image's widths are unknown until stat()
+app.media.srcset(loaded.avatar, ['card'])
 const full = await loaded.avatar.stat()
 expectType<ImageFile<'thumb' | 'card'>>()(full)
+expectType<string>()(app.media.srcset(full, ['card']))
 // @ts-expect-error -- no such variant on a loaded image either
 use(loaded.avatar.variants.banner)
 

@@ -90,9 +90,10 @@ export class ImageFile<V extends string = never> extends FieldFile {
     return Object.values(this.variants)
   }
 
-  /** Removes the image and its variants. */
+  /** Removes the variants, then the image: once its name is free, nothing of it is left to delete. */
   override async delete (): Promise<void> {
-    await Promise.all([super.delete(), ...this.#variantList().map(async (variant) => await variant.delete())])
+    await Promise.all(this.#variantList().map(async (variant) => await variant.delete()))
+    await super.delete()
   }
 
   /** Reads size and dimensions from the storage, the variants' too. */

@@ -65,6 +65,8 @@ export interface ImageRules {
   readonly sanitize: boolean
   readonly autoOrient: boolean
   readonly variants: readonly ResolvedVariant[]
+  /** Every frame gets decoded (sanitize, verify: 'decode', animated variants): they all count as pixels. */
+  readonly decodesAllFrames: boolean
 }
 
 export interface ResolvedField {
@@ -146,10 +148,11 @@ function makeSpec (kind: FieldKind, options: ImageFieldOptions, label: string): 
       throw invalid('timeZone', `"${options.timeZone}" is not a time zone`)
     }
   }
-  const maxSize = size('maxSize', Infinity)
+  const image = kind === 'image' ? imageRules(options, invalid, count, flag) : undefined
+  // sharp holds a whole encoded image in memory: a field that processes whole images gets a bound
+  const maxSize = size('maxSize', image !== undefined && processesWholeImages(image) ? WHOLE_IMAGE_MAX_SIZE : Infinity)
   const minSize = size('minSize', 0)
   if (minSize > maxSize) throw invalid('minSize', 'is larger than maxSize')
-  const image = kind === 'image' ? imageRules(options, invalid, count, flag) : undefined
   // an original leaves room in its name for its variants' `@key.ext`, within one file name's 255 bytes
   const room = image === undefined ? 0 : variantNameRoom(image.variants)
   const maxLength = room === 0 ? count('maxLength', 255, 16) : Math.min(count('maxLength', 255, 16), 255) - room
@@ -175,6 +178,11 @@ function makeSpec (kind: FieldKind, options: ImageFieldOptions, label: string): 
 
 type Invalid = (option: string, why: string) => Error
 
+/** The default `maxSize` of an image field with variants, `sanitize` or `verify: 'decode'`. */
+export const WHOLE_IMAGE_MAX_SIZE = 20_000_000
+
+const processesWholeImages = (rules: ImageRules): boolean => rules.sanitize || rules.verify === 'decode' || rules.variants.length > 0
+
 function imageRules (
   options: ImageFieldOptions,
   invalid: Invalid,
@@ -186,6 +194,7 @@ function imageRules (
   if (verify !== 'header' && verify !== 'decode') throw invalid('verify', "must be 'header' or 'decode'")
   const sanitize = flag('sanitize', false)
   if (sanitize && formats.has('svg')) throw invalid('sanitize', 'cannot re-encode SVG (take svg out of formats)')
+  const variants = parseVariants(options.variants, invalid)
   return Object.freeze({
     formats,
     maxPixels: count('maxPixels', 40_000_000, 1),
@@ -197,7 +206,8 @@ function imageRules (
     verify,
     sanitize,
     autoOrient: flag('autoOrient', true),
-    variants: parseVariants(options.variants, invalid)
+    variants,
+    decodesAllFrames: sanitize || verify === 'decode' || variants.some((variant) => variant.animated)
   })
 }
 

@@ -22,7 +22,12 @@ export interface StoredImage {
   release?: (name: string) => void
   /** Told every variant's name as soon as it is stored, so a failing request removes it. */
   onStored?: (name: string) => void
+  /** True once the request is failing: the work stops before its next read or write. */
+  cancelled?: () => boolean
 }
+
+/** Thrown to stop the image work of a request that is failing anyway; nobody sees it as a response. */
+const stopped = (): Error => new Error('the request failed: image work stopped')
 
 /** Whether an image field does anything with the whole image once it is stored. */
 export const processesStored = (rules: ImageRules): boolean => rules.verify === 'decode' || rules.variants.length > 0
@@ -46,6 +51,7 @@ export async function * sanitizing (input: AsyncIterable<Buffer>, header: () => 
  */
 export async function processStored (image: StoredImage): Promise<Record<string, ImageFile>> {
   return await imageSlots.run(async () => {
+    if (image.cancelled?.() === true) throw stopped()
     const source: ImageSource = {
       buffer: image.sanitized ?? await readAll(image.storage.open(image.name)),
       format: image.format,
@@ -67,6 +73,7 @@ export async function processStored (image: StoredImage): Promise<Record<string,
 
 async function storeVariant (image: StoredImage, source: ImageSource, variant: ResolvedVariant): Promise<ImageFile> {
   const out = await makeVariant(source, variant)
+  if (image.cancelled?.() === true) throw stopped()
   const wanted = variantName(image.name, variant.key, variantFormat(variant, image.format))
   const name = await saveAs(image, wanted, out.data)
   return new ImageFile({ name, storage: image.storage, url: await image.storage.url(name), size: out.data.length, contentType: typeForName(name), width: out.width, height: out.height })

@@ -1,5 +1,5 @@
 import sharp, { type FormatEnum, type OutputInfo, type Sharp } from 'sharp'
-import { FST_MEDIA_INVALID_IMAGE, FST_MEDIA_VARIANT } from '../errors.js'
+import { FST_MEDIA_INVALID_IMAGE } from '../errors.js'
 import type { ImageFormat, ImageRules } from '../fields/field.js'
 import { keepsAnimation, variantFormat, type ResolvedVariant } from './variant-options.js'
 
@@ -26,10 +26,10 @@ const ANIMATED_INPUT: ReadonlySet<ImageFormat> = new Set(['gif', 'webp'])
  * otherwise only on errors, as browsers show a slightly damaged image too. The pixel limit was checked
  * from the header already.
  */
-function decoder (source: ImageSource, animated: boolean): Sharp {
+function decoder (source: ImageSource, animated: boolean, orient: boolean): Sharp {
   const failOn = source.rules.verify === 'decode' ? 'warning' : 'error'
   const image = sharp(source.buffer, { failOn, limitInputPixels: false, animated, sequentialRead: true })
-  return source.rules.autoOrient ? image.autoOrient() : image
+  return orient ? image.autoOrient() : image
 }
 
 const message = (err: unknown): string => (err as Error).message.split('\n')[0] as string
@@ -47,10 +47,13 @@ function encoded (data: Buffer, info: OutputInfo): Encoded {
   return { data, width: info.width, height: info.pageHeight ?? info.height }
 }
 
-/** The original written again in its own format: no metadata, no trailing bytes, orientation applied. */
+/**
+ * The original written again in its own format: no metadata, no trailing bytes. The orientation is always
+ * applied, whatever `autoOrient` says: the EXIF tag that carried it is dropped with the rest.
+ */
 export async function sanitize (source: ImageSource): Promise<Encoded> {
   const animated = source.pages > 1 && ANIMATED_INPUT.has(source.format)
-  const { data, info } = await decoder(source, animated)
+  const { data, info } = await decoder(source, animated, true)
     .toFormat(source.format as keyof FormatEnum)
     .toBuffer({ resolveWithObject: true })
     .catch((err: unknown) => {
@@ -60,20 +63,20 @@ export async function sanitize (source: ImageSource): Promise<Encoded> {
 }
 
 /**
- * One variant. A failure is the client's (400) when the image itself does not decode, and the
- * declaration's (500) when it does: a variant that no image can satisfy is a server mistake.
+ * One variant. The declaration was checked when the field was declared, so a failure comes from this
+ * image: one that does not decode, or whose shape the variant cannot take (a 100x20000 image never
+ * enlarged stays past WebP's 16383 px). Either way it is the client's: 400.
  */
 export async function makeVariant (source: ImageSource, variant: ResolvedVariant): Promise<Encoded> {
   const format = variantFormat(variant, source.format)
-  let image = decoder(source, source.pages > 1 && keepsAnimation(variant, source.format))
+  let image = decoder(source, source.pages > 1 && keepsAnimation(variant, source.format), source.rules.autoOrient)
   if (variant.width !== undefined || variant.height !== undefined) {
     image = image.resize({ width: variant.width, height: variant.height, fit: variant.fit, withoutEnlargement: variant.withoutEnlargement })
   }
   image = image.toFormat(format, variant.quality === undefined ? {} : { quality: variant.quality })
   if (!variant.stripMetadata) image = image.keepMetadata()
-  const { data, info } = await image.toBuffer({ resolveWithObject: true }).catch(async (err: unknown) => {
-    await verifyDecodes(source)
-    throw new FST_MEDIA_VARIANT(source.field, variant.key, message(err))
+  const { data, info } = await image.toBuffer({ resolveWithObject: true }).catch((err: unknown) => {
+    throw new FST_MEDIA_INVALID_IMAGE(source.field, `variant ${variant.key} cannot be made from this image (${message(err)})`)
   })
   return encoded(data, info)
 }

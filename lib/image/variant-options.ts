@@ -6,6 +6,9 @@ const VARIANT_FORMATS: readonly VariantFormat[] = ['jpeg', 'png', 'webp', 'avif'
 const FITS = ['cover', 'contain', 'fill', 'inside', 'outside'] as const
 // formats whose files can hold more than one frame
 const ANIMATED_FORMATS: ReadonlySet<string> = new Set(['gif', 'webp'])
+// the largest side each encoder writes (WebP's is 16383; JPEG, GIF and AVIF take 65535 at most)
+const LARGEST_SIDE = 65_535
+const LARGEST_WEBP_SIDE = 16_383
 
 export interface VariantOptions {
   /** Target box in pixels; give one or both (the other keeps the aspect ratio). */
@@ -74,7 +77,14 @@ export function parseVariants (variants: unknown, invalid: Invalid): readonly Re
   if (typeof variants !== 'object' || variants === null || Array.isArray(variants)) {
     throw invalid('variants', 'must be an object of named variants')
   }
-  return Object.freeze(Object.entries(variants).map(([key, options]) => parseVariant(key, options, invalid)))
+  const parsed = Object.entries(variants).map(([key, options]) => parseVariant(key, options, invalid))
+  // `thumb` and `Thumb` would be one file on a case-insensitive file system
+  const keys = new Set<string>()
+  for (const { key } of parsed) {
+    if (keys.has(key.toLowerCase())) throw invalid('variants', `"${key}" differs from another variant name only in case`)
+    keys.add(key.toLowerCase())
+  }
+  return Object.freeze(parsed)
 }
 
 function parseVariant (key: string, options: unknown, invalid: Invalid): ResolvedVariant {
@@ -98,10 +108,11 @@ function parseVariant (key: string, options: unknown, invalid: Invalid): Resolve
   if (o.format !== undefined && !VARIANT_FORMATS.includes(o.format)) throw bad('format', `must be one of ${VARIANT_FORMATS.join(', ')}`)
   const animated = flag('animated', false)
   if (animated && o.format !== undefined && !ANIMATED_FORMATS.has(o.format)) throw bad('animated', `${o.format} cannot hold frames (use gif or webp)`)
+  const side = o.format === 'webp' ? LARGEST_WEBP_SIDE : LARGEST_SIDE
   return Object.freeze({
     key,
-    width: int('width', 100_000),
-    height: int('height', 100_000),
+    width: int('width', side),
+    height: int('height', side),
     fit: o.fit ?? 'cover',
     format: o.format,
     quality: int('quality', 100),

@@ -55,11 +55,15 @@ export function checkHeader (meta: Metadata, expected: ImageFormat, rules: Image
   const { width, height } = meta
   if (!(width > 0 && height > 0)) throw invalid('the image has no dimensions')
   if (width * height > rules.maxPixels) throw invalid(`${width}x${height} is more than ${rules.maxPixels} pixels`)
+  const pages = meta.pages ?? 1
+  // a field that decodes every frame decodes width x height x frames pixels
+  if (rules.decodesAllFrames && width * height * pages > rules.maxPixels) {
+    throw invalid(`${width}x${height} in ${pages} frames is more than ${rules.maxPixels} pixels`)
+  }
   if (width < rules.minWidth) throw invalid(`${width} px wide is less than ${rules.minWidth}`)
   if (width > rules.maxWidth) throw invalid(`${width} px wide is more than ${rules.maxWidth}`)
   if (height < rules.minHeight) throw invalid(`${height} px high is less than ${rules.minHeight}`)
   if (height > rules.maxHeight) throw invalid(`${height} px high is more than ${rules.maxHeight}`)
-  const pages = meta.pages ?? 1
   if (pages > rules.maxPages) throw invalid(`${pages} frames are more than ${rules.maxPages}`)
   return { width, height, pages }
 }

@@ -70,9 +70,7 @@ export async function parseUpload (request: FastifyRequest, model: Model, limits
       source: part.file[Symbol.asyncIterator](),
       request,
       count,
-      onStored: (stored) => tx.add(field.storage, stored),
-      claim: (stored) => tx.claim(field.storage, stored),
-      release: (stored) => tx.release(field.storage, stored)
+      ...tx.hooksFor(field.storage)
     })
     if (file === null) continue
     if (field.multiple) (current as FieldFile[]).push(file)

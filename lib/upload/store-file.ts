@@ -30,6 +30,10 @@ export interface StoreInput {
   /** Passed to the storage: told the name before the file becomes visible under it. */
   claim?: (name: string) => void
   release?: (name: string) => void
+  /** Told of image work that still uses the stored original by name. */
+  track?: (work: Promise<unknown>) => void
+  /** True once the request is failing: image work stops at its next step. */
+  cancelled?: () => boolean
 }
 
 /**
@@ -110,12 +114,18 @@ export async function storeFile (input: StoreInput): Promise<FieldFile | null> {
     const init = { name, storage, url: await storage.url(name), size: sanitized?.data.length ?? result.size, contentType: detected.mime }
     if (rules === undefined) return new FieldFile(init)
     const { width, height, pages } = dimensions!
-    const variants = processesStored(rules)
-      ? await processStored({ storage, name, format: detected.format!, pages, rules, field: fieldName, sanitized: sanitized?.data, claim: input.claim, release: input.release, onStored: input.onStored })
-      : undefined
+    let variants: Record<string, ImageFile> | undefined
+    if (processesStored(rules)) {
+      const work = processStored({ storage, name, format: detected.format!, pages, rules, field: fieldName, sanitized: sanitized?.data, ...hooksOf(input) })
+      input.track?.(work)
+      variants = await work
+    }
     return new ImageFile({ ...init, width: sanitized?.width ?? width, height: sanitized?.height ?? height, variants })
   } finally {
     // a refusal before the content was handed over leaves the part unread: release it
     if (!head.ended) await source.return?.()
   }
 }
+
+const hooksOf = ({ claim, release, onStored, cancelled }: StoreInput): Pick<StoreInput, 'claim' | 'release' | 'onStored' | 'cancelled'> =>
+  ({ claim, release, onStored, cancelled })

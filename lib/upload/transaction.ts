@@ -3,6 +3,21 @@ import type { PendingNames } from './pending.js'
 
 type State = 'parsing' | 'handling' | 'committed' | 'rolledBack'
 
+/** What storing one file needs from its request's transaction. */
+export interface StoreHooks {
+  onStored: (name: string) => void
+  claim: (name: string) => void
+  release: (name: string) => void
+  /** Work that still uses a stored original by its name (its variants): a rollback waits for it. */
+  track: (work: Promise<unknown>) => void
+  /** True once the request is failing: image work stops at its next step. */
+  cancelled: () => boolean
+}
+
+// Variant names (`<original>@<key>.<ext>`) belong to their original's name: they go first, so that no
+// other request can own the original's name while this one still deletes under it.
+const isVariantName = (name: string): boolean => name.includes('@')
+
 /**
  * The files one request stored. Rolled back on any failure; once rolled back, a file that a still-running
  * save reports is deleted at once, so an abort can never race a save into an orphan.
@@ -11,6 +26,8 @@ export class UploadTransaction {
   #files: Array<{ storage: Storage, name: string }> = []
   #state: State = 'parsing'
   #deletions: Array<Promise<void>> = []
+  readonly #work = new Set<Promise<unknown>>()
+  #rollback: Promise<void> | undefined
   readonly #pending: PendingNames
 
   constructor (pending: PendingNames) {
@@ -30,6 +47,20 @@ export class UploadTransaction {
   /** A claimed name that turned out to be taken by another file. */
   release (storage: Storage, name: string): void {
     this.#pending.delete(storage, name)
+  }
+
+  hooksFor (storage: Storage): StoreHooks {
+    return {
+      onStored: (name) => this.add(storage, name),
+      claim: (name) => this.claim(storage, name),
+      release: (name) => this.release(storage, name),
+      track: (work) => {
+        const settled = work.then(() => {}, () => {})
+        this.#work.add(settled)
+        void settled.then(() => this.#work.delete(settled))
+      },
+      cancelled: () => this.#state === 'rolledBack'
+    }
   }
 
   add (storage: Storage, name: string): void {
@@ -52,16 +83,30 @@ export class UploadTransaction {
     for (const { storage, name } of this.#files) this.#pending.delete(storage, name)
   }
 
-  /** Deletes every file; errors are swallowed because the request is failing already. Idempotent. */
+  /**
+   * Deletes every file; errors are swallowed because the request is failing already. Idempotent. Waits
+   * for work still using an original by name first (it stops at its next step), then deletes variants
+   * before originals: an original's name is free for another request only once nothing of ours uses it.
+   */
   async rollback (): Promise<void> {
     if (this.#state === 'committed') return
     this.#state = 'rolledBack'
+    this.#rollback ??= this.#removeAll()
+    await this.#rollback
+  }
+
+  async #removeAll (): Promise<void> {
+    await Promise.all(this.#work)
+    // what arrived late was deleted as it came; wait for those before the originals go
+    await Promise.all(this.#deletions)
     const files = this.#files
     this.#files = []
-    this.#deletions.push(...files.map(async ({ storage, name }) => {
+    const remove = async ({ storage, name }: { storage: Storage, name: string }): Promise<void> => {
       await storage.delete(name).catch(() => {})
       this.#pending.delete(storage, name)
-    }))
+    }
+    await Promise.all(files.filter((file) => isVariantName(file.name)).map(remove))
+    await Promise.all(files.filter((file) => !isVariantName(file.name)).map(remove))
     await Promise.all(this.#deletions)
   }
 }
