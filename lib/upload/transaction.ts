@@ -55,9 +55,9 @@ export class UploadTransaction {
       claim: (name) => this.claim(storage, name),
       release: (name) => this.release(storage, name),
       track: (work) => {
-        const settled = work.then(() => {}, () => {})
+        const forget = (): void => { this.#work.delete(settled) }
+        const settled: Promise<void> = work.then(forget, forget)
         this.#work.add(settled)
-        void settled.then(() => this.#work.delete(settled))
       },
       cancelled: () => this.#state === 'rolledBack'
     }
