@@ -2,7 +2,8 @@
 // raw bytes over `net` (a client library would clean the input up), and the three checks every hostile
 // request must pass: the documented status and code, nothing stored (no file, no temp file, under any
 // root), and a process that still answers the next request on a fresh connection.
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
+import Fastify, { type FastifyHttpOptions, type FastifyInstance } from 'fastify'
+import type { Server as HttpServer } from 'node:http'
 import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Test } from 'tap'
@@ -29,7 +30,7 @@ export interface Server {
 export interface ServerOptions {
   limits?: FastifyMediaOptions['limits']
   /** Fastify's own options (timeouts). */
-  fastify?: FastifyServerOptions
+  fastify?: FastifyHttpOptions<HttpServer>
   /** Extra plugin options (e.g. `static`). */
   media?: Partial<FastifyMediaOptions>
 }
