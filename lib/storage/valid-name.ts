@@ -2,22 +2,24 @@ import { randomInt } from 'node:crypto'
 import { posix } from 'node:path'
 
 const CONTROL_AND_FORMAT = /[\p{Cc}\p{Cf}]/gu
-const NOT_KEPT = /[^\p{L}\p{N}_.-]/gu
+const NOT_KEPT = /[^\p{L}\p{N}\s_.-]/gu
+// leading dots (a dotfile is never served), and the trailing dots and spaces Windows drops
+const OUTER_DOTS_AND_SPACES = /^[\s.]+|[\s.]+$/gu
 const WINDOWS_RESERVED = /^(con|prn|aux|nul|com\d|lpt\d)$/i
 const ALPHANUMERIC = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789'
 
 /**
  * Django's get_valid_name for one path segment: the characters that are safe everywhere, or '' when nothing
- * usable is left. Control and bidi-override characters go (they disguise extensions), spaces become `_`,
- * leading dots go (a dotfile is never served) and Windows device names are defused.
+ * usable is left. Control and bidi-override characters go (they disguise extensions), leading dots go (a
+ * dotfile is never served), trailing dots and spaces go (Windows drops them, so `x.png ` is `x.png`), inner
+ * spaces become `_` and Windows device names are defused.
  */
 export function cleanSegment (raw: string): string {
   let name = raw.normalize('NFC')
     .replace(CONTROL_AND_FORMAT, '')
-    .replace(/\s+/gu, '_')
     .replace(NOT_KEPT, '')
-    .replace(/^\.+/u, '')
-    .replace(/[.]+$/u, '')
+    .replace(OUTER_DOTS_AND_SPACES, '')
+    .replace(/\s+/gu, '_')
   if (/^[._-]*$/u.test(name)) return ''
   const stem = name.split('.')[0] as string
   if (WINDOWS_RESERVED.test(stem)) name = `_${name}`
