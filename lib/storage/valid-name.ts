@@ -5,7 +5,8 @@ const CONTROL_AND_FORMAT = /[\p{Cc}\p{Cf}]/gu
 const NOT_KEPT = /[^\p{L}\p{N}\s_.-]/gu
 // leading dots (a dotfile is never served), and the trailing dots and spaces Windows drops
 const OUTER_DOTS_AND_SPACES = /^[\s.]+|[\s.]+$/gu
-const WINDOWS_RESERVED = /^(con|prn|aux|nul|com\d|lpt\d)$/i
+// Windows also reserves COM¹ COM² COM³ and LPT¹ LPT² LPT³ (superscript digits survive NFC)
+const WINDOWS_RESERVED = /^(con|prn|aux|nul|com[\d\u00b9\u00b2\u00b3]|lpt[\d\u00b9\u00b2\u00b3])$/i
 const ALPHANUMERIC = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789'
 
 /**

@@ -74,6 +74,14 @@ t.test('x.pHp: PHP is refused for its content, an image for its extension', asyn
   await assertRefused(t, server, await post(server, form([{ name: 'doc', filename: 'x.pHp', content: PNG }])), 400, 'FST_MEDIA_EXTENSION_MISMATCH')
 })
 
+t.test('Windows device names with superscript digits (COM¹, LPT³) are device names too', async (t) => {
+  const server = await startServer(t)
+  for (const [filename, stored] of [['com\u00b9.png', 'docs/_com\u00b9.png'], ['LPT\u00b3.png', 'docs/_LPT\u00b3.png'], ['com\u2074.png', 'docs/com\u2074.png']]) {
+    const before = storedFiles(server)
+    await assertStored(t, server, await post(server, form([{ name: 'doc', filename, content: PNG }])), 'doc', stored, before)
+  }
+})
+
 t.test('RFC 2231 filename*=UTF-8\'\'..%2F..%2Fx.png is decoded, then reduced to its base name', async (t) => {
   const server = await startServer(t)
   const res = await post(server, form([rawPart('Content-Disposition: form-data; name="doc"; filename*=UTF-8\'\'..%2F..%2Fx.png\r\nContent-Type: image/png', PNG)]))
