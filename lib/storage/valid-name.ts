@@ -7,13 +7,16 @@ const NOT_KEPT = /[^\p{L}\p{N}\s_.-]/gu
 const OUTER_DOTS_AND_SPACES = /^[\s.]+|[\s.]+$/gu
 // Windows also reserves COM¹ COM² COM³ and LPT¹ LPT² LPT³ (superscript digits survive NFC)
 const WINDOWS_RESERVED = /^(con|prn|aux|nul|com[\d\u00b9\u00b2\u00b3]|lpt[\d\u00b9\u00b2\u00b3])$/i
+// Apache (mod_mime) runs `shell.php.jpg` as PHP when a handler is set for .php: any inner extension counts
+const ACTIVE_EXTENSION = /^(php\d*|phtml?|phar|phps|pht|pl|py|rb|cgi|fcgi|asp|aspx|asa|ascx|ashx|asmx|cfml?|jspx?|shtml?|stm|ssi)$/i
 const ALPHANUMERIC = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789'
 
 /**
  * Django's get_valid_name for one path segment: the characters that are safe everywhere, or '' when nothing
  * usable is left. Control and bidi-override characters go (they disguise extensions), leading dots go (a
  * dotfile is never served), trailing dots and spaces go (Windows drops them, so `x.png ` is `x.png`), inner
- * spaces become `_` and Windows device names are defused.
+ * spaces become `_`, Windows device names are defused, and so are inner extensions a web server would run
+ * (`shell.php.jpg` is `shell_php.jpg`).
  */
 export function cleanSegment (raw: string): string {
   let name = raw.normalize('NFC')
@@ -22,8 +25,11 @@ export function cleanSegment (raw: string): string {
     .replace(OUTER_DOTS_AND_SPACES, '')
     .replace(/\s+/gu, '_')
   if (/^[._-]*$/u.test(name)) return ''
-  const stem = name.split('.')[0] as string
-  if (WINDOWS_RESERVED.test(stem)) name = `_${name}`
+  const [stem, ...extensions] = name.split('.') as [string, ...string[]]
+  name = WINDOWS_RESERVED.test(stem) ? `_${stem}` : stem
+  for (const [i, ext] of extensions.entries()) {
+    name += (i < extensions.length - 1 && ACTIVE_EXTENSION.test(ext) ? '_' : '.') + ext
+  }
   return name
 }
 

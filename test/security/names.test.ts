@@ -3,10 +3,11 @@
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
-import { assertAlive, assertFiles, assertRefused, assertStored, form, get, post, rawPart, safeJson, startServer, storedFiles } from './harness.js'
+import { assertAlive, assertFiles, assertRefused, assertStored, fixture, form, get, post, rawPart, safeJson, startServer, storedFiles } from './harness.js'
 import { png } from './payloads.js'
 
 const PNG = png(16, 16)
+const JPEG = fixture('fixture.jpg')
 
 // [the filename as the client writes it, the name it is stored under]
 const CLEANED: Array<[string, string]> = [
@@ -66,6 +67,15 @@ t.test('NFD and NFC spellings of one name are one name: the second gets a suffix
   await assertStored(t, server, first, 'doc', 'docs/caf\u00e9.png')
   const second = await post(server, form([{ name: 'doc', filename: nfd.normalize('NFC'), content: PNG }]))
   t.match(safeJson(second.body).doc.name, /^docs\/caf\u00e9_[A-Za-z0-9]{7}\.png$/)
+})
+
+t.test('an inner extension a web server would run is defused: shell.php.jpg is stored as shell_php.jpg', async (t) => {
+  const server = await startServer(t)
+  for (const [filename, stored] of [['shell.php.jpg', 'docs/shell_php.jpg'], ['x.PHTML.jpg', 'docs/x_PHTML.jpg'], ['cgi.pl.cgi.jpg', 'docs/cgi_pl_cgi.jpg'], ['report.final.jpg', 'docs/report.final.jpg'], ['php.jpg', 'docs/php.jpg'], ['a.ASPX.jsp.Php5.shtml.jpg', 'docs/a_ASPX_jsp_Php5_shtml.jpg']]) {
+    const before = storedFiles(server)
+    const res = await post(server, form([{ name: 'doc', filename, content: JPEG }]))
+    await assertStored(t, server, res, 'doc', stored, before)
+  }
 })
 
 t.test('x.pHp: PHP is refused for its content, an image for its extension', async (t) => {
