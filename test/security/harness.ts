@@ -172,7 +172,7 @@ export async function assertAlive (t: Test, server: Server): Promise<void> {
 export async function assertRefused (t: Test, server: Server, res: RawResponse | undefined, status: number, code: string | undefined, before: string[] = []): Promise<void> {
   t.ok(res, 'a response came back')
   t.equal(res?.status, status, 'status')
-  if (code !== undefined) t.equal(safeJson(res?.body).code, code, `code (${res?.body ?? 'no body'})`)
+  if (code !== undefined) t.equal(safeJson(res?.body).code, code, `code (${res?.body.slice(0, 300) ?? 'no body'})`)
   await assertFiles(t, server, before, 'nothing stored: no file and no temp file under any root')
   await assertAlive(t, server)
 }

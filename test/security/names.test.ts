@@ -71,7 +71,7 @@ t.test('NFD and NFC spellings of one name are one name: the second gets a suffix
 
 t.test('an inner extension a web server would run is defused: shell.php.jpg is stored as shell_php.jpg', async (t) => {
   const server = await startServer(t)
-  for (const [filename, stored] of [['shell.php.jpg', 'docs/shell_php.jpg'], ['x.PHTML.jpg', 'docs/x_PHTML.jpg'], ['cgi.pl.cgi.jpg', 'docs/cgi_pl_cgi.jpg'], ['report.final.jpg', 'docs/report.final.jpg'], ['php.jpg', 'docs/php.jpg'], ['a.ASPX.jsp.Php5.shtml.jpg', 'docs/a_ASPX_jsp_Php5_shtml.jpg']]) {
+  for (const [filename, stored] of [['shell.php.jpg', 'docs/shell_php.jpg'], ['x.PHTML.jpg', 'docs/x_PHTML.jpg'], ['cgi.pl.cgi.jpg', 'docs/cgi_pl_cgi.jpg'], ['report.final.jpg', 'docs/report.final.jpg'], ['php.jpg', 'docs/php.jpg'], ['a.ASPX.jsp.Php5.shtml.jpg', 'docs/a_ASPX_jsp_Php5_shtml.jpg']] as const) {
     const before = storedFiles(server)
     const res = await post(server, form([{ name: 'doc', filename, content: JPEG }]))
     await assertStored(t, server, res, 'doc', stored, before)
@@ -86,7 +86,7 @@ t.test('x.pHp: PHP is refused for its content, an image for its extension', asyn
 
 t.test('Windows device names with superscript digits (COM¹, LPT³) are device names too', async (t) => {
   const server = await startServer(t)
-  for (const [filename, stored] of [['com\u00b9.png', 'docs/_com\u00b9.png'], ['LPT\u00b3.png', 'docs/_LPT\u00b3.png'], ['com\u2074.png', 'docs/com\u2074.png']]) {
+  for (const [filename, stored] of [['com\u00b9.png', 'docs/_com\u00b9.png'], ['LPT\u00b3.png', 'docs/_LPT\u00b3.png'], ['com\u2074.png', 'docs/com\u2074.png']] as const) {
     const before = storedFiles(server)
     await assertStored(t, server, await post(server, form([{ name: 'doc', filename, content: PNG }])), 'doc', stored, before)
   }
