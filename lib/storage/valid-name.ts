@@ -49,13 +49,14 @@ export function splitExtension (name: string): { stem: string, ext: string } {
 /**
  * A name inside a storage, `/`-separated, that cannot leave the storage root, or undefined when it would.
  * Leading slashes are dropped (the name is relative to the root whatever it says), `.` segments vanish and
- * any `..` that survives normalisation is a refusal.
+ * any dot-only segment that survives normalisation (`..`, `...`) is a refusal.
  */
 export function normalizeStorageName (name: string): string | undefined {
   if (name.includes('\0')) return undefined
   const normalized = posix.normalize(name.replace(/\\/g, '/')).replace(/^\/+/, '')
   if (normalized === '' || normalized === '.' || normalized.endsWith('/')) return undefined
-  if (normalized.split('/').some((segment) => segment === '..' || segment === '.')) return undefined
+  // dot-only segments: `..` escapes, and Windows reads `...` as `.`
+  if (normalized.split('/').some((segment) => /^\.+$/.test(segment))) return undefined
   return normalized
 }
 
@@ -94,5 +95,8 @@ export function fitName (name: string, maxLength: number, suffix = ''): string |
     kept += char
     used += size
   }
-  return dir + kept + tail
+  const fitted = kept + tail
+  // `...` splits into `..` and no extension: never hand back a dot-only segment
+  if (/^\.*$/.test(fitted)) return undefined
+  return dir + fitted
 }
