@@ -24,6 +24,8 @@ export function cleanSegment (raw: string): string {
     .replace(NOT_KEPT, '')
     .replace(OUTER_DOTS_AND_SPACES, '')
     .replace(/\s+/gu, '_')
+    // what was removed may have separated a composable pair (Hangul jamo around a NUL): NFC again
+    .normalize('NFC')
   if (/^[._-]*$/u.test(name)) return ''
   const [stem, ...extensions] = name.split('.') as [string, ...string[]]
   name = WINDOWS_RESERVED.test(stem) ? `_${stem}` : stem

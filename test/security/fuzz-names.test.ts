@@ -6,7 +6,7 @@ import { isAbsolute, relative, resolve, sep } from 'node:path'
 import t from 'tap'
 import { planName } from '../../lib/fields/upload-to.js'
 import { FileSystemStorage, MemoryStorage } from '../../lib/index.js'
-import { fitName, getValidName, normalizeStorageName } from '../../lib/storage/valid-name.js'
+import { cleanSegment, fitName, getValidName, normalizeStorageName } from '../../lib/storage/valid-name.js'
 import { tempDir } from '../helpers.js'
 
 const SEED = 20261122
@@ -39,6 +39,21 @@ function checkName (name: string): string | undefined {
   if (!inside(root, name)) return 'outside the root'
   return undefined
 }
+
+t.test('getValidName: a clean, deterministic, idempotent base name, or nothing', async (t) => {
+  fc.assert(fc.property(hostile, (raw) => {
+    const name = getValidName(raw)
+    if (name === '') return true
+    const problem = checkName(name)
+    if (problem !== undefined) throw new Error(`${JSON.stringify(raw)} -> ${JSON.stringify(name)}: ${problem}`)
+    if (/[^\p{L}\p{N}_.-]/u.test(name)) throw new Error(`${JSON.stringify(name)} keeps a character outside [\\p{L}\\p{N}_.-]`)
+    if (name.includes('/') || name.includes('\\')) throw new Error('a separator survived')
+    if (getValidName(raw) !== name) throw new Error('not deterministic')
+    if (cleanSegment(name) !== name) throw new Error(`not idempotent: ${JSON.stringify(name)} -> ${JSON.stringify(cleanSegment(name))}`)
+    return true
+  }), { seed: SEED, numRuns: 5000 })
+  t.pass('5000 hostile names')
+})
 
 t.test('uploadTo expansion (templates and functions) with hostile client names: inside the root, or FST_MEDIA_INVALID_NAME', async (t) => {
   const date = new Date(Date.UTC(2026, 10, 22, 5, 30))
@@ -96,5 +111,9 @@ t.test('found by the properties above', async (t) => {
     }
     t.equal(fitName('docs/..' + 'a'.repeat(300), 7), undefined, 'a cut that would leave a dot-only segment is no fit')
     t.equal(normalizeStorageName('a/.../b'), undefined)
+  })
+  t.test('a removed character between two Hangul jamo leaves them composable: the name is NFC again', async (t) => {
+    t.equal(getValidName('\u1100\u0000\u1161.png'), '\uAC00.png')
+    t.equal(getValidName('\u1100\u200B\u1161.png'), '\uAC00.png')
   })
 })
