@@ -1,6 +1,6 @@
 // Hostile URLs against the media route (and static files in production): never a byte from outside the
 // root, never a dotfile, a temp file or a private file, never a redirect to another host.
-import { mkdirSync, writeFileSync } from 'node:fs'
+import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs'
 import { gzipSync } from 'node:zlib'
 import { join } from 'node:path'
 import t, { type Test } from 'tap'
@@ -99,4 +99,23 @@ t.test('every media response carries nosniff, the sandbox CSP, CORP same-site, a
     t.equal(res.headers['cross-origin-resource-policy'], 'same-site', name)
     t.equal(res.headers['content-disposition'], attachment ? 'attachment' : undefined, name)
   }
+})
+
+t.test('a symlink planted under the media root is not followed out of it (file or directory)', async (t) => {
+  const server = await plant(t)
+  const media = server.roots.media
+  mkdirSync(join(media, 'docs'))
+  symlinkSync(join(server.dir, 'secret.txt'), join(media, 'docs/link.txt'))
+  symlinkSync(server.roots.private, join(media, 'linked-dir'))
+  symlinkSync('/etc/passwd', join(media, 'docs/passwd.txt'))
+  writeFileSync(join(media, 'docs/real.txt'), 'public notes')
+  symlinkSync(join(media, 'docs/real.txt'), join(media, 'docs/inside-link.txt'))
+  for (const path of ['/media/docs/link.txt', '/media/linked-dir/secret/contract.pdf', '/media/docs/passwd.txt']) {
+    const res = await get(server, path)
+    t.equal(res.status, 404, path)
+    t.notMatch(res.body, /SECRET|outside the root|private bytes|root:/, path)
+  }
+  const inside = await get(server, '/media/docs/inside-link.txt')
+  t.equal(inside.status, 200, 'a link that stays inside the root is served')
+  t.equal(inside.body, 'public notes')
 })
