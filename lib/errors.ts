@@ -15,6 +15,7 @@ export const FST_MEDIA_TOO_MANY_FILES = createError('FST_MEDIA_TOO_MANY_FILES', 
 export const FST_MEDIA_LIMIT = createError('FST_MEDIA_LIMIT', '%s: request limit passed (%s)', 413)
 export const FST_MEDIA_INVALID_NAME = createError('FST_MEDIA_INVALID_NAME', '%s: %s', 400)
 export const FST_MEDIA_BAD_MULTIPART = createError('FST_MEDIA_BAD_MULTIPART', '%s: malformed multipart body (%s)', 400)
+export const FST_MEDIA_UPLOAD_TIMEOUT = createError('FST_MEDIA_UPLOAD_TIMEOUT', '%s: the upload did not finish within limits.uploadTimeout (%s ms)', 408)
 export const FST_MEDIA_BAD_SIGNATURE = createError('FST_MEDIA_BAD_SIGNATURE', '%s: the signed URL is forged, altered or expired', 403)
 
 // Not request errors: a misconfiguration at register time, a route declared wrongly, or storage trouble.

@@ -39,6 +39,8 @@ export interface FastifyMediaOptions {
     parts?: number
     totalSize?: number | string
     headerPairs?: number
+    /** Milliseconds an upload's body may take to arrive and be stored; 0 turns the limit off. */
+    uploadTimeout?: number
   }
 }
 
@@ -49,6 +51,7 @@ export interface MediaLimits {
   readonly parts: number
   readonly totalSize: number
   readonly headerPairs: number
+  readonly uploadTimeout: number
 }
 
 export interface MediaConfig {
@@ -199,7 +202,7 @@ function checkServedDisks (storages: ReadonlyMap<string, Storage>, staticConfig:
 }
 
 function resolveLimits (limits: NonNullable<FastifyMediaOptions['limits']>): MediaLimits {
-  const count = (option: 'files' | 'fields' | 'parts' | 'headerPairs', fallback: number): number => {
+  const count = (option: 'files' | 'fields' | 'parts' | 'headerPairs' | 'uploadTimeout', fallback: number): number => {
     const value = limits[option] ?? fallback
     if (!Number.isInteger(value) || value < 0) throw invalid(`limits.${option}`, 'must be an integer >= 0')
     return value
@@ -217,6 +220,9 @@ function resolveLimits (limits: NonNullable<FastifyMediaOptions['limits']>): Med
     fieldSize: bytes('fieldSize', 1024 * 1024),
     parts: count('parts', 1000),
     totalSize: bytes('totalSize', Infinity),
-    headerPairs: count('headerPairs', 2000)
+    headerPairs: count('headerPairs', 2000),
+    // Node's own default requestTimeout, which Fastify turns off: a slow client may not hold a connection,
+    // a temp file and a handler for ever
+    uploadTimeout: count('uploadTimeout', 5 * 60 * 1000)
   })
 }

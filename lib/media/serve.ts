@@ -1,5 +1,7 @@
 import fastifyStatic from '@fastify/static'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { realpath } from 'node:fs/promises'
+import { join, sep } from 'node:path'
 import { FST_MEDIA_BAD_SIGNATURE } from '../errors.js'
 import { isInlineType, typeForName } from '../mime.js'
 import { normalizeStorageName } from '../storage/valid-name.js'
@@ -26,6 +28,7 @@ export async function serveMedia (app: FastifyInstance, { root, prefix, verify, 
       // before the file is looked up: a missing file and a bad signature must be indistinguishable
       if (verify !== undefined && !verify(name, request.query as Record<string, unknown>)) throw new FST_MEDIA_BAD_SIGNATURE(name || 'url')
       if (isPending(name)) return reply.callNotFound()
+      if (name !== '' && !await resolvesInside(root, name)) return reply.callNotFound()
     })
     await child.register(fastifyStatic, {
       root,
@@ -50,4 +53,15 @@ export async function serveMedia (app: FastifyInstance, { root, prefix, verify, 
       }
     })
   })
+}
+
+/**
+ * @fastify/send follows symlinks: one planted under the root (by a tool, an unpacked archive) must not serve
+ * what lies outside it. A name that does not resolve is left to send, which answers 404.
+ */
+async function resolvesInside (root: string, name: string): Promise<boolean> {
+  const real = await realpath(join(root, name)).catch(() => undefined)
+  if (real === undefined) return true
+  const realRoot = await realpath(root)
+  return real.startsWith(realRoot + sep)
 }

@@ -2,25 +2,36 @@ import { randomInt } from 'node:crypto'
 import { posix } from 'node:path'
 
 const CONTROL_AND_FORMAT = /[\p{Cc}\p{Cf}]/gu
-const NOT_KEPT = /[^\p{L}\p{N}_.-]/gu
-const WINDOWS_RESERVED = /^(con|prn|aux|nul|com\d|lpt\d)$/i
+const NOT_KEPT = /[^\p{L}\p{N}\s_.-]/gu
+// leading dots (a dotfile is never served), and the trailing dots and spaces Windows drops
+const OUTER_DOTS_AND_SPACES = /^[\s.]+|[\s.]+$/gu
+// Windows also reserves COM¹ COM² COM³ and LPT¹ LPT² LPT³ (superscript digits survive NFC)
+const WINDOWS_RESERVED = /^(con|prn|aux|nul|com[\d\u00b9\u00b2\u00b3]|lpt[\d\u00b9\u00b2\u00b3])$/i
+// Apache (mod_mime) runs `shell.php.jpg` as PHP when a handler is set for .php: any inner extension counts
+const ACTIVE_EXTENSION = /^(php\d*|phtml?|phar|phps|pht|pl|py|rb|cgi|fcgi|asp|aspx|asa|ascx|ashx|asmx|cfml?|jspx?|shtml?|stm|ssi)$/i
 const ALPHANUMERIC = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789'
 
 /**
  * Django's get_valid_name for one path segment: the characters that are safe everywhere, or '' when nothing
- * usable is left. Control and bidi-override characters go (they disguise extensions), spaces become `_`,
- * leading dots go (a dotfile is never served) and Windows device names are defused.
+ * usable is left. Control and bidi-override characters go (they disguise extensions), leading dots go (a
+ * dotfile is never served), trailing dots and spaces go (Windows drops them, so `x.png ` is `x.png`), inner
+ * spaces become `_`, Windows device names are defused, and so are inner extensions a web server would run
+ * (`shell.php.jpg` is `shell_php.jpg`).
  */
 export function cleanSegment (raw: string): string {
   let name = raw.normalize('NFC')
     .replace(CONTROL_AND_FORMAT, '')
-    .replace(/\s+/gu, '_')
     .replace(NOT_KEPT, '')
-    .replace(/^\.+/u, '')
-    .replace(/[.]+$/u, '')
+    .replace(OUTER_DOTS_AND_SPACES, '')
+    .replace(/\s+/gu, '_')
+    // what was removed may have separated a composable pair (Hangul jamo around a NUL): NFC again
+    .normalize('NFC')
   if (/^[._-]*$/u.test(name)) return ''
-  const stem = name.split('.')[0] as string
-  if (WINDOWS_RESERVED.test(stem)) name = `_${name}`
+  const [stem, ...extensions] = name.split('.') as [string, ...string[]]
+  name = WINDOWS_RESERVED.test(stem) ? `_${stem}` : stem
+  for (const [i, ext] of extensions.entries()) {
+    name += (i < extensions.length - 1 && ACTIVE_EXTENSION.test(ext) ? '_' : '.') + ext
+  }
   return name
 }
 
@@ -40,13 +51,14 @@ export function splitExtension (name: string): { stem: string, ext: string } {
 /**
  * A name inside a storage, `/`-separated, that cannot leave the storage root, or undefined when it would.
  * Leading slashes are dropped (the name is relative to the root whatever it says), `.` segments vanish and
- * any `..` that survives normalisation is a refusal.
+ * any dot-only segment that survives normalisation (`..`, `...`) is a refusal.
  */
 export function normalizeStorageName (name: string): string | undefined {
   if (name.includes('\0')) return undefined
   const normalized = posix.normalize(name.replace(/\\/g, '/')).replace(/^\/+/, '')
   if (normalized === '' || normalized === '.' || normalized.endsWith('/')) return undefined
-  if (normalized.split('/').some((segment) => segment === '..' || segment === '.')) return undefined
+  // dot-only segments: `..` escapes, and Windows reads `...` as `.`
+  if (normalized.split('/').some((segment) => /^\.+$/.test(segment))) return undefined
   return normalized
 }
 
@@ -85,5 +97,8 @@ export function fitName (name: string, maxLength: number, suffix = ''): string |
     kept += char
     used += size
   }
-  return dir + kept + tail
+  const fitted = kept + tail
+  // `...` splits into `..` and no extension: never hand back a dot-only segment
+  if (/^\.*$/.test(fitted)) return undefined
+  return dir + fitted
 }

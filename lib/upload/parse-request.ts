@@ -1,4 +1,5 @@
 import type { FastifyRequest } from 'fastify'
+import type { Readable } from 'node:stream'
 import { formatBytes } from '../bytes.js'
 import { FST_MEDIA_BAD_MULTIPART, FST_MEDIA_FIELD_REQUIRED, FST_MEDIA_LIMIT, FST_MEDIA_TOO_MANY_FILES, FST_MEDIA_UNKNOWN_FIELD } from '../errors.js'
 import type { FieldFile } from '../fields/field-file.js'
@@ -20,9 +21,10 @@ export function emptyUploads (model: Model): UploadsRecord {
 /**
  * Reads a multipart body part by part: text parts into `body` (filled as they come, so a failing request
  * still shows what was read), file parts through the checks into storage, each stored name into the
- * transaction the moment it exists.
+ * transaction the moment it exists. An aborted `signal` stops it with the signal's reason: the file being
+ * received fails (so its storage discards what it wrote) and a wait for the next part ends.
  */
-export async function parseUpload (request: FastifyRequest, model: Model, limits: MediaLimits, tx: UploadTransaction, body: TextFields): Promise<UploadsRecord> {
+export async function parseUpload (request: FastifyRequest, model: Model, limits: MediaLimits, tx: UploadTransaction, body: TextFields, signal: AbortSignal): Promise<UploadsRecord> {
   const uploads = emptyUploads(model)
   let total = 0
   const count = (bytes: number): void => {
@@ -43,7 +45,20 @@ export async function parseUpload (request: FastifyRequest, model: Model, limits
     isPartAFile: (_field: string, _type: string, filename: string | undefined) => filename !== undefined,
     throwFileSizeLimit: false
   } as Parameters<FastifyRequest['parts']>[0])
-  for await (const part of parts) {
+  const iterator = parts[Symbol.asyncIterator]()
+  let receiving: Readable | undefined
+  const stopped = new Promise<never>((_resolve, reject) => {
+    signal.addEventListener('abort', () => {
+      receiving?.destroy(signal.reason)
+      reject(signal.reason)
+    }, { once: true })
+  })
+  // nothing else may ever await it: without this, an abort after the body was read is an unhandled rejection
+  stopped.catch(() => {})
+  // the parser may never settle a wait for a part that never comes: race it (race handles both outcomes)
+  const nextPart = async () => await Promise.race([iterator.next(), stopped])
+  for (let next = await nextPart(); next.done !== true; next = await nextPart()) {
+    const part = next.value
     const name = part.fieldname
     if (part.type === 'field') {
       if (part.valueTruncated) throw new FST_MEDIA_LIMIT(name, `limits.fieldSize: ${formatBytes(limits.fieldSize)}`)
@@ -61,6 +76,7 @@ export async function parseUpload (request: FastifyRequest, model: Model, limits
     if (field.multiple && (current as FieldFile[]).length >= field.options.maxCount) {
       throw new FST_MEDIA_TOO_MANY_FILES(name, field.options.maxCount)
     }
+    receiving = part.file
     const file = await storeFile({
       field: field.options,
       fieldName: name,
@@ -72,6 +88,7 @@ export async function parseUpload (request: FastifyRequest, model: Model, limits
       count,
       ...tx.hooksFor(field.storage)
     })
+    receiving = undefined
     if (file === null) continue
     if (field.multiple) (current as FieldFile[]).push(file)
     else uploads[name] = file

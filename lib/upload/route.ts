@@ -1,5 +1,5 @@
 import type { FastifyReply, FastifyRequest, RouteOptions } from 'fastify'
-import { FST_MEDIA_INVALID_OPTION, FST_MEDIA_NOT_MULTIPART } from '../errors.js'
+import { FST_MEDIA_INVALID_OPTION, FST_MEDIA_NOT_MULTIPART, FST_MEDIA_UPLOAD_TIMEOUT } from '../errors.js'
 import { isModel, type Model } from '../fields/model.js'
 import type { MediaLimits } from '../options.js'
 import { toMediaError } from './map-error.js'
@@ -73,13 +73,20 @@ export function uploadRoutes (limits: MediaLimits, pending: PendingNames) {
       const body = Object.create(null)
       // set before parsing: an error handler sees the text parts read so far (not validated) to refill a form
       request.body = body
+      // A client that sends one byte a second must not hold a connection, a temp file and a handler for ever
+      const deadline = new AbortController()
+      const timer = limits.uploadTimeout > 0
+        ? setTimeout(() => deadline.abort(new FST_MEDIA_UPLOAD_TIMEOUT('request', limits.uploadTimeout)), limits.uploadTimeout)
+        : undefined
       try {
-        request[kUploads] = await parseUpload(request, model as Model, limits, tx, body)
+        request[kUploads] = await parseUpload(request, model as Model, limits, tx, body, deadline.signal)
         tx.parsed()
       } catch (err) {
         releaseBody(request, reply)
         await tx.rollback()
         throw toMediaError(err, limits, request.raw.destroyed)
+      } finally {
+        clearTimeout(timer)
       }
     }, true)
 

@@ -1,0 +1,146 @@
+// Hostile content: whatever the name or the Content-Type claims, the bytes decide, and what is stored is
+// served so that no browser runs it.
+import t from 'tap'
+import { request } from 'undici'
+import { assertAlive, assertRefused, assertStored, fixture, form, get, post, startServer } from './harness.js'
+import { GIF_JS_POLYGLOT, HTML_SCRIPT, PHP, png, SVG_SCRIPT, zipWithHugeContentTypes } from './payloads.js'
+
+const SAFE = {
+  'x-content-type-options': 'nosniff',
+  'content-security-policy': "default-src 'none'; sandbox",
+  'cross-origin-resource-policy': 'same-site'
+}
+
+t.test('PHP or HTML bytes named avatar.png are refused: no signature', async (t) => {
+  const server = await startServer(t)
+  for (const content of [PHP, HTML_SCRIPT]) {
+    const res = await post(server, form([{ name: 'avatar', filename: 'avatar.png', contentType: 'image/png', content }]))
+    await assertRefused(t, server, res, 400, 'FST_MEDIA_INVALID_TYPE')
+  }
+})
+
+t.test('a real PNG named .jpg is refused: the extension contradicts the content', async (t) => {
+  const server = await startServer(t)
+  const res = await post(server, form([{ name: 'avatar', filename: 'photo.jpg', contentType: 'image/jpeg', content: fixture('fixture.png') }]))
+  await assertRefused(t, server, res, 400, 'FST_MEDIA_EXTENSION_MISMATCH')
+})
+
+t.test('a real PNG with no extension is stored as .png and served as image/png, never as jpeg', async (t) => {
+  const server = await startServer(t)
+  const res = await post(server, form([{ name: 'avatar', filename: 'photo', contentType: 'image/jpeg', content: fixture('fixture.png') }]))
+  const file = await assertStored(t, server, res, 'avatar', 'avatars/photo.png')
+  t.equal(file.contentType, 'image/png')
+  const served = await get(server, file.url)
+  t.equal(served.headers['content-type'], 'image/png')
+  t.match(served.headers, SAFE)
+})
+
+t.test('a GIF89a + JavaScript polyglot: not an image for an ImageField; a .gif served as image/gif for a FileField', async (t) => {
+  const server = await startServer(t)
+  const refused = await post(server, form([{ name: 'avatar', filename: 'x.gif', content: GIF_JS_POLYGLOT }]))
+  await assertRefused(t, server, refused, 400, 'FST_MEDIA_INVALID_IMAGE')
+  const asJs = await post(server, form([{ name: 'doc', filename: 'x.js', content: GIF_JS_POLYGLOT }]))
+  await assertRefused(t, server, asJs, 400, 'FST_MEDIA_EXTENSION_MISMATCH')
+  const stored = await post(server, form([{ name: 'doc', filename: 'x.gif', content: GIF_JS_POLYGLOT }]))
+  const file = await assertStored(t, server, stored, 'doc', 'docs/x.gif')
+  const served = await get(server, file.url)
+  t.equal(served.headers['content-type'], 'image/gif', 'a script tag pointing at it is refused by the browser (nosniff)')
+  t.match(served.headers, SAFE)
+})
+
+t.test('a PNG header followed by <html><script> is a PNG: stored as .png, served as image/png with nosniff', async (t) => {
+  const server = await startServer(t)
+  const res = await post(server, form([{ name: 'avatar', filename: 'page.png', content: png(16, 16, Buffer.from(HTML_SCRIPT)) }]))
+  const file = await assertStored(t, server, res, 'avatar', 'avatars/page.png')
+  const served = await get(server, file.url)
+  t.equal(served.headers['content-type'], 'image/png')
+  t.match(served.headers, SAFE)
+  const asHtml = await post(server, form([{ name: 'avatar', filename: 'page.html', content: png(16, 16, Buffer.from(HTML_SCRIPT)) }]))
+  await assertRefused(t, server, asHtml, 400, 'FST_MEDIA_EXTENSION_MISMATCH', ['media/avatars/page.png'])
+})
+
+t.test('a PDF followed by HTML is a PDF: served as application/pdf in a sandbox', async (t) => {
+  const server = await startServer(t)
+  const res = await post(server, form([{ name: 'doc', filename: 'r.pdf', content: Buffer.concat([fixture('fixture-minimal.pdf'), Buffer.from(HTML_SCRIPT)]) }]))
+  const file = await assertStored(t, server, res, 'doc', 'docs/r.pdf')
+  const served = await get(server, file.url)
+  t.equal(served.headers['content-type'], 'application/pdf')
+  t.match(served.headers, SAFE)
+})
+
+t.test('SVG with onload and <script>: refused by an ImageField, stored by a FileField that names SVG and served as an attachment in a sandbox', async (t) => {
+  const server = await startServer(t)
+  const refused = await post(server, form([{ name: 'avatar', filename: 'logo.svg', contentType: 'image/svg+xml', content: SVG_SCRIPT }]))
+  await assertRefused(t, server, refused, 400, 'FST_MEDIA_INVALID_TYPE')
+  const notNamed = await post(server, form([{ name: 'doc', filename: 'logo.svg', contentType: 'image/svg+xml', content: SVG_SCRIPT }]))
+  await assertRefused(t, server, notNamed, 400, 'FST_MEDIA_INVALID_TYPE')
+
+  const res = await post(server, form([{ name: 'vector', filename: 'logo.svg', contentType: 'image/svg+xml', content: SVG_SCRIPT }]))
+  const file = await assertStored(t, server, res, 'vector', 'vectors/logo.svg')
+  const served = await get(server, file.url)
+  t.equal(served.headers['content-type'], 'image/svg+xml')
+  t.equal(served.headers['content-disposition'], 'attachment')
+  t.match(served.headers, SAFE)
+})
+
+t.test('a text/html upload is refused, to a field of any type and to a text field', async (t) => {
+  const server = await startServer(t)
+  const res = await post(server, form([{ name: 'doc', filename: 'index.html', contentType: 'text/html', content: HTML_SCRIPT }]))
+  await assertRefused(t, server, res, 400, 'FST_MEDIA_INVALID_TYPE')
+  const text = await post(server, form([{ name: 'notes', filename: 'index.html', contentType: 'text/html', content: HTML_SCRIPT }]))
+  await assertRefused(t, server, text, 400, 'FST_MEDIA_EXTENSION_MISMATCH')
+  // named .txt it is plain text, and plain text is served as text/plain with nosniff: it never renders
+  const txt = await post(server, form([{ name: 'notes', filename: 'index.txt', contentType: 'text/html', content: HTML_SCRIPT }]))
+  const file = await assertStored(t, server, txt, 'notes', 'notes/index.txt')
+  const served = await get(server, file.url)
+  t.equal(served.headers['content-type'], 'text/plain; charset=utf-8')
+  t.match(served.headers, SAFE)
+})
+
+t.test('a zero-byte file is too small', async (t) => {
+  const server = await startServer(t)
+  const res = await post(server, form([{ name: 'doc', filename: 'empty.pdf', content: '' }]))
+  await assertRefused(t, server, res, 400, 'FST_MEDIA_FILE_TOO_SMALL')
+})
+
+t.test('a PNG whose IHDR says 60000 x 60000 is refused from the header, in bounded memory', async (t) => {
+  const server = await startServer(t)
+  const before = process.memoryUsage().rss
+  const res = await post(server, form([{ name: 'avatar', filename: 'bomb.png', content: png(60000, 60000) }]))
+  await assertRefused(t, server, res, 400, 'FST_MEDIA_INVALID_IMAGE')
+  t.match(res.body, /pixels/)
+  // decoding would need 14.4 GB; reading the header needs nothing worth measuring
+  t.ok(process.memoryUsage().rss - before < 200 * 1024 * 1024, 'no decode happened')
+})
+
+t.test('a 255 KB zip whose [Content_Types].xml inflates to 64 MB: detection stays bounded, it is a zip', async (t) => {
+  const server = await startServer(t)
+  const zip = zipWithHugeContentTypes(64 * 1024 * 1024)
+  const content = Buffer.concat([zip, Buffer.alloc(255 * 1024 - zip.length, 0x20)])
+  t.equal(content.length, 255 * 1024)
+  const before = process.memoryUsage().rss
+  const res = await post(server, form([{ name: 'doc', filename: 'doc.zip', content }]))
+  t.ok(process.memoryUsage().rss - before < 200 * 1024 * 1024, 'the entry was not inflated whole')
+  await assertStored(t, server, res, 'doc', 'docs/doc.zip')
+})
+
+t.test('media responses carry the safe headers for HEAD, Range and conditional requests too', async (t) => {
+  const server = await startServer(t)
+  const res = await post(server, form([{ name: 'vector', filename: 'v.svg', content: SVG_SCRIPT }]))
+  const file = await assertStored(t, server, res, 'vector', 'vectors/v.svg')
+  const origin = `http://127.0.0.1:${server.port}`
+  const full = await request(origin + file.url)
+  await full.body.dump()
+  for (const [method, headers, status] of [
+    ['HEAD', {}, 200],
+    ['GET', { range: 'bytes=0-3' }, 206],
+    ['GET', { 'if-none-match': String(full.headers.etag) }, 304]
+  ] as const) {
+    const r = await request(origin + file.url, { method, headers })
+    await r.body.dump()
+    t.equal(r.statusCode, status, `${method} ${JSON.stringify(headers)}`)
+    t.match(r.headers, SAFE)
+    if (status !== 304) t.equal(r.headers['content-disposition'], 'attachment')
+  }
+  await assertAlive(t, server)
+})
