@@ -12,7 +12,8 @@ import { body, CLOSING, filler, mediaRootOf, MULTIPART, PART_END, partHead } fro
 
 const MiB = 1024 * 1024
 const GiB = 1024 * MiB
-const LIMIT = 64 * MiB
+// typically 33-39 MiB; 64.4 was seen once with the load average at 8 on 2 cores
+const LIMIT = 80 * MiB
 // decoding is where images cost memory: a few photos at a time (the image slots), not fifty
 const IMAGE_LIMIT = 512 * MiB
 const SERVER = join(import.meta.dirname, 'http-memory-server.mjs')
@@ -42,7 +43,7 @@ function next<T extends Message['type']> (child: ChildProcess, type: T, timeout 
 
 const mib = (bytes: number): string => `${(bytes / MiB).toFixed(1)} MiB`
 
-t.test('a 1 GiB upload to a FileField streams: peak RSS grows by less than 64 MiB', async (t) => {
+t.test('a 1 GiB upload to a FileField streams: peak RSS grows by less than 80 MiB', async (t) => {
   if (!existsSync(DIST)) {
     t.fail('dist/index.js is missing: run `npm run build` first (npm test does)')
     return

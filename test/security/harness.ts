@@ -38,7 +38,7 @@ export interface ServerOptions {
 /**
  * The model: `avatar` (ImageField, default formats), `doc` (FileField, any detectable type, 1 MB),
  * `vector` (SVG only), `notes` (text/plain or JSON), `many` (up to 100 files of 64 KiB), `secret` (private
- * storage). `POST /upload` answers 201 with the uploads; `GET /health` answers `{ ok: true }`.
+ * storage), `strict` (an ImageField with `verify: 'decode'`), `clean` (an ImageField with `sanitize`). `POST /upload` answers 201 with the uploads; `GET /health` answers `{ ok: true }`.
  */
 export async function startServer (t: Test, options: ServerOptions = {}): Promise<Server> {
   const dir = tempDir(t)
@@ -61,7 +61,9 @@ export async function startServer (t: Test, options: ServerOptions = {}): Promis
     vector: FileField({ uploadTo: 'vectors/', accept: ['image/svg+xml'], required: false }),
     notes: FileField({ uploadTo: 'notes/', accept: ['text/plain', 'application/json'], required: false }),
     many: FileField({ uploadTo: 'many/', multiple: true, maxCount: 100, maxSize: '64 KiB', required: false }),
-    secret: FileField({ uploadTo: 'secret/', storage: 'private', required: false })
+    secret: FileField({ uploadTo: 'secret/', storage: 'private', required: false }),
+    strict: ImageField({ uploadTo: 'strict/', verify: 'decode', required: false }),
+    clean: ImageField({ uploadTo: 'clean/', sanitize: true, required: false })
   })
   const lastBody: Server['lastBody'] = { value: undefined }
   app.post('/upload', { upload: Model }, async (req, reply) => {

@@ -1,6 +1,7 @@
 // Hostile content: whatever the name or the Content-Type claims, the bytes decide, and what is stored is
 // served so that no browser runs it.
 import t from 'tap'
+import sharp from 'sharp'
 import { request } from 'undici'
 import { assertAlive, assertRefused, assertStored, fixture, form, get, post, startServer } from './harness.js'
 import { GIF_JS_POLYGLOT, HTML_SCRIPT, PHP, png, SVG_SCRIPT, zipWithHugeContentTypes } from './payloads.js'
@@ -143,4 +144,25 @@ t.test('media responses carry the safe headers for HEAD, Range and conditional r
     if (status !== 304) t.equal(r.headers['content-disposition'], 'attachment')
   }
   await assertAlive(t, server)
+})
+
+t.test('a truncated JPEG (its first 10 000 bytes): verify: \'decode\' refuses it; a header-only field stores it', async (t) => {
+  const server = await startServer(t)
+  const whole = await sharp({ create: { width: 800, height: 600, channels: 3, background: '#000', noise: { type: 'gaussian', mean: 128, sigma: 30 } } }).jpeg().toBuffer()
+  const truncated = whole.subarray(0, 10_000)
+  const res = await post(server, form([{ name: 'strict', filename: 'cut.jpg', contentType: 'image/jpeg', content: truncated }]))
+  await assertRefused(t, server, res, 400, 'FST_MEDIA_INVALID_IMAGE')
+  t.match(res?.body, /the image cannot be decoded/)
+  const lenient = await post(server, form([{ name: 'avatar', filename: 'cut.jpg', contentType: 'image/jpeg', content: truncated }]))
+  await assertStored(t, server, lenient, 'avatar', 'avatars/cut.jpg')
+})
+
+t.test('sanitize: a PNG with <html><script> after its data is stored without it', async (t) => {
+  const server = await startServer(t)
+  const polyglot = Buffer.concat([fixture('fixture.png'), Buffer.from(HTML_SCRIPT)])
+  const res = await post(server, form([{ name: 'clean', filename: 'poly.png', contentType: 'image/png', content: polyglot }]))
+  const file = await assertStored(t, server, res, 'clean', 'clean/poly.png')
+  const served = await get(server, file.url)
+  t.equal(served.status, 200)
+  t.notMatch(served.body, /<script/i, 'the script is gone from the stored bytes')
 })
