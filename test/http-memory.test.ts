@@ -7,7 +7,7 @@ import { Readable } from 'node:stream'
 import t from 'tap'
 import sharp from 'sharp'
 import { Client, Pool } from 'undici'
-import { filesUnder, fixture, tempDir } from './helpers.js'
+import { filesUnder, fixture, tempDir, type Tap } from './helpers.js'
 import { body, CLOSING, filler, mediaRootOf, MULTIPART, PART_END, partHead } from './http-helpers.js'
 
 const MiB = 1024 * 1024
@@ -43,21 +43,29 @@ function next<T extends Message['type']> (child: ChildProcess, type: T, timeout 
 
 const mib = (bytes: number): string => `${(bytes / MiB).toFixed(1)} MiB`
 
-t.test('a 1 GiB upload to a FileField streams: peak RSS grows by less than 80 MiB', async (t) => {
+/**
+ * The server in a clean child (no TypeScript loader, no coverage, none of tap's NODE_OPTIONS) on a temp
+ * media root; undefined (and the test failed) when the package is not built.
+ */
+async function startServerChild (t: Tap): Promise<{ child: ChildProcess, port: number, root: string } | undefined> {
   if (!existsSync(DIST)) {
     t.fail('dist/index.js is missing: run `npm run build` first (npm test does)')
-    return
+    return undefined
   }
   const dir = tempDir(t)
-  const root = mediaRootOf(dir)
-
-  // a clean child: no TypeScript loader, no coverage, none of tap's NODE_OPTIONS
   const env = { ...process.env }
   delete env.NODE_OPTIONS
   delete env.NODE_V8_COVERAGE
   const child = fork(SERVER, [dir], { execArgv: ['--expose-gc'], env, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
   t.teardown(() => { if (child.exitCode === null && child.signalCode === null) child.kill() })
   const { port } = await next(child, 'ready')
+  return { child, port, root: mediaRootOf(dir) }
+}
+
+t.test('a 1 GiB upload to a FileField streams: peak RSS grows by less than 80 MiB', async (t) => {
+  const server = await startServerChild(t)
+  if (server === undefined) return
+  const { child, port, root } = server
 
   const client = new Client(`http://127.0.0.1:${port}`, { headersTimeout: 120_000, bodyTimeout: 120_000 })
   t.teardown(() => client.destroy())
@@ -118,18 +126,9 @@ t.test('a 1 GiB upload to a FileField streams: peak RSS grows by less than 80 Mi
 })
 
 t.test('50 concurrent photo uploads with 3 variants each: all complete, image work queued, RSS bounded', async (t) => {
-  if (!existsSync(DIST)) {
-    t.fail('dist/index.js is missing: run `npm run build` first (npm test does)')
-    return
-  }
-  const dir = tempDir(t)
-  const root = mediaRootOf(dir)
-  const env = { ...process.env }
-  delete env.NODE_OPTIONS
-  delete env.NODE_V8_COVERAGE
-  const child = fork(SERVER, [dir], { execArgv: ['--expose-gc'], env, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
-  t.teardown(() => { if (child.exitCode === null && child.signalCode === null) child.kill() })
-  const { port } = await next(child, 'ready')
+  const server = await startServerChild(t)
+  if (server === undefined) return
+  const { child, port, root } = server
   const pool = new Pool(`http://127.0.0.1:${port}`, { connections: 50, headersTimeout: 300_000, bodyTimeout: 300_000 })
   t.teardown(() => pool.destroy())
 

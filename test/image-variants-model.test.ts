@@ -1,10 +1,10 @@
 import t from 'tap'
 import { Readable } from 'node:stream'
 import sharp from 'sharp'
-import { FileSystemStorage, ImageField, ImageFile, MemoryStorage, S3Storage, type Content, type SaveOptions, type Storage } from '../lib/index.js'
+import { ImageField, ImageFile, MemoryStorage, type Content, type SaveOptions, type Storage } from '../lib/index.js'
 import { Slots } from '../lib/image/slots.js'
-import { fixture, makeApp, postForm, tempDir, type Tap } from './helpers.js'
-import { s3Bucket } from './s3-server.js'
+import { fixture, makeApp, postForm, type Tap } from './helpers.js'
+import { STORAGES } from './storages.js'
 
 const VARIANTS = { thumb: { width: 50, height: 50, format: 'webp' }, card: { width: 100 } } as const
 
@@ -130,16 +130,7 @@ t.test('a variant name that stays taken fails the upload with a storage error, l
   t.same(await storage.list(), [])
 })
 
-const storages: Array<[string, (t: Tap) => Promise<Storage>]> = [
-  ['FileSystemStorage', async (t) => new FileSystemStorage({ location: tempDir(t), baseUrl: '/files/' })],
-  ['MemoryStorage', async () => new MemoryStorage({ baseUrl: '/files/' })],
-  ['S3Storage', async (t) => {
-    const { client, bucket } = await s3Bucket(t)
-    return new S3Storage({ bucket, client, prefix: 'media/' })
-  }]
-]
-
-for (const [label, make] of storages) {
+for (const [label, make] of STORAGES) {
   t.test(`${label}: variants are stored, all or nothing, and deleted with their original`, async (t) => {
     const storage = await make(t)
     const { app, Profile, record } = await profileApp(t, storage)

@@ -1,20 +1,11 @@
 import t from 'tap'
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { crc32 } from 'node:zlib'
 import { ImageField, type ImageFieldOptions } from '../lib/index.js'
 import { checkHeader } from '../lib/upload/image-header.js'
 import { LATE_HEADER_LIMIT } from '../lib/upload/gate.js'
 import { filesUnder, fixture, makeApp, postForm, type Tap } from './helpers.js'
-
-function chunk (type: string, data: Buffer): Buffer {
-  const length = Buffer.alloc(4)
-  length.writeUInt32BE(data.length)
-  const body = Buffer.concat([Buffer.from(type, 'latin1'), data])
-  const crc = Buffer.alloc(4)
-  crc.writeUInt32BE(crc32(body))
-  return Buffer.concat([length, body, crc])
-}
+import { chunk } from './security/payloads.js'
 
 const png = fixture('fixture.png')
 const SIGNATURE_AND_IHDR = 8 + 25

@@ -1,20 +1,11 @@
 import t from 'tap'
-import { FileField, FileSystemStorage, ImageField, MemoryStorage, S3Storage, type Storage } from '../lib/index.js'
-import { fixture, makeApp, postForm, tempDir, type Tap } from './helpers.js'
-import { s3Bucket } from './s3-server.js'
+import { FileField, ImageField } from '../lib/index.js'
+import { fixture, makeApp, postForm } from './helpers.js'
+import { STORAGES } from './storages.js'
 
 // The upload behaviours of the media contract, once per storage: whatever holds the files, a refused or
 // failing upload leaves nothing and names never collide.
-const storages: Array<[string, (t: Tap) => Promise<Storage>]> = [
-  ['FileSystemStorage', async (t) => new FileSystemStorage({ location: tempDir(t), baseUrl: '/files/' })],
-  ['MemoryStorage', async () => new MemoryStorage({ baseUrl: '/files/' })],
-  ['S3Storage', async (t) => {
-    const { client, bucket } = await s3Bucket(t)
-    return new S3Storage({ bucket, client, prefix: 'media/' })
-  }]
-]
-
-for (const [label, make] of storages) {
+for (const [label, make] of STORAGES) {
   t.test(`${label}: uploads`, async (t) => {
     const storage = await make(t)
     const { app } = await makeApp(t, { media: false, storages: { default: storage } })

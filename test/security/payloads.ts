@@ -1,7 +1,8 @@
 // Hostile files built byte by byte, so each test says exactly what it throws at the server.
 import { crc32, deflateRawSync, deflateSync } from 'node:zlib'
 
-function chunk (type: string, data: Buffer): Buffer {
+/** A PNG chunk: length, type, data and CRC. */
+export function chunk (type: string, data: Buffer): Buffer {
   const length = Buffer.alloc(4)
   length.writeUInt32BE(data.length)
   const body = Buffer.concat([Buffer.from(type, 'latin1'), data])
