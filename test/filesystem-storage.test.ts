@@ -187,3 +187,27 @@ t.test('private storages sign their URLs; without a signer they say so', async (
   t.equal(store.url('a b.pdf'), '/files/a%20b.pdf?for=a b.pdf&in=60')
   t.equal(store.url('a.pdf', { expiresIn: 5 }), '/files/a.pdf?for=a.pdf&in=5')
 })
+
+t.test('a root removed while the app runs is made again: the failing save says so, the next one works', async (t) => {
+  const dir = tempDir(t)
+  const storage = new FileSystemStorage({ location: join(dir, 'root') })
+  t.equal(await storage.save('a/x.txt', Buffer.from('x')), 'a/x.txt')
+  rmSync(join(dir, 'root'), { recursive: true })
+  // the root's real path is remembered between saves; the .tmp dir under it is gone
+  const first = await storage.save('a/y.txt', Buffer.from('y')).then(() => 'saved', (err: Error) => err.message)
+  t.ok(first === 'saved' || /storage failed/.test(first), first)
+  t.equal(await storage.save('a/z.txt', Buffer.from('z')), 'a/z.txt')
+  t.equal(readFileSync(join(dir, 'root', 'a', 'z.txt'), 'utf8'), 'z')
+})
+
+t.test('a directory swapped for a symlink after a save is still refused (each save checks its directories)', async (t) => {
+  const dir = tempDir(t)
+  const outside = join(dir, 'outside')
+  mkdirSync(outside)
+  const storage = new FileSystemStorage({ location: join(dir, 'root') })
+  await storage.save('docs/a.txt', Buffer.from('a'))
+  rmSync(join(dir, 'root', 'docs'), { recursive: true })
+  symlinkSync(outside, join(dir, 'root', 'docs'))
+  await t.rejects(storage.save('docs/b.txt', Buffer.from('b')), { code: 'FST_MEDIA_STORAGE', message: /resolves outside the storage root/ })
+  t.same(readdirSync(outside), [], 'nothing written through the link')
+})

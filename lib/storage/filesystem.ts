@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import { createReadStream } from 'node:fs'
-import { chmod, link, mkdir, open as openFile, readdir, realpath, rm, stat, unlink } from 'node:fs/promises'
+import { chmod, link, mkdir, open as openFile, readdir, realpath, stat, unlink } from 'node:fs/promises'
 import { dirname, join, relative, resolve, sep } from 'node:path'
 import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
@@ -31,6 +31,8 @@ export class FileSystemStorage implements Storage {
   #location: string
   #baseUrl: string | undefined
   #context: StorageContext | undefined
+  // the root's real path, made once: each save still checks its own directories with one realpath each
+  #root: Promise<string> | undefined
 
   constructor (options: FileSystemStorageOptions) {
     if (typeof options?.location !== 'string' || options.location === '') {
@@ -63,23 +65,29 @@ export class FileSystemStorage implements Storage {
     const tempDir = join(this.#location, TEMP_DIR)
     const temp = join(tempDir, randomUUID())
     // best effort: the temp dir may be what failed, and its error must not hide the first one
-    const discard = () => rm(temp, { force: true }).catch(() => {})
+    const discard = () => unlink(temp).catch(() => {})
     let stored: string
     try {
-      await this.#mkdirInside(tempDir)
       // Opened before the first byte is read: pipeline() reports a failing source without waiting for the
       // destination to close, so a stream still opening its file could create it after our cleanup.
+      await this.#mkdirInside(tempDir)
       const handle = await openFile(temp, 'wx', this.options.fileMode ?? 0o644)
       await pipeline(Buffer.isBuffer(content) ? [content] : content, handle.createWriteStream())
       if (this.options.fileMode !== undefined) await chmod(temp, this.options.fileMode)
       const wanted = this.#fit(typeof name === 'function' ? name() : name, maxLength)
       stored = await this.#linkAvailable(temp, wanted, maxLength, opts)
     } catch (err) {
+      this.#forgetDirs()
       await discard()
       throw wrap(err, 'save')
     }
     await discard()
     return stored
+  }
+
+  // a root removed behind our back is made again by the next save
+  #forgetDirs (): void {
+    this.#root = undefined
   }
 
   // A hard link fails with EEXIST atomically and never leaves a placeholder, so concurrent saves of one
@@ -109,8 +117,12 @@ export class FileSystemStorage implements Storage {
   }
 
   async #realRoot (): Promise<string> {
-    await mkdir(this.#location, { recursive: true, mode: this.options.dirMode ?? 0o755 })
-    return await realpath(this.#location)
+    this.#root ??= mkdir(this.#location, { recursive: true, mode: this.options.dirMode ?? 0o755 })
+      .then(async () => await realpath(this.#location))
+    return await this.#root.catch((err: unknown) => {
+      this.#root = undefined
+      throw err
+    })
   }
 
   // A symlink planted inside the root must not lead anything out of it.
