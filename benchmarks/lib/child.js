@@ -44,6 +44,13 @@ export function nextMessage (child, type) {
   })
 }
 
+/** The child's message of `type`, or an error when it exits without sending one. */
+export async function resultOf (child, type) {
+  const exited = once(child, 'exit').then(([code, signal]) => { throw new Error(`${child.spawnfile} ${child.spawnargs.at(1)} exited (${code ?? signal}) before answering`) })
+  exited.catch(() => {})
+  return await Promise.race([nextMessage(child, type), exited])
+}
+
 function timeout (ms, message) {
   return new Promise((resolve, reject) => setTimeout(() => reject(new Error(message)), ms).unref())
 }

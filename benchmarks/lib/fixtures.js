@@ -43,7 +43,7 @@ export function jsText (bytes, rand = random(bytes)) {
 
 /** A PNG of noise of about `bytes` bytes (RGB noise does not compress). */
 export async function noisePng (bytes, seed = 1) {
-  const side = Math.round(Math.sqrt(bytes * 0.94 / 3))
+  const side = Math.round(Math.sqrt(bytes * 0.96 / 3))
   const rand = random(seed)
   const pixels = Buffer.alloc(side * side * 3)
   for (let i = 0; i < pixels.length; i++) pixels[i] = Math.floor(rand() * 256)

@@ -42,9 +42,11 @@ export function renderReport ({ results, args, env, loadBefore, loadAfter, secon
   ]
   const targets = results.flatMap((r) => r.targets ?? [])
   if (targets.length > 0) {
-    lines.push('## Targets', '', '| target | ratio | met |', '| --- | --- | --- |')
+    lines.push('## Targets', '', '| target | measured | met |', '| --- | --- | --- |')
     for (const t of targets) {
-      lines.push(`| ${t.what} | ${t.ratio === undefined ? 'n/a' : `${t.ratio.toFixed(2)}x`} | ${t.met === undefined ? 'not measured' : t.met ? 'yes' : `**no** (${((t.ratio / t.goal - 1) * 100).toFixed(0)}%)`} |`)
+      const measured = t.value ?? (t.ratio === undefined ? 'n/a' : `${t.ratio.toFixed(2)}x`)
+      const short = t.ratio === undefined ? '' : ` (${((t.ratio / t.goal - 1) * 100).toFixed(0)}%)`
+      lines.push(`| ${t.what} | ${measured} | ${t.met === undefined ? 'not measured' : t.met ? 'yes' : `**no**${short}`} |`)
     }
     lines.push('')
   }
