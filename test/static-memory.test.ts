@@ -3,7 +3,7 @@ import Fastify, { type FastifyInstance, type LightMyRequestResponse } from 'fast
 import fastifyStatic from '@fastify/static'
 import { cpSync, mkdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import fastifyMedia from '../lib/index.js'
+import fastifyMedia, { type FastifyMediaOptions } from '../lib/index.js'
 import { MemoryFiles } from '../lib/static/memory-files.js'
 import { FIXTURES, tempDir, type Tap } from './helpers.js'
 
@@ -17,7 +17,7 @@ const HEADERS = ['accept-ranges', 'cache-control', 'content-encoding', 'content-
 async function collected (t: Tap): Promise<{ dir: string, root: string, app: FastifyInstance, manifest: Record<string, string> }> {
   const dir = tempDir(t)
   cpSync(join(FIXTURES, 'static-project'), dir, { recursive: true })
-  const options = { baseDir: dir, static: { dirs: ['static-a', 'static-b'] }, media: false, mode: 'production' } as const
+  const options: FastifyMediaOptions = { baseDir: dir, static: { dirs: ['static-a', 'static-b'] }, media: false, mode: 'production' }
   const collector = Fastify()
   await collector.register(fastifyMedia, options)
   const { manifest } = await collector.media.collectstatic()
@@ -177,13 +177,14 @@ t.test('MemoryFiles: clean names only, files only, within the size limits, small
   t.teardown(() => rmSync(join(root, '..', `outside-${process.pid}.css`), { force: true }))
 
   const memory = new MemoryFiles({ maxFileSize: 1000, maxTotal: 450 })
-  await memory.load(root, ['c.css', 'b.css', 'a.css', 'a.css', 'big.js', 'missing.css', 'dir.css', `../outside-${process.pid}.css`, 'sub/../a.css', 'd.txt'])
+  await memory.load(root, ['c.css', 'b.css', 'a.css', 'a.css', 'big.js', 'missing.css', 'dir.css', `../outside-${process.pid}.css`, 'sub/../a.css', 'a.css/x', 'd.txt'])
   // a and b (200 bytes); d with its .gz (450 more) does not fit; c (300) does not either, and nothing after it
   t.same(['a.css', 'b.css', 'c.css', 'd.txt', 'big.js'].filter((name) => memory.get(name) !== undefined), ['a.css', 'b.css'])
   t.equal(memory.size, 2)
   t.equal(memory.bytes, 200)
   t.equal(memory.get(`../outside-${process.pid}.css`), undefined, 'nothing outside root')
   t.equal(memory.get('sub/../a.css'), undefined, 'no unclean name')
+  t.equal(memory.get('a.css/x'), undefined, 'no path through a file')
 
   const roomy = new MemoryFiles({ maxFileSize: 1000, maxTotal: 10_000 })
   write('e.unknown-type', 10)

@@ -1,9 +1,8 @@
 import send from '@fastify/send'
-import type { Stats } from 'node:fs'
-import { readFile, stat } from 'node:fs/promises'
+import { readFileSync, statSync, type Stats } from 'node:fs'
 import { join } from 'node:path'
 import { normalizeStorageName } from '../storage/valid-name.js'
-import { forEachLimited } from './write-files.js'
+import { eachInBatches } from './write-files.js'
 
 /** One body of a file as sent: the bytes and every header that goes with them, computed once. */
 export interface MemoryBody {
@@ -45,8 +44,17 @@ function contentType (path: string): string {
   return send.isUtf8MimeType(type) ? `${type}; charset=utf-8` : type
 }
 
-async function loadBody (path: string, stats: Stats, type: string, encoding: string | undefined): Promise<MemoryBody> {
-  const body = await readFile(path)
+function statOrUndefined (path: string): Stats | undefined {
+  try {
+    return statSync(path)
+  } catch {
+    // missing, or a path through a file (ENOTDIR): the disk path answers 404 alike
+    return undefined
+  }
+}
+
+function loadBody (path: string, stats: Stats, type: string, encoding: string | undefined): MemoryBody {
+  const body = readFileSync(path)
   // send's weak ETag and Last-Modified, so a client revalidates the same way whichever path served it
   const etag = `W/"${body.length.toString(16)}-${stats.mtime.getTime().toString(16)}"`
   const lastModified = stats.mtime.toUTCString()
@@ -63,9 +71,9 @@ async function loadBody (path: string, stats: Stats, type: string, encoding: str
   return { body, etag, modified: Date.parse(lastModified), headers, notModified }
 }
 
-async function loadVariant (path: string, type: string, encoding: string): Promise<MemoryBody | undefined> {
-  const stats = await stat(path).catch(() => undefined)
-  return stats?.isFile() === true ? await loadBody(path, stats, type, encoding) : undefined
+function loadVariant (path: string, type: string, encoding: string): MemoryBody | undefined {
+  const stats = statOrUndefined(path)
+  return stats?.isFile() === true ? loadBody(path, stats, type, encoding) : undefined
 }
 
 /**
@@ -98,40 +106,43 @@ export class MemoryFiles {
    * Replaces what is held with `names` (paths under root, from the manifest), smallest first until the
    * total cap. A name already held is kept without touching the disk (a hashed name's bytes never change,
    * so a collectstatic that changed nothing reads nothing). A name that is not a clean relative path, or
-   * not a file, is left to the disk path.
+   * not a file, is left to the disk path. Synchronous reads in batches (see eachInBatches): thousands of
+   * small files load several times faster than through promise-based fs.
    */
   async load (root: string, names: readonly string[]): Promise<void> {
     const candidates: Array<{ name: string, size: number, held?: MemoryFile, stats?: Stats }> = []
-    await forEachLimited([...new Set(names)], async (name) => {
+    await eachInBatches([...new Set(names)], (name) => {
       const held = this.#files.get(name)
       if (held !== undefined) {
         candidates.push({ name, size: held.identity.body.length, held })
         return
       }
       if (normalizeStorageName(name) !== name) return
-      const stats = await stat(join(root, name)).catch(() => undefined)
+      const stats = statOrUndefined(join(root, name))
       if (stats?.isFile() === true && stats.size <= this.#limits.maxFileSize) candidates.push({ name, size: stats.size, stats })
     })
     candidates.sort((a, b) => a.size - b.size || Number(a.name > b.name) - Number(a.name < b.name))
     const files = new Map<string, MemoryFile>()
     let bytes = 0
-    for (const { name, size, held, stats } of candidates) {
+    await eachInBatches(candidates, ({ name, size, held, stats }) => {
       // smallest first: once a file alone does not fit, no later one does
-      if (bytes + size > this.#limits.maxTotal) break
-      const file = held ?? await loadFile(join(root, name), stats!)
+      if (bytes + size > this.#limits.maxTotal) return
+      const file = held ?? loadFile(join(root, name), stats!)
       const total = file.identity.body.length + (file.br?.body.length ?? 0) + (file.gzip?.body.length ?? 0)
-      if (bytes + total > this.#limits.maxTotal) continue
+      if (bytes + total > this.#limits.maxTotal) return
       files.set(name, file)
       bytes += total
-    }
+    })
     this.#files = files
     this.#bytes = bytes
   }
 }
 
-async function loadFile (path: string, stats: Stats): Promise<MemoryFile> {
+function loadFile (path: string, stats: Stats): MemoryFile {
   const type = contentType(path)
-  const [identity, br, gzip] = await Promise.all([loadBody(path, stats, type, undefined), loadVariant(`${path}.br`, type, 'br'), loadVariant(`${path}.gz`, type, 'gzip')])
+  const identity = loadBody(path, stats, type, undefined)
+  const br = loadVariant(`${path}.br`, type, 'br')
+  const gzip = loadVariant(`${path}.gz`, type, 'gzip')
   const encodings = ([['br', br], ['gzip', gzip]] as const).filter(([, body]) => body !== undefined).map(([name]) => name)
   return { identity, br, gzip, encodings, encodingSet: encodings.join() }
 }
