@@ -33,11 +33,14 @@ export async function eachInBatches<T> (items: readonly T[], work: (item: T) => 
 
 // Every file lands under its name complete or not at all: a server reading static.root during a run, or
 // a run killed half-way, never meets a half-written file (an existing hashed name is trusted as complete).
+// Most writes go to a directory that exists: it is made (and the write tried again) only when one fails.
 async function replaceWith (target: string, write: (temp: string) => Promise<void>): Promise<void> {
-  await mkdir(dirname(target), { recursive: true })
   const temp = join(dirname(target), `.${basename(target)}.${randomUUID()}.tmp`)
   try {
-    await write(temp)
+    await write(temp).catch(async () => {
+      await mkdir(dirname(target), { recursive: true })
+      await write(temp)
+    })
     await rename(temp, target)
   } catch (err) {
     await rm(temp, { force: true })
