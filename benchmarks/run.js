@@ -6,6 +6,7 @@ import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs'
 import { loadavg } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from './lib/args.js'
+import { profileServersInto } from './lib/child.js'
 import { environment, renderReport } from './lib/report.js'
 
 const HERE = import.meta.dirname
@@ -21,6 +22,7 @@ if (!existsSync(join(HERE, '..', 'dist', 'index.js'))) {
   process.exit(1)
 }
 
+if (args.cpuProf !== undefined) profileServersInto(args.cpuProf)
 const scratch = args.dir
 rmSync(scratch, { recursive: true, force: true })
 mkdirSync(scratch, { recursive: true })

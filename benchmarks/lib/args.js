@@ -1,4 +1,4 @@
-import { join } from 'node:path'
+import { join, resolve } from 'node:path'
 
 const usage = `usage: npm run bench -- [options]
   --quick            smoke run: 1 round of ~2 s per figure, small files (what CI runs; asserts no timings)
@@ -9,10 +9,11 @@ const usage = `usage: npm run bench -- [options]
   --tmpfs            scratch on /dev/shm (no disk in the figures)
   --out FILE         also write the markdown report there (a full run of every scenario writes
                      benchmarks/RESULTS.md unless --out is given)
-  --keep             keep the scratch directory afterwards`
+  --keep             keep the scratch directory afterwards
+  --cpu-prof DIR     run every server child with node --cpu-prof, profiles written to DIR`
 
 export function parseArgs (argv, scenarios) {
-  const args = { quick: false, rounds: undefined, duration: undefined, only: scenarios, dir: undefined, out: undefined, keep: false, help: false, usage }
+  const args = { quick: false, rounds: undefined, duration: undefined, only: scenarios, dir: undefined, out: undefined, keep: false, help: false, cpuProf: undefined, usage }
   const value = (i) => {
     if (argv[i + 1] === undefined) throw new Error(`${argv[i]} needs a value\n${usage}`)
     return argv[i + 1]
@@ -27,6 +28,7 @@ export function parseArgs (argv, scenarios) {
     else if (arg === '--duration') args.duration = Number(value(i++))
     else if (arg === '--dir') args.dir = value(i++)
     else if (arg === '--out') args.out = value(i++)
+    else if (arg === '--cpu-prof') args.cpuProf = resolve(value(i++))
     else if (arg === '--only') {
       args.only = value(i++).split(',').map((s) => s.trim()).filter(Boolean)
       const unknown = args.only.filter((s) => !scenarios.includes(s))

@@ -7,9 +7,15 @@ import { fileURLToPath } from 'node:url'
 
 const SERVERS = fileURLToPath(new URL('../servers/', import.meta.url))
 const STARTUP_TIMEOUT = 30_000
+let execArgv = []
+
+/** `--cpu-prof DIR`: every server child writes a V8 CPU profile there when it exits. */
+export function profileServersInto (dir) {
+  execArgv = ['--cpu-prof', `--cpu-prof-dir=${dir}`]
+}
 
 export async function startServer (script, config) {
-  const child = fork(SERVERS + script, [JSON.stringify(config)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+  const child = fork(SERVERS + script, [JSON.stringify(config)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv })
   const exited = once(child, 'exit')
   const ready = await Promise.race([
     nextMessage(child, 'ready'),

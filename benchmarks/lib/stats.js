@@ -8,7 +8,8 @@ export const median = (values) => {
 
 /** Figures of one measurement (e.g. "10 KiB CSS, requests/s") for several servers, one value per round. */
 export class Figure {
-  constructor (title, { unit, digits = 0, baselines = [], extras = [] }) {
+  constructor (title, { unit, digits = 0, baselines = [], extras = [], rowTitle = 'server' }) {
+    this.rowTitle = rowTitle
     this.title = title
     this.unit = unit
     this.digits = digits
@@ -44,7 +45,7 @@ export class Figure {
   markdown () {
     const fmt = (v) => v.toLocaleString('en-US', { maximumFractionDigits: this.digits, minimumFractionDigits: this.digits })
     const present = this.baselines.filter((b) => this.median(b) !== undefined)
-    const head = ['server', `${this.unit} (median)`, 'range', ...this.extras.map((e) => e.title), ...present.map((b) => `x ${b}`)]
+    const head = [this.rowTitle, `${this.unit} (median)`, 'range', ...this.extras.map((e) => e.title), ...present.map((b) => `x ${b}`)]
     const lines = [`#### ${this.title}`, '', `| ${head.join(' | ')} |`, `|${head.map(() => ' --- ').join('|')}|`]
     for (const [variant, row] of this.rows) {
       if (row.skipped !== undefined) {

@@ -51,6 +51,7 @@ export default {
     const files = groups * 4
     const figure = new Figure(`collectstatic over ${files} files (${groups} each of CSS with 2 url() references, JS with a source map, source map, image)`, {
       unit: 's',
+      rowTitle: 'run',
       digits: 3,
       baselines: ['cp -r'],
       extras: [{ key: 'process', title: 'whole process (s)', format: (v) => v.toFixed(2) }]
