@@ -8,7 +8,6 @@ import { fileURLToPath } from 'node:url'
 import { resultOf } from '../lib/child.js'
 import { cssText, jsText, random, writeFile } from '../lib/fixtures.js'
 import { Figure } from '../lib/stats.js'
-import { target } from './static.js'
 
 const COLLECT_CHILD = fileURLToPath(new URL('../lib/collect-child.js', import.meta.url))
 const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])
