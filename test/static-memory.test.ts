@@ -1,7 +1,7 @@
 import t from 'tap'
 import Fastify, { type FastifyInstance, type LightMyRequestResponse } from 'fastify'
 import fastifyStatic from '@fastify/static'
-import { cpSync, mkdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs'
+import { cpSync, mkdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import fastifyMedia, { type FastifyMediaOptions } from '../lib/index.js'
 import { MemoryFiles } from '../lib/static/memory-files.js'
@@ -158,6 +158,25 @@ t.test('collectstatic in the same process loads what it wrote; another process\'
   const base = app.media.static('css/base.css')
   rmSync(join(root, base.slice('/static/'.length)))
   t.equal((await app.inject(base)).statusCode, 200, 'the new name is held as well')
+})
+
+t.test('a manifest edited by hand cannot put an ignored name in memory', async (t) => {
+  const { dir, root } = await collected(t)
+  writeFileSync(join(root, '.secret'), 'TOP-SECRET')
+  writeFileSync(join(root, 'notes.txt~'), 'EDITOR-BACKUP')
+  const manifestPath = join(root, 'staticfiles.json')
+  const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as { version: string, paths: Record<string, string> }
+  manifest.paths.secret = '.secret'
+  manifest.paths['notes.txt'] = 'notes.txt~'
+  writeFileSync(manifestPath, JSON.stringify(manifest))
+  const app = Fastify()
+  t.teardown(() => app.close())
+  await app.register(fastifyMedia, { baseDir: dir, static: { dirs: ['static-a', 'static-b'] }, media: false, mode: 'production' })
+  for (const url of ['/static/.secret', '/static/notes.txt~']) {
+    const res = await app.inject(url)
+    t.equal(res.statusCode, 404, url)
+    t.notMatch(res.body, /TOP-SECRET|EDITOR-BACKUP/)
+  }
 })
 
 t.test('MemoryFiles: clean names only, files only, within the size limits, smallest first', async (t) => {

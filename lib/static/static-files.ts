@@ -90,7 +90,8 @@ export class StaticFiles {
    */
   async loadMemory (): Promise<void> {
     const manifest = this.#manifest()
-    if (this.#production && manifest !== undefined) await this.memory.load(this.#config.root, Object.values(manifest))
+    // collectstatic never lists an ignored name; a manifest edited by hand could (the disk path refuses it)
+    if (this.#production && manifest !== undefined) await this.memory.load(this.#config.root, Object.values(manifest).filter((name) => !this.finders.ignored(name)))
   }
 
   async collect (options?: CollectOptions): Promise<CollectResult> {
