@@ -25,6 +25,7 @@ export async function startServer (script, config) {
   return {
     port: ready.port,
     info: ready.info,
+    startRss: ready.startRss,
     async stats () {
       child.send('stats')
       return await nextMessage(child, 'stats')

@@ -38,7 +38,9 @@ export default {
     ]
     const title = `Large upload: one ${mib(bytes)} MiB file per POST, ${count} in a row per round`
     const speed = new Figure(`${title}, MB/s (10^6 bytes)`, { unit: 'MB/s', baselines: [PIPE, A, B], extras: [{ key: 'clientCpu', title: 'client CPU', format: (v) => `${Math.round(v * 100)}%` }] })
-    const rss = new Figure(`${title}, server peak RSS (the kernel's high-water mark over the server process's life)`, { unit: 'MiB', baselines: [] })
+    const rss = new Figure(`${title}, server peak RSS (the kernel's high-water mark over the server process's life)`, {
+      unit: 'MiB', baselines: [], extras: [{ key: 'start', title: 'RSS once listening (MiB)', format: (v) => v.toFixed(0) }]
+    })
     for (let round = 1; round <= ctx.rounds; round++) {
       for (const server of servers) {
         const dir = ctx.scratchDir(`uploads-large/${server.script}-${round}`)
@@ -54,7 +56,7 @@ export default {
           const { maxRSS } = await running.stats()
           const seconds = result.uploads.reduce((sum, u) => sum + u.seconds, 0)
           speed.add(server.label, (bytes * count) / seconds / 1e6, { clientCpu: result.clientCpu })
-          rss.add(server.label, mib(maxRSS))
+          rss.add(server.label, mib(maxRSS), { start: mib(running.startRss) })
           ctx.log(`${label}: ${((bytes * count) / seconds / 1e6).toFixed(0)} MB/s, peak RSS ${mib(maxRSS).toFixed(0)} MiB`)
         } finally {
           await running.close()

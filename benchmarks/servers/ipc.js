@@ -14,5 +14,6 @@ export function serve ({ port, info, close }) {
     }
   })
   process.on('disconnect', () => process.exit(0))
-  process.send({ type: 'ready', port, info })
+  // the peak RSS so far: what the server holds before any request (its imports, sharp's library...)
+  process.send({ type: 'ready', port, info, startRss: process.resourceUsage().maxRSS * 1024 })
 }
