@@ -64,7 +64,8 @@ async function fastifyMedia (app: FastifyInstance, options: FastifyMediaOptions)
       .map(([name, storage]) => ({ name, location: storage.location }))
     staticFiles = new StaticFiles(config.static, config.mode, config.baseDir, storageLocations)
     if (config.mode === 'production') {
-      await serveProduction(app, { url: config.static.url, root: config.static.root, finders: staticFiles.finders, isHashed: (path) => staticFiles!.isHashed(path) })
+      await staticFiles.loadMemory()
+      await serveProduction(app, { url: config.static.url, root: config.static.root, finders: staticFiles.finders, isHashed: (path) => staticFiles!.isHashed(path), memory: staticFiles.memory })
     } else {
       await serveDevelopment(app, { url: config.static.url, finders: staticFiles.finders, baseDir: config.baseDir })
     }

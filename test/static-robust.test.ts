@@ -82,6 +82,15 @@ t.test('a damaged manifest is no manifest: static files are still served', async
   }
 })
 
+t.test('a file where a directory must go: the error, and nothing written', async (t) => {
+  const { app, root } = await project(t)
+  mkdirSync(root, { recursive: true })
+  writeFileSync(join(root, 'css'), 'not a directory')
+  await t.rejects(app.media.collectstatic({ compress: false }), { code: 'ENOTDIR' })
+  t.equal(readFileSync(join(root, 'css'), 'utf8'), 'not a directory')
+  t.notOk(existsSync(join(root, '.collectstatic.lock')), 'the lock is released')
+})
+
 t.test('a write that fails leaves no temp file behind', async (t) => {
   const { app, root } = await project(t)
   // a directory where a file must go: the rename onto it fails

@@ -1,13 +1,15 @@
-import { readFile, stat } from 'node:fs/promises'
+import { createHash } from 'node:crypto'
+import { readFileSync, statSync, type Stats } from 'node:fs'
+import { readFile, rm, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { FST_MEDIA_COLLECT } from '../errors.js'
-import { isCompressible } from './compress.js'
+import { compressVariants, isCompressible } from './compress.js'
 import type { FoundFile, StaticFinders } from './finders.js'
-import { hashAll } from './hash-all.js'
+import { hashAll, type HashedFiles } from './hash-all.js'
 import { MANIFEST_NAME, serializeManifest } from './manifest.js'
 import type { Storage } from '../storage/storage.js'
 import { uploadStatic } from './upload-static.js'
-import { clearRoot, copyIfChanged, forEachLimited, updateVariants, withLock, writeAtomically } from './write-files.js'
+import { clearRoot, copyWithTimes, eachInBatches, forEachLimited, isCopyOf, variantAction, variantsOf, withLock, writeAtomically, writeVariants } from './write-files.js'
 
 export interface CollectOptions {
   /** Empty `static.root` first. */
@@ -76,18 +78,26 @@ export async function collectStatic (target: CollectTarget, options: CollectOpti
   })
 }
 
-async function run ({ root, storage }: CollectTarget, options: CollectOptions, files: FoundFile[], shadowed: FoundFile[], outputs: Awaited<ReturnType<typeof hashAll>> | undefined, sources: Set<string>): Promise<CollectResult> {
+async function run ({ root, storage }: CollectTarget, options: CollectOptions, files: FoundFile[], shadowed: FoundFile[], outputs: HashedFiles | undefined, sources: Set<string>): Promise<CollectResult> {
   const dryRun = options.dryRun === true
   const pretendEmpty = dryRun && options.clear === true
   const total = files.length * (outputs === undefined ? 1 : 2)
   let done = 0
   const progress = () => options.onProgress?.(++done, total)
+  const existing = (path: string) => pretendEmpty ? undefined : statSync(path, { throwIfNoEntry: false })
 
   const result: CollectResult = { copied: [], unmodified: [], postProcessed: [], shadowed, manifest: {}, uploaded: [] }
   const written = new Set<string>()
-  await forEachLimited(files, async (file) => {
-    const copied = await copyIfChanged(file.source, join(root, file.path), { dryRun, pretendEmpty })
-    if (copied) written.add(file.path)
+  // metadata first, in batches; then the copies, concurrently
+  const copies: Array<{ file: FoundFile, stats: Stats }> = []
+  await eachInBatches(files, (file) => {
+    const stats = statSync(file.source)
+    if (isCopyOf(stats, existing(join(root, file.path)))) progress()
+    else copies.push({ file, stats })
+  })
+  await forEachLimited(copies, async ({ file, stats }) => {
+    if (!dryRun) await copyWithTimes(file.source, join(root, file.path), stats)
+    written.add(file.path)
     progress()
   })
   for (const file of files) (written.has(file.path) ? result.copied : result.unmodified).push(file.path)
@@ -95,13 +105,13 @@ async function run ({ root, storage }: CollectTarget, options: CollectOptions, f
   if (outputs !== undefined) {
     const entries = [...outputs]
     // the name is the hash of the content, and files land atomically: an existing hashed file is this one
-    const fresh = new Set<string>()
-    await forEachLimited(entries, async ([, { hashed, content }]) => {
-      const exists = !pretendEmpty && await stat(join(root, hashed)).then(() => true, () => false)
-      if (!exists) {
-        fresh.add(hashed)
-        if (!dryRun) await writeAtomically(join(root, hashed), content)
-      }
+    const fresh = new Map<string, Buffer>()
+    await eachInBatches(entries, ([, { hashed, content }]) => {
+      if (existing(join(root, hashed)) === undefined) fresh.set(hashed, content)
+      else progress()
+    })
+    await forEachLimited([...fresh], async ([hashed, content]) => {
+      if (!dryRun) await writeAtomically(join(root, hashed), content)
       progress()
     })
     for (const [path, { hashed }] of entries) {
@@ -116,17 +126,37 @@ async function run ({ root, storage }: CollectTarget, options: CollectOptions, f
     if (!dryRun && await readFile(manifestPath, 'utf8').catch(() => undefined) !== manifest) await writeAtomically(manifestPath, manifest)
   }
 
-  if (!dryRun) {
-    const targets = [...files.map((file) => file.path), ...Object.values(result.manifest)].filter(isCompressible)
-    await forEachLimited(targets, async (path) => await updateVariants(join(root, path), {
-      written: written.has(path),
-      compress: options.compress !== false,
-      shipped: (variant) => sources.has(variant.slice(root.length + 1))
-    }))
-  }
+  if (!dryRun) await updateAllVariants(root, [...files.map((file) => file.path), ...Object.values(result.manifest)].filter(isCompressible), { written, compress: options.compress !== false, sources })
   if (storage !== undefined && outputs !== undefined) {
     const variantsOf = async (name: string) => (await Promise.all(['br', 'gz'].map(async (ext) => await stat(join(root, `${name}.${ext}`)).then(() => [`${name}.${ext}`], () => [])))).flat()
     result.uploaded = await uploadStatic(storage, root, Object.values(result.manifest), { dryRun, variants: variantsOf })
   }
   return result
+}
+
+/**
+ * Brings every `.br`/`.gz` up to date. A file's original name and its hashed name often hold the same
+ * bytes (no reference to rewrite): those bytes are compressed once. zlib's async calls already run on the
+ * thread pool, one per core and more, so the compression uses every core without worker threads.
+ */
+async function updateAllVariants (root: string, paths: string[], { written, compress, sources }: { written: Set<string>, compress: boolean, sources: Set<string> }): Promise<void> {
+  const removals: string[] = []
+  const byContent = new Map<string, { content: Buffer, paths: string[] }>()
+  await eachInBatches(paths, (path) => {
+    const action = variantAction(join(root, path), { written: written.has(path), compress, shipped: (variant) => sources.has(variant.slice(root.length + 1)) })
+    if (action === 'remove') removals.push(path)
+    if (action !== 'compress') return
+    const content = readFileSync(join(root, path))
+    const key = createHash('md5').update(content).digest('base64')
+    const same = byContent.get(key)
+    if (same === undefined) byContent.set(key, { content, paths: [path] })
+    else same.paths.push(path)
+  })
+  await forEachLimited(removals, async (path) => {
+    await Promise.all(variantsOf(join(root, path)).filter((variant) => !sources.has(variant.slice(root.length + 1))).map(async (variant) => await rm(variant, { force: true })))
+  })
+  await forEachLimited([...byContent.values()], async ({ content, paths }) => {
+    const variants = await compressVariants(content)
+    for (const path of paths) await writeVariants(join(root, path), variants)
+  })
 }

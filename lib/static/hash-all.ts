@@ -1,30 +1,35 @@
-import { readFile } from 'node:fs/promises'
+import { readFileSync } from 'node:fs'
 import { FST_MEDIA_COLLECT } from '../errors.js'
 import type { FoundFile } from './finders.js'
 import { hashedName } from './manifest.js'
 import { isAdjustable, rewriteReferences } from './rewrite.js'
-import { forEachLimited } from './write-files.js'
+import { eachInBatches } from './write-files.js'
 
 const MAX_PASSES = 5
 
 export type HashedFiles = Map<string, { hashed: string, content: Buffer }>
 
+const EMPTY = Buffer.alloc(0)
+
 /**
  * The hashed name and final content of every file. A CSS file's hash covers the hashed names it points
  * at, so a changed font renames every stylesheet that uses it: references are rewritten from the original
- * text, files that others reference first, and again until no name changes. Only a cycle of references
- * can keep names changing; after a few passes that is an error naming the files.
+ * text, files that others reference first. Without a cycle, one pass in that order gives every final name;
+ * a cycle is an error that names the files.
  */
 export async function hashAll (files: FoundFile[], url: string): Promise<HashedFiles> {
   const originals = new Map<string, Buffer>()
-  await forEachLimited(files, async (file) => { originals.set(file.path, await readFile(file.source)) })
+  await eachInBatches(files, (file) => { originals.set(file.path, readFileSync(file.source)) })
+  const adjustable = files.map((file) => file.path).filter(isAdjustable)
+  const adjustableSet = new Set(adjustable)
   const outputs: HashedFiles = new Map()
   for (const file of files) {
     const content = originals.get(file.path)!
-    outputs.set(file.path, { hashed: hashedName(file.path, content), content })
+    // a file with references is named after its rewritten content; until then, a stand-in that only
+    // says the file exists (its hash is read by nothing while no cycle needs it)
+    outputs.set(file.path, { hashed: hashedName(file.path, adjustableSet.has(file.path) ? EMPTY : content), content })
   }
 
-  const adjustable = files.map((file) => file.path).filter(isAdjustable)
   const texts = new Map<string, string>()
   // ignoreBOM keeps a byte-order mark in the text, so an untouched file keeps every byte
   const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
@@ -41,34 +46,48 @@ export async function hashAll (files: FoundFile[], url: string): Promise<HashedF
   const missing = [...references].flatMap(([path, { missing }]) => missing.map((reference) => `${path} references ${reference}, which is not a collected file`))
   if (missing.length > 0) throw new FST_MEDIA_COLLECT(missing.join('; '))
 
-  const order = dependencyOrder(adjustable, (path) => references.get(path)!.references)
-  let changed: string[] = []
-  for (let pass = 1; pass <= MAX_PASSES; pass++) {
-    changed = []
-    for (const path of order) {
-      const text = rewrite(path).content
-      // untouched text keeps its exact bytes
-      const content = text === texts.get(path) ? originals.get(path)! : Buffer.from(text)
-      const hashed = hashedName(path, content)
-      if (hashed !== outputs.get(path)!.hashed) changed.push(path)
-      outputs.set(path, { hashed, content })
-    }
-    if (changed.length === 0) return outputs
+  const { order, cyclic } = dependencyOrder(adjustable, (path) => references.get(path)!.references)
+  /** Rewrites a file with the names known now; true when its own name changed. */
+  const settle = (path: string): boolean => {
+    const text = rewrite(path).content
+    // untouched text keeps its exact bytes
+    const content = text === texts.get(path) ? originals.get(path)! : Buffer.from(text)
+    const hashed = hashedName(path, content)
+    const changed = hashed !== outputs.get(path)!.hashed
+    outputs.set(path, { hashed, content })
+    return changed
   }
+  if (!cyclic) {
+    for (const path of order) settle(path)
+    return outputs
+  }
+  // A cycle cannot settle: a file's name would have to be the hash of a text that holds that name. A few
+  // passes from the original hashes show which files keep changing.
+  for (const path of adjustable) outputs.set(path, { hashed: hashedName(path, originals.get(path)!), content: originals.get(path)! })
+  let changed: string[] = []
+  for (let pass = 1; pass <= MAX_PASSES; pass++) changed = order.filter(settle)
   throw new FST_MEDIA_COLLECT(`hashed names did not settle after ${MAX_PASSES} passes: ${changed.join(', ')} reference each other in a cycle`)
 }
 
-/** Paths ordered so that what a file references comes before it (depth first; a cycle is cut anywhere). */
-function dependencyOrder (paths: string[], referencesOf: (path: string) => string[]): string[] {
+/**
+ * Paths ordered so that what a file references comes before it (depth first; a cycle is cut anywhere),
+ * and whether there was a cycle (a file that references itself included).
+ */
+function dependencyOrder (paths: string[], referencesOf: (path: string) => string[]): { order: string[], cyclic: boolean } {
   const adjustable = new Set(paths)
   const order: string[] = []
   const visited = new Set<string>()
+  const open = new Set<string>()
+  let cyclic = false
   const visit = (path: string): void => {
+    if (open.has(path)) cyclic = true
     if (visited.has(path)) return
     visited.add(path)
+    open.add(path)
     for (const reference of referencesOf(path)) if (adjustable.has(reference)) visit(reference)
+    open.delete(path)
     order.push(path)
   }
   for (const path of paths) visit(path)
-  return order
+  return { order, cyclic }
 }

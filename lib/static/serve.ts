@@ -2,6 +2,8 @@ import fastifyStatic from '@fastify/static'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { relative } from 'node:path'
 import type { StaticFinders } from './finders.js'
+import type { MemoryFiles } from './memory-files.js'
+import { answerFromMemory } from './serve-memory.js'
 
 type WildcardRequest = FastifyRequest<{ Params: { '*': string } }>
 
@@ -26,20 +28,27 @@ export async function serveDevelopment (app: FastifyInstance, { url, finders, ba
 }
 
 /**
- * Production: `static.root` only, through @fastify/static. Names from the manifest are immutable forever;
+ * Production: `static.root` only. Hashed names held in memory (see memory-files.ts) are answered from
+ * there; everything else goes through @fastify/static. Names from the manifest are immutable forever;
  * other files get a short max-age. `.br`/`.gz` siblings are chosen by Accept-Encoding (with `Vary`). A path
  * the finders would ignore (dotfiles, `*~`, CVS) is refused before any lookup, so none of its siblings is
  * reachable either.
  */
-export async function serveProduction (app: FastifyInstance, { url, root, finders, isHashed }: { url: string, root: string, finders: StaticFinders, isHashed: (path: string) => boolean }): Promise<void> {
+export async function serveProduction (app: FastifyInstance, { url, root, finders, isHashed, memory }: { url: string, root: string, finders: StaticFinders, isHashed: (path: string) => boolean, memory: MemoryFiles }): Promise<void> {
   await app.register(async function staticProduction (child) {
-    child.addHook('onRequest', async (request: WildcardRequest, reply: FastifyReply) => {
+    // a callback hook, not an async one: this runs on every static request, and a file held in memory
+    // is answered here, before any disk work
+    child.addHook('onRequest', (request: WildcardRequest, reply: FastifyReply, done: () => void) => {
       const path = request.params['*']
+      const file = memory.get(path)
+      if (file !== undefined && answerFromMemory(request, reply, file)) return
       // a directory is not found (send would say 403), as in development; an ignored name is refused
       // under its own name and under its compressed siblings' names alike
       if (path === '' || path.endsWith('/') || finders.ignored(path) || finders.ignored(path.replace(/\.(br|gz)$/, ''))) {
-        return reply.callNotFound()
+        reply.callNotFound()
+        return
       }
+      done()
     })
     await child.register(fastifyStatic, {
       root,

@@ -8,6 +8,7 @@ import { collectStatic, type CollectOptions, type CollectResult } from './collec
 import type { StaticDir } from '../options.js'
 import { StaticFinders, type FoundFile } from './finders.js'
 import { MANIFEST_NAME, readManifest } from './manifest.js'
+import { MemoryFiles } from './memory-files.js'
 
 export interface StaticConfig {
   readonly url: string
@@ -21,6 +22,8 @@ const encodePath = (path: string): string => path.split('/').map(encodeURICompon
 /** The static half: finders, the manifest, URLs for pages, collectstatic and findstatic. */
 export class StaticFiles {
   readonly finders: StaticFinders
+  /** Production: the hashed files held in memory, loaded at startup and again after `collect()`. */
+  readonly memory = new MemoryFiles()
   readonly #config: StaticConfig
   readonly #production: boolean
   readonly #baseDir: string
@@ -81,11 +84,22 @@ export class StaticFiles {
     return this.#config.url + encodePath(hashed)
   }
 
+  /**
+   * Holds the manifest's hashed files in memory (production). A manifest that another process writes
+   * later is served from disk until the next start: its names are then not in memory, nothing is stale.
+   */
+  async loadMemory (): Promise<void> {
+    const manifest = this.#manifest()
+    // collectstatic never lists an ignored name; a manifest edited by hand could (the disk path refuses it)
+    if (this.#production && manifest !== undefined) await this.memory.load(this.#config.root, Object.values(manifest).filter((name) => !this.finders.ignored(name)))
+  }
+
   async collect (options?: CollectOptions): Promise<CollectResult> {
     const result = await collectStatic({ root: this.#config.root, url: this.#config.url, finders: this.finders, storage: this.#config.storage }, options)
     if (options?.postProcess !== false && options?.dryRun !== true) {
       this.#paths = result.manifest
       this.#hashed = undefined
+      await this.loadMemory()
     }
     return result
   }

@@ -1,0 +1,28 @@
+// fastify-media (the built package in dist/): one upload route with a FileField, an ImageField, or an
+// ImageField with variants. `info.variants` tells the harness whether the installed build knows them.
+import Fastify from 'fastify'
+import fastifyMedia, { FileField, ImageField } from '../../dist/index.js'
+import { config, serve } from './ipc.js'
+
+const { dir, field } = config()
+// {uuid} names, as the baselines use random names: no upload pays for a name collision
+const uploadTo = 'up/{uuid}.{ext}'
+const fields = {
+  file: () => FileField({ uploadTo }),
+  image: () => ImageField({ uploadTo }),
+  variants: () => ImageField({ uploadTo, variants: { thumb: { width: 200, height: 200, fit: 'cover', format: 'webp' } } })
+}
+const app = Fastify()
+await app.register(fastifyMedia, { baseDir: dir, media: { url: '/media/', root: 'media' }, static: false })
+let rejected
+let model
+try {
+  model = app.media.model('bench', { file: fields[field]() })
+} catch (err) {
+  // the build rejects the option (the scenario is skipped with this note)
+  rejected = `${err.code ?? err.name}: ${err.message}`
+  model = app.media.model('bench', { file: FileField({ uploadTo }) })
+}
+app.post('/upload', { upload: model }, async (req, reply) => reply.code(201).send(req.uploads))
+await app.listen({ host: '127.0.0.1', port: 0 })
+serve({ port: app.server.address().port, info: { rejected }, close: () => app.close() })
