@@ -30,6 +30,7 @@ t.test('an aborted upload with queued variants never touches a retried upload\'s
     const payload = body([{ name: 'avatar', filename, content: png }])
     await a.write(Buffer.concat([Buffer.from(requestHead('/p', port, payload.length)), payload]))
     t.ok(await waitFor(() => existsSync(join(root, 'avatars', filename))), 'A stored its original')
+    t.ok(await waitFor(() => imageSlots.waiting > 0), 'A\'s variants wait for a slot')
     a.destroy()
     await sleep(50)
     t.ok(existsSync(join(root, 'avatars', filename)), 'A\'s original keeps its name while A\'s image work is queued')

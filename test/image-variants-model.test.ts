@@ -171,7 +171,10 @@ t.test('Slots: never more than its size at once, first come first served', async
     if (i === 3) throw new Error('job 3 fails')
     return i
   }
-  const results = await Promise.allSettled([1, 2, 3, 4, 5, 6].map(async (i) => await slots.run(job(i))))
+  const running6 = Promise.allSettled([1, 2, 3, 4, 5, 6].map(async (i) => await slots.run(job(i))))
+  t.equal(slots.waiting, 4, 'four wait while two run')
+  const results = await running6
+  t.equal(slots.waiting, 0)
   t.equal(peak, 2)
   t.same(order, [1, 2, 3, 4, 5, 6])
   t.match(results[2], { status: 'rejected', reason: { message: 'job 3 fails' } })

@@ -13,6 +13,11 @@ export class Slots {
     this.size = size
   }
 
+  /** How many wait for a slot now. */
+  get waiting (): number {
+    return this.#waiting.length
+  }
+
   async run<T> (work: () => Promise<T>): Promise<T> {
     if (this.#busy >= this.size) await new Promise<void>((resolve) => this.#waiting.push(resolve))
     else this.#busy++
