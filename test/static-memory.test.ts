@@ -1,5 +1,5 @@
 import t from 'tap'
-import Fastify, { type FastifyInstance, type LightMyRequestResponse } from 'fastify'
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, type LightMyRequestResponse } from 'fastify'
 import fastifyStatic from '@fastify/static'
 import { cpSync, mkdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
@@ -127,6 +127,35 @@ t.test('the app\'s own hooks still see answers from memory', async (t) => {
   const res = await app.inject(`/static/${manifest['css/app.css']!}`)
   t.equal(res.statusCode, 200)
   t.equal(res.headers['x-seen'], 'yes')
+})
+
+t.test('a Vary set before (by CORS, say) is kept, with Accept-Encoding added as @fastify/static adds it', async (t) => {
+  const { dir, root, manifest } = await collected(t)
+  // a hook registered before the plugins, as @fastify/cors would be
+  const varyFromRequest = async (request: FastifyRequest, reply: FastifyReply) => {
+    const vary = request.headers['x-test-vary']
+    if (typeof vary === 'string') reply.header('vary', vary)
+  }
+  const app = Fastify()
+  t.teardown(() => app.close())
+  app.addHook('onRequest', varyFromRequest)
+  await app.register(fastifyMedia, { baseDir: dir, static: { dirs: ['static-a', 'static-b'] }, media: false, mode: 'production' })
+  const disk = Fastify()
+  t.teardown(() => disk.close())
+  disk.addHook('onRequest', varyFromRequest)
+  await disk.register(fastifyStatic, { root, prefix: '/static/', preCompressed: true, index: false, list: false })
+
+  const url = `/static/${manifest['css/app.css']!}`
+  const etag = (await app.inject(url)).headers.etag as string
+  for (const earlier of ['Origin', 'Origin, Accept-Encoding', 'accept-encoding', '*', 'Origin,Cookie']) {
+    for (const headers of [{ 'accept-encoding': 'br' }, { 'if-none-match': etag }]) {
+      const request = { url, headers: { ...headers, 'x-test-vary': earlier } }
+      const [ours, theirs] = await Promise.all([app.inject(request), disk.inject(request)])
+      t.equal(ours.headers.vary, theirs.headers.vary, `Vary: ${earlier} (${ours.statusCode}) -> ${String(ours.headers.vary)}`)
+    }
+  }
+  const head = await app.inject({ method: 'HEAD', url, headers: { 'x-test-vary': 'Origin' } })
+  t.equal(head.headers.vary, 'Origin, accept-encoding', 'HEAD too')
 })
 
 t.test('Accept-Encoding values are remembered within a bound', async (t) => {

@@ -36,6 +36,19 @@ function notModified (headers: FastifyRequest['headers'], body: MemoryBody): boo
   return since !== undefined && body.modified <= Date.parse(since)
 }
 
+const coversAcceptEncoding = /(^|,)\s*(accept-encoding|\*)\s*(,|$)/i
+
+/** The file's headers, keeping a Vary set earlier (by CORS, say) and adding Accept-Encoding to it. */
+function setHeaders (reply: FastifyReply, headers: Readonly<Record<string, string>>): FastifyReply {
+  const earlier = reply.getHeader('vary')
+  reply.headers(headers)
+  if (earlier !== undefined) {
+    const vary = String(earlier)
+    reply.header('vary', coversAcceptEncoding.test(vary) ? vary : `${vary}, accept-encoding`)
+  }
+  return reply
+}
+
 /**
  * Answers a GET or HEAD of a file held in memory, or returns false to leave the request to
  * @fastify/static: Range (206 and If-Range) and the preconditions that can fail with 412 (If-Match,
@@ -48,11 +61,11 @@ export function answerFromMemory (request: FastifyRequest, reply: FastifyReply, 
   const encoding = acceptEncoding === undefined || file.encodings.length === 0 ? undefined : chooseEncoding(acceptEncoding, file)
   const body = encoding === undefined ? file.identity : file[encoding]!
   if (notModified(headers, body)) {
-    reply.code(304).headers(body.notModified).send()
+    setHeaders(reply.code(304), body.notModified).send()
   } else if (request.method === 'HEAD') {
-    reply.headers(body.headers).send()
+    setHeaders(reply, body.headers).send()
   } else {
-    reply.headers(body.headers).send(body.body)
+    setHeaders(reply, body.headers).send(body.body)
   }
   return true
 }
