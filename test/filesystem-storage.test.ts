@@ -211,3 +211,13 @@ t.test('a directory swapped for a symlink after a save is still refused (each sa
   await t.rejects(storage.save('docs/b.txt', Buffer.from('b')), { code: 'FST_MEDIA_STORAGE', message: /resolves outside the storage root/ })
   t.same(readdirSync(outside), [], 'nothing written through the link')
 })
+
+t.test('save takes a Readable of strings, of Uint8Arrays, and an async iterable', async (t) => {
+  const storage = new FileSystemStorage({ location: tempDir(t) })
+  await storage.save('s.txt', Readable.from(['ab', 'cd']))
+  await storage.save('u.txt', Readable.from([new Uint8Array([101, 102])], { objectMode: true }))
+  await storage.save('g.txt', (async function * () { yield Buffer.from('gh') })())
+  t.equal(readFileSync(join(storage.location, 's.txt'), 'utf8'), 'abcd')
+  t.equal(readFileSync(join(storage.location, 'u.txt'), 'utf8'), 'ef')
+  t.equal(readFileSync(join(storage.location, 'g.txt'), 'utf8'), 'gh')
+})

@@ -3,7 +3,7 @@ import { createReadStream } from 'node:fs'
 import { chmod, link, mkdir, open as openFile, readdir, realpath, stat, unlink } from 'node:fs/promises'
 import { dirname, join, relative, resolve, sep } from 'node:path'
 import { Readable } from 'node:stream'
-import { pipeline } from 'node:stream/promises'
+import type { FileHandle } from 'node:fs/promises'
 import { FST_MEDIA_INVALID_NAME, FST_MEDIA_INVALID_OPTION, FST_MEDIA_STORAGE } from '../errors.js'
 import { typeForName } from '../mime.js'
 import type { Content, FileStat, SaveOptions, Storage, StorageContext, UrlOptions } from './storage.js'
@@ -68,11 +68,10 @@ export class FileSystemStorage implements Storage {
     const discard = () => unlink(temp).catch(() => {})
     let stored: string
     try {
-      // Opened before the first byte is read: pipeline() reports a failing source without waiting for the
-      // destination to close, so a stream still opening its file could create it after our cleanup.
       await this.#mkdirInside(tempDir)
-      const handle = await openFile(temp, 'wx', this.options.fileMode ?? 0o644)
-      await pipeline(Buffer.isBuffer(content) ? [content] : content, handle.createWriteStream())
+      // Opened before the first byte is read and closed before anything else happens, so a failing source
+      // can never leave a file that is still being created after our cleanup.
+      await writeAll(await openFile(temp, 'wx', this.options.fileMode ?? 0o644), content)
       if (this.options.fileMode !== undefined) await chmod(temp, this.options.fileMode)
       const wanted = this.#fit(typeof name === 'function' ? name() : name, maxLength)
       stored = await this.#linkAvailable(temp, wanted, maxLength, opts)
@@ -263,4 +262,21 @@ function wrap (err: unknown, operation: string): unknown {
     return new FST_MEDIA_STORAGE(operation, code, { cause: err })
   }
   return err
+}
+
+/**
+ * Writes every chunk at the file's position, then closes it. A plain loop rather than pipeline(), which
+ * costs an AbortController and an AbortError per file: a tenth of a small upload's time.
+ */
+async function writeAll (handle: FileHandle, content: Content): Promise<void> {
+  try {
+    for await (const chunk of Buffer.isBuffer(content) ? [content] : content) {
+      // a Readable in string mode yields strings
+      const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk as Uint8Array
+      // a write may take fewer bytes than it was given
+      for (let offset = 0; offset < bytes.length;) offset += (await handle.write(bytes, offset)).bytesWritten
+    }
+  } finally {
+    await handle.close()
+  }
 }
