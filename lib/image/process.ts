@@ -1,4 +1,5 @@
-import sharp, { type FormatEnum, type OutputInfo, type Sharp } from 'sharp'
+import type { FormatEnum, OutputInfo, Sharp } from 'sharp'
+import { loadSharp } from './load-sharp.js'
 import { FST_MEDIA_INVALID_IMAGE } from '../errors.js'
 import type { ImageFormat, ImageRules } from '../fields/field.js'
 import { keepsAnimation, variantFormat, type ResolvedVariant } from './variant-options.js'
@@ -26,8 +27,9 @@ const ANIMATED_INPUT: ReadonlySet<ImageFormat> = new Set(['gif', 'webp'])
  * otherwise only on errors, as browsers show a slightly damaged image too. The pixel limit was checked
  * from the header already.
  */
-function decoder (source: ImageSource, animated: boolean, orient: boolean): Sharp {
+async function decoder (source: ImageSource, animated: boolean, orient: boolean): Promise<Sharp> {
   const failOn = source.rules.verify === 'decode' ? 'warning' : 'error'
+  const sharp = await loadSharp()
   const image = sharp(source.buffer, { failOn, limitInputPixels: false, animated, sequentialRead: true })
   return orient ? image.autoOrient() : image
 }
@@ -37,6 +39,7 @@ const message = (err: unknown): string => (err as Error).message.split('\n')[0] 
 /** Decodes every pixel (of every frame) once; refuses what libvips warns about. */
 export async function verifyDecodes (source: ImageSource): Promise<void> {
   const animated = source.pages > 1 && ANIMATED_INPUT.has(source.format)
+  const sharp = await loadSharp()
   await sharp(source.buffer, { failOn: 'warning', limitInputPixels: false, animated, sequentialRead: true }).stats().catch((err: unknown) => {
     throw new FST_MEDIA_INVALID_IMAGE(source.field, `the image cannot be decoded (${message(err)})`)
   })
@@ -53,7 +56,7 @@ function encoded (data: Buffer, info: OutputInfo): Encoded {
  */
 export async function sanitize (source: ImageSource): Promise<Encoded> {
   const animated = source.pages > 1 && ANIMATED_INPUT.has(source.format)
-  const { data, info } = await decoder(source, animated, true)
+  const { data, info } = await (await decoder(source, animated, true))
     .toFormat(source.format as keyof FormatEnum)
     .toBuffer({ resolveWithObject: true })
     .catch((err: unknown) => {
@@ -69,7 +72,7 @@ export async function sanitize (source: ImageSource): Promise<Encoded> {
  */
 export async function makeVariant (source: ImageSource, variant: ResolvedVariant): Promise<Encoded> {
   const format = variantFormat(variant, source.format)
-  let image = decoder(source, source.pages > 1 && keepsAnimation(variant, source.format), source.rules.autoOrient)
+  let image = await decoder(source, source.pages > 1 && keepsAnimation(variant, source.format), source.rules.autoOrient)
   if (variant.width !== undefined || variant.height !== undefined) {
     image = image.resize({ width: variant.width, height: variant.height, fit: variant.fit, withoutEnlargement: variant.withoutEnlargement })
   }

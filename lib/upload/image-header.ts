@@ -1,5 +1,6 @@
 import type { Readable } from 'node:stream'
-import sharp, { type Metadata } from 'sharp'
+import type { Metadata } from 'sharp'
+import { loadSharp } from '../image/load-sharp.js'
 import { FST_MEDIA_INVALID_IMAGE } from '../errors.js'
 import type { ImageFormat, ImageRules } from '../fields/field.js'
 
@@ -12,6 +13,7 @@ export interface Dimensions {
 
 /** sharp's metadata of a header, or undefined when the bytes hold no complete header. */
 export async function readHeader (bytes: Buffer): Promise<Metadata | undefined> {
+  const sharp = await loadSharp()
   try {
     // sharp enforces its own pixel limit with its own error: ours is compared below, with our code
     return await sharp(bytes, { limitInputPixels: false }).metadata()
