@@ -19,7 +19,7 @@ export interface FastifyMediaOptions {
   mode?: 'development' | 'production'
   static?: false | {
     url?: string
-    dirs?: Array<string | StaticDir>
+    dirs?: ReadonlyArray<string | StaticDir>
     root?: string
     /** A public storage (an S3Storage behind a CDN) that collectstatic also uploads the hashed files to. */
     storage?: Storage

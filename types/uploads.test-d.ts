@@ -188,3 +188,7 @@ app.route({
 
 // @ts-expect-error -- not a mode
 await app.register(fastifyMedia, { mode: 'staging' })
+
+// options written `as const` are accepted (readonly arrays)
+const staticOptions = { url: '/static/', dirs: ['static', { prefix: 'vendor/', dir: 'vendor' }], root: 'staticfiles' } as const
+await Fastify().register(fastifyMedia, { static: staticOptions })
