@@ -22,13 +22,16 @@ export interface ServeOptions {
  */
 export async function serveMedia (app: FastifyInstance, { root, prefix, verify, isPending }: ServeOptions): Promise<void> {
   // an encapsulated child, so this instance's decorators and routes cannot clash with the user's own
+  // resolved once a file under it has resolved (so the root exists), not again on every request
+  let resolvedRoot: string | undefined
+  const realRoot = async (): Promise<string> => (resolvedRoot ??= await realpath(root))
   await app.register(async function media (child) {
     child.addHook('onRequest', async (request: FastifyRequest<{ Params: { '*': string } }>, reply: FastifyReply) => {
       const name = normalizeStorageName(request.params['*']) ?? ''
       // before the file is looked up: a missing file and a bad signature must be indistinguishable
       if (verify !== undefined && !verify(name, request.query as Record<string, unknown>)) throw new FST_MEDIA_BAD_SIGNATURE(name || 'url')
       if (isPending(name)) return reply.callNotFound()
-      if (name !== '' && !await resolvesInside(root, name)) return reply.callNotFound()
+      if (name !== '' && !await resolvesInside(root, realRoot, name)) return reply.callNotFound()
     })
     await child.register(fastifyStatic, {
       root,
@@ -59,9 +62,8 @@ export async function serveMedia (app: FastifyInstance, { root, prefix, verify, 
  * @fastify/send follows symlinks: one planted under the root (by a tool, an unpacked archive) must not serve
  * what lies outside it. A name that does not resolve is left to send, which answers 404.
  */
-async function resolvesInside (root: string, name: string): Promise<boolean> {
+async function resolvesInside (root: string, realRoot: () => Promise<string>, name: string): Promise<boolean> {
   const real = await realpath(join(root, name)).catch(() => undefined)
   if (real === undefined) return true
-  const realRoot = await realpath(root)
-  return real.startsWith(realRoot + sep)
+  return real.startsWith(await realRoot() + sep)
 }
