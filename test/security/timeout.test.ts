@@ -50,16 +50,25 @@ t.test('limits.uploadTimeout: a body that stalls between parts (in a text part) 
   await assertRefused(t, server, response, 408, 'FST_MEDIA_UPLOAD_TIMEOUT')
 })
 
-t.test('limits.uploadTimeout bounds a part that @fastify/busboy 3.2 skips and then never finishes (16-64 KiB, no Content-Disposition)', async (t) => {
+// The hang depends on Node's streams: it happens on Node 20 and not on 22 or 24 (same @fastify/busboy), where the
+// skipped part simply ends and the request succeeds with nothing stored. Either way the request ends in time.
+const busboyHangs = Number(process.versions.node.split('.')[0]) < 22
+
+t.test(`a part that @fastify/busboy 3.2 skips (16-64 KiB, no Content-Disposition) never holds the request: ${busboyHangs ? '408 from limits.uploadTimeout (busboy hangs on this Node)' : '201 with nothing stored (no hang on this Node)'}`, async (t) => {
   // upstream bug: a skipped part whose body fills the part stream's buffer in the chunk that also ends it
-  // leaves busboy waiting forever, so the request would hang with the socket open
+  // leaves busboy waiting forever on Node 20, so the request would hang with the socket open
   const server = await startServer(t, { limits: { uploadTimeout: 1500 } })
   const body = Buffer.concat([rawPart('Content-Type: image/png', Buffer.alloc(40_000, 0x41)), Buffer.from(`--${BOUNDARY}--\r\n`)])
   const conn = await RawConnection.open(server.port)
   t.teardown(() => conn.destroy())
   await conn.write(Buffer.concat([head('/upload', { 'content-type': multipartType(), 'content-length': body.length }), body]))
   const response = await conn.response(10_000)
-  await assertRefused(t, server, response, 408, 'FST_MEDIA_UPLOAD_TIMEOUT')
+  if (busboyHangs) {
+    await assertRefused(t, server, response, 408, 'FST_MEDIA_UPLOAD_TIMEOUT')
+  } else {
+    t.equal(response?.status, 201, 'the skipped part ends the body normally')
+    await assertFiles(t, server, [], 'nothing stored: the part had no name')
+  }
 })
 
 t.test('limits.uploadTimeout: 0 turns it off; Fastify\'s requestTimeout then cuts the slow client when headersTimeout is not longer', async (t) => {
