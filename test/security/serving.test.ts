@@ -29,7 +29,8 @@ async function plant (t: Test): Promise<Server> {
 }
 
 // [path as written on the wire, status]: 403 where @fastify/send sees a path leave the root, 404 for what
-// is not there (or hidden), 400 for a URL that does not decode
+// is not there (or hidden), 400 for a URL that does not decode or holds a NUL byte (@fastify/send's answer,
+// which @fastify/static 10.1.3 passes on)
 const HOSTILE: Array<[string, number]> = [
   ['/media/../secret.txt', 403],
   ['/media/%2e%2e/secret.txt', 403],
@@ -37,7 +38,7 @@ const HOSTILE: Array<[string, number]> = [
   ['/media/%252e%252e%252fsecret.txt', 404],
   ['/media/..%2fsecret.txt', 404],
   ['/media/..%5csecret.txt', 403],
-  ['/media/x%00.png', 403],
+  ['/media/x%00.png', 400],
   ['/media/%99', 400],
   ['//evil.com/%2e%2e', 404],
   ['/media//evil.com/%2e%2e', 403],
