@@ -81,9 +81,11 @@ type LimitsOptions = NonNullable<FastifyMediaOptions['limits']>
 const LIMITS_KEYS = keysOf<LimitsOptions>()(['files', 'fields', 'fieldSize', 'parts', 'totalSize', 'headerPairs', 'uploadTimeout'])
 const PLUGIN_OPTIONS = knownKeys([
   ...keysOf<FastifyMediaOptions>()(['baseDir', 'mode', 'static', 'media', 'storages', 'signingKey', 'limits']),
-  // Fastify's own register options reach the plugin's options object too
-  'prefix', 'logLevel', 'logSerializers'
+  // Fastify's own register options reach the plugin's options object too (and do nothing: the plugin is
+  // not encapsulated); `prefix` would silently leave every URL where it was, so it is refused below
+  'logLevel', 'logSerializers'
 ], {
+  prefix: 'Fastify\'s route prefix, which does not apply to fastify-media (it is not encapsulated): set media.url and static.url',
   ...Object.fromEntries(LIMITS_KEYS.map((key) => [key, `a limits option (limits.${key})`])),
   dirs: 'a static option (static.dirs)',
   url: 'a media or static option (media.url, static.url)',

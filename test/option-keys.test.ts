@@ -55,9 +55,14 @@ t.test('a key near no valid key gets no suggestion but the list of valid keys', 
   t.notMatch((err as Error).message, /did you mean/)
 })
 
-t.test('Fastify\'s own register options reach the plugin\'s options and are not refused', async (t) => {
-  const { err } = await registerError(t, { static: false, logLevel: 'warn', prefix: '/x', logSerializers: {} })
+t.test('Fastify\'s logLevel and logSerializers reach the plugin\'s options and are not refused', async (t) => {
+  const { err } = await registerError(t, { static: false, logLevel: 'warn', logSerializers: {} })
   t.equal(err, undefined)
+})
+
+t.test('Fastify\'s prefix, which would move no URL of a plugin that is not encapsulated, is refused', async (t) => {
+  const { err } = await registerError(t, { prefix: '/assets' })
+  t.match(err, invalidOption(/^prefix: unknown option: prefix is Fastify's route prefix, which does not apply to fastify-media \(it is not encapsulated\): set media\.url and static\.url$/))
 })
 
 t.test('valid options with every nested object register', async (t) => {
