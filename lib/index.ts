@@ -9,6 +9,7 @@ import { createMediaApi } from './plugin-api.js'
 import { FileSystemStorage } from './storage/filesystem.js'
 import { signQuery, verifyQuery } from './storage/signing.js'
 import { recordInstance } from './registry.js'
+import { staticDirWarnings } from './static/check-dirs.js'
 import { serveDevelopment, serveProduction } from './static/serve.js'
 import { StaticFiles } from './static/static-files.js'
 import { PendingNames } from './upload/pending.js'
@@ -59,6 +60,7 @@ async function fastifyMedia (app: FastifyInstance, options: FastifyMediaOptions)
 
   let staticFiles: StaticFiles | undefined
   if (config.static !== false) {
+    for (const { option, dir, message } of await staticDirWarnings(config.static.dirs)) app.log.warn({ option, dir }, message)
     const storageLocations = [...config.storages]
       .filter((entry): entry is [string, FileSystemStorage] => entry[1] instanceof FileSystemStorage)
       .map(([name, storage]) => ({ name, location: storage.location }))

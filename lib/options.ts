@@ -1,5 +1,6 @@
 import { resolve } from 'node:path'
 import { parseBytes } from './bytes.js'
+import { keysOf, knownKeys } from './check-keys.js'
 import { FST_MEDIA_INVALID_OPTION } from './errors.js'
 import { isInside } from './paths.js'
 import { FileSystemStorage } from './storage/filesystem.js'
@@ -71,10 +72,39 @@ function checkUrl (option: string, url: unknown): string {
   return url
 }
 
+type StaticOptions = Exclude<FastifyMediaOptions['static'], false | undefined>
+type MediaOptions = Exclude<FastifyMediaOptions['media'], false | undefined>
+type LimitsOptions = NonNullable<FastifyMediaOptions['limits']>
+
+// The keys each options object takes, one list per object (keysOf makes the compiler hold each list to its
+// interface: a new option must be listed). Unknown keys fail register, naming the closest known one.
+const LIMITS_KEYS = keysOf<LimitsOptions>()(['files', 'fields', 'fieldSize', 'parts', 'totalSize', 'headerPairs', 'uploadTimeout'])
+const PLUGIN_OPTIONS = knownKeys([
+  ...keysOf<FastifyMediaOptions>()(['baseDir', 'mode', 'static', 'media', 'storages', 'signingKey', 'limits']),
+  // Fastify's own register options reach the plugin's options object too (and do nothing: the plugin is
+  // not encapsulated); `prefix` would silently leave every URL where it was, so it is refused below
+  'logLevel', 'logSerializers'
+], {
+  prefix: 'Fastify\'s route prefix, which does not apply to fastify-media (it is not encapsulated): set media.url and static.url',
+  ...Object.fromEntries(LIMITS_KEYS.map((key) => [key, `a limits option (limits.${key})`])),
+  dirs: 'a static option (static.dirs)',
+  url: 'a media or static option (media.url, static.url)',
+  root: 'a media or static option (media.root, static.root)',
+  maxSize: 'a field option (FileField, ImageField)'
+})
+const MEDIA_OPTIONS = knownKeys(keysOf<MediaOptions>()(['url', 'root']))
+const STATIC_OPTIONS = knownKeys(keysOf<StaticOptions>()(['url', 'dirs', 'root', 'storage']))
+const STATIC_DIR_OPTIONS = knownKeys(keysOf<StaticDir>()(['prefix', 'dir']))
+const LIMITS_OPTIONS = knownKeys(LIMITS_KEYS)
+
 const STORAGE_METHODS = ['save', 'open', 'delete', 'exists', 'size', 'stat', 'url', 'list', 'getAvailableName'] as const
 
 /** Resolves the caller's options into one frozen config; never mutates them. Throws at register time. */
 export function resolveOptions (options: FastifyMediaOptions = {}): MediaConfig {
+  PLUGIN_OPTIONS.check(options, '')
+  MEDIA_OPTIONS.check(options.media, 'media')
+  STATIC_OPTIONS.check(options.static, 'static')
+  LIMITS_OPTIONS.check(options.limits, 'limits')
   const baseDir = resolve(options.baseDir ?? process.cwd())
   const at = (path: string) => resolve(baseDir, path)
   const mode = options.mode ?? (process.env.NODE_ENV === 'production' ? 'production' : 'development')
@@ -92,6 +122,7 @@ export function resolveOptions (options: FastifyMediaOptions = {}): MediaConfig 
       root: at(staticOptions?.root ?? 'staticfiles'),
       storage: staticStorage(staticOptions?.storage),
       dirs: Object.freeze((staticOptions?.dirs ?? []).map((entry, i) => {
+        STATIC_DIR_OPTIONS.check(entry, `static.dirs[${i}]`)
         const dir = typeof entry === 'string' ? { prefix: '', dir: entry } : entry
         if (typeof dir?.dir !== 'string' || typeof dir.prefix !== 'string') throw invalid(`static.dirs[${i}]`, 'must be a path or { prefix, dir }')
         return Object.freeze({ prefix: staticPrefix(dir.prefix, `static.dirs[${i}].prefix`), dir: at(dir.dir) })

@@ -1,3 +1,4 @@
+import { knownKeys } from './check-keys.js'
 import { FST_MEDIA_INVALID_OPTION } from './errors.js'
 import { createModel, type Fields, type Model } from './fields/model.js'
 import { srcset, type SrcsetImage } from './image/srcset.js'
@@ -6,6 +7,8 @@ import type { CollectOptions, CollectResult } from './static/collect.js'
 import type { FoundFile } from './static/finders.js'
 import type { StaticFiles } from './static/static-files.js'
 import type { Storage } from './storage/storage.js'
+
+const ADD_STATIC_DIR_OPTIONS = knownKeys(['prefix'])
 
 /** What `app.media` offers. */
 export interface MediaApi {
@@ -47,7 +50,10 @@ export function createMediaApi (config: MediaConfig, staticFiles: StaticFiles | 
       return storage
     },
     static: (path: string) => statics().url(path),
-    addStaticDir: (dir: string, options: { prefix?: string } = {}) => statics().addDir(dir, options.prefix),
+    addStaticDir: (dir: string, options: { prefix?: string } = {}) => {
+      ADD_STATIC_DIR_OPTIONS.check(options, 'addStaticDir')
+      statics().addDir(dir, options.prefix)
+    },
     collectstatic: async (options?: CollectOptions) => await statics().collect(options),
     findstatic: async (path: string) => await statics().find(path),
     srcset

@@ -1,6 +1,7 @@
 import { parseBytes } from '../bytes.js'
+import { keysOf, knownKeys } from '../check-keys.js'
 import { FST_MEDIA_INVALID_OPTION } from '../errors.js'
-import { canonicalExtension } from '../mime.js'
+import { parseAccept } from './accept.js'
 import { parseVariants, variantNameRoom, type ResolvedVariant, type VariantOptions } from '../image/variant-options.js'
 import type { UploadTo } from './upload-to.js'
 
@@ -113,7 +114,16 @@ export function ImageField<R extends boolean = true, M extends boolean = false, 
   return makeSpec('image', options ?? {}, 'ImageField') as FieldSpec<'image', R, M, V>
 }
 
+// The keys each kind of field takes (keysOf holds each list to its interface: a new option must be listed).
+const FILE_FIELD_KEYS = keysOf<FileFieldOptions>()(['uploadTo', 'accept', 'maxSize', 'minSize', 'required', 'multiple', 'maxCount', 'storage', 'maxLength', 'timeZone'])
+const IMAGE_ONLY_KEYS = keysOf<Omit<ImageFieldOptions, keyof FileFieldOptions>>()(['formats', 'maxPixels', 'minWidth', 'maxWidth', 'minHeight', 'maxHeight', 'maxPages', 'verify', 'sanitize', 'autoOrient', 'variants'])
+const FIELD_OPTIONS = {
+  file: knownKeys(FILE_FIELD_KEYS, Object.fromEntries(IMAGE_ONLY_KEYS.map((key) => [key, 'an ImageField option']))),
+  image: knownKeys([...FILE_FIELD_KEYS, ...IMAGE_ONLY_KEYS])
+} as const
+
 function makeSpec (kind: FieldKind, options: ImageFieldOptions, label: string): FieldSpec {
+  FIELD_OPTIONS[kind].check(options, label)
   const invalid = (option: string, why: string) => new FST_MEDIA_INVALID_OPTION(`${label}.${option}`, why)
   const size = (option: 'maxSize' | 'minSize', fallback: number): number => {
     const value = options[option]
@@ -209,21 +219,6 @@ function imageRules (
     variants,
     decodesAllFrames: sanitize || verify === 'decode' || variants.some((variant) => variant.animated)
   })
-}
-
-function parseAccept (accept: readonly string[] | undefined, invalid: Invalid): AcceptRules {
-  if (accept === undefined) return { any: true, types: new Set(), wildcards: [], extensions: new Set() }
-  if (!Array.isArray(accept) || accept.length === 0) throw invalid('accept', 'must be a non-empty array')
-  const types = new Set<string>()
-  const wildcards: string[] = []
-  const extensions = new Set<string>()
-  for (const entry of accept) {
-    if (typeof entry === 'string' && /^\.[a-z0-9]+$/i.test(entry)) extensions.add(canonicalExtension(entry.slice(1)))
-    else if (typeof entry === 'string' && /^[a-z]+\/\*$/i.test(entry)) wildcards.push(entry.slice(0, -1).toLowerCase())
-    else if (typeof entry === 'string' && /^[a-z]+\/[\w.+-]+$/i.test(entry)) types.add(entry.toLowerCase())
-    else throw invalid('accept', `"${String(entry)}" is not a MIME type, type/* or .ext`)
-  }
-  return Object.freeze({ any: false, types, wildcards, extensions })
 }
 
 function parseFormats (formats: readonly ImageFormat[] | undefined, invalid: Invalid): ReadonlySet<ImageFormat> {

@@ -1,3 +1,4 @@
+import { keysOf, knownKeys } from '../check-keys.js'
 import type { ImageFormat } from '../fields/field.js'
 
 /** What a variant can be written as: the formats browsers show that sharp can also write. */
@@ -27,6 +28,9 @@ export interface VariantOptions {
   /** Drop EXIF (GPS included), XMP and ICC data; default true. */
   stripMetadata?: boolean
 }
+
+// every key a variant takes (keysOf holds the list to VariantOptions: a new option must be listed)
+const VARIANT_OPTIONS = knownKeys(keysOf<VariantOptions>()(['width', 'height', 'fit', 'format', 'quality', 'withoutEnlargement', 'animated', 'stripMetadata']))
 
 export interface ResolvedVariant {
   readonly key: string
@@ -92,6 +96,8 @@ function parseVariant (key: string, options: unknown, invalid: Invalid): Resolve
   if (typeof options !== 'object' || options === null) throw invalid(`variants.${key}`, 'must be an object')
   const o = options as VariantOptions
   const bad = (option: string, why: string) => invalid(`variants.${key}.${option}`, why)
+  const unknown = VARIANT_OPTIONS.unknown(options)
+  if (unknown !== undefined) throw bad(unknown.key, unknown.why)
   const int = (option: 'width' | 'height' | 'quality', max: number): number | undefined => {
     const value = o[option]
     if (value === undefined) return undefined

@@ -4,6 +4,7 @@ import { chmod, link, mkdir, open as openFile, readdir, realpath, stat, unlink }
 import { dirname, join, relative, resolve, sep } from 'node:path'
 import { Readable } from 'node:stream'
 import type { FileHandle } from 'node:fs/promises'
+import { keysOf, knownKeys } from '../check-keys.js'
 import { FST_MEDIA_INVALID_NAME, FST_MEDIA_INVALID_OPTION, FST_MEDIA_STORAGE } from '../errors.js'
 import { typeForName } from '../mime.js'
 import type { Content, FileStat, SaveOptions, Storage, StorageContext, UrlOptions } from './storage.js'
@@ -22,6 +23,9 @@ export interface FileSystemStorageOptions {
   dirMode?: number
 }
 
+// every key the constructor takes (keysOf holds the list to FileSystemStorageOptions)
+const OPTIONS = knownKeys(keysOf<FileSystemStorageOptions>()(['location', 'baseUrl', 'public', 'expiresIn', 'fileMode', 'dirMode']))
+
 /** Where unfinished uploads live: inside the root so the final link is on the same file system. */
 export const TEMP_DIR = '.tmp'
 
@@ -35,6 +39,7 @@ export class FileSystemStorage implements Storage {
   #root: Promise<string> | undefined
 
   constructor (options: FileSystemStorageOptions) {
+    OPTIONS.check(options, 'FileSystemStorage')
     if (typeof options?.location !== 'string' || options.location === '') {
       throw new FST_MEDIA_INVALID_OPTION('FileSystemStorage.location', 'must be a non-empty path')
     }

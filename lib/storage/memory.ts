@@ -1,4 +1,5 @@
 import { Readable } from 'node:stream'
+import { keysOf, knownKeys } from '../check-keys.js'
 import { FST_MEDIA_INVALID_NAME, FST_MEDIA_INVALID_OPTION, FST_MEDIA_STORAGE } from '../errors.js'
 import { typeForName } from '../mime.js'
 import type { Content, FileStat, SaveOptions, Storage, StorageContext, UrlOptions } from './storage.js'
@@ -11,6 +12,9 @@ export interface MemoryStorageOptions {
   public?: boolean
   expiresIn?: number
 }
+
+// every key the constructor takes (keysOf holds the list to MemoryStorageOptions)
+const OPTIONS = knownKeys(keysOf<MemoryStorageOptions>()(['baseUrl', 'public', 'expiresIn']))
 
 interface Entry {
   content: Buffer
@@ -30,6 +34,7 @@ export class MemoryStorage implements Storage {
   #sign: StorageContext['sign']
 
   constructor (options: MemoryStorageOptions = {}) {
+    OPTIONS.check(options, 'MemoryStorage')
     this.#baseUrl = options.baseUrl ?? '/media/'
     if (!/^\/(.*\/)?$/.test(this.#baseUrl)) throw new FST_MEDIA_INVALID_OPTION('MemoryStorage.baseUrl', 'must start and end with "/"')
     this.public = options.public ?? true

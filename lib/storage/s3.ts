@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { Readable } from 'node:stream'
 import type * as ClientS3 from '@aws-sdk/client-s3'
+import { keysOf, knownKeys } from '../check-keys.js'
 import { FST_MEDIA_INVALID_NAME, FST_MEDIA_INVALID_OPTION, FST_MEDIA_STORAGE } from '../errors.js'
 import { isInlineType, typeForName } from '../mime.js'
 import { asBuffer, loadSdk, notFound, preconditionFailed, type Sdk } from './s3-sdk.js'
@@ -21,6 +22,11 @@ export interface S3StorageOptions {
   /** Lifetime of presigned URLs of a private bucket, in seconds. */
   presignExpires?: number
 }
+
+// every key the constructor takes (keysOf holds the list to S3StorageOptions); the S3 client's own
+// settings, a common slip, are pointed to clientConfig
+const OPTIONS = knownKeys(keysOf<S3StorageOptions>()(['bucket', 'prefix', 'client', 'clientConfig', 'public', 'publicUrl', 'presignExpires']),
+  Object.fromEntries(['region', 'endpoint', 'forcePathStyle', 'credentials'].map((key) => [key, 'an S3 client setting: put it in clientConfig'])))
 
 /** Below this, lib-storage sends one PUT (and holds its bytes). */
 const SINGLE_PUT = 5 * 1024 * 1024
@@ -44,6 +50,7 @@ export class S3Storage implements Storage {
   readonly #writing = new Set<string>()
 
   constructor (options: S3StorageOptions) {
+    OPTIONS.check(options, 'S3Storage')
     if (typeof options?.bucket !== 'string' || options.bucket === '') throw new FST_MEDIA_INVALID_OPTION('S3Storage.bucket', 'must be a bucket name')
     if (options.publicUrl !== undefined && !/^(https?:\/\/[^/]+)?\/(.*\/)?$/.test(options.publicUrl)) {
       throw new FST_MEDIA_INVALID_OPTION('S3Storage.publicUrl', 'must be a URL or path ending in "/"')

@@ -23,7 +23,7 @@ export const IMAGE_FORMAT_OF: Readonly<Record<string, ImageFormat>> = {
   svg: 'svg'
 }
 
-const TEXT_TYPES: Record<string, { mime: string, ext: string }> = {
+export const TEXT_TYPES: Record<string, { mime: string, ext: string }> = {
   svg: { mime: 'image/svg+xml', ext: 'svg' },
   json: { mime: 'application/json', ext: 'json' },
   csv: { mime: 'text/csv', ext: 'csv' },
