@@ -1,6 +1,6 @@
 // Every refusal in README's Errors table, with the structured properties it carries: in the default JSON
 // reply, on the error a custom error handler sees, and in the one `info` line it is logged as.
-import Fastify, { type FastifyError, type FastifyInstance } from 'fastify'
+import Fastify, { type FastifyError, type FastifyInstance, type LightMyRequestResponse } from 'fastify'
 import { Readable, Writable } from 'node:stream'
 import t from 'tap'
 import fastifyMedia, { FileField, FileSystemStorage, ImageField, type FastifyMediaOptions } from '../lib/index.js'
@@ -49,16 +49,16 @@ interface Case {
   status: number
   parts?: Part[]
   /** A request other than a multipart POST of `parts`. */
-  send?: (server: FastifyInstance) => ReturnType<FastifyInstance['inject']>
+  send?: (server: FastifyInstance) => Promise<LightMyRequestResponse>
   limits?: FastifyMediaOptions['limits']
   details: Record<string, unknown>
 }
 
 const form = (parts: Part[]) => multipart(parts)
-const post = (parts: Part[]) => (server: FastifyInstance) => server.inject({ method: 'POST', url: '/p', ...(({ payload, headers }) => ({ payload, headers }))(form(parts)) })
+const post = (parts: Part[]) => async (server: FastifyInstance) => await server.inject({ method: 'POST', url: '/p', ...(({ payload, headers }) => ({ payload, headers }))(form(parts)) })
 
 const CASES: Case[] = [
-  { what: 'a JSON body', code: 'FST_MEDIA_NOT_MULTIPART', status: 415, send: (server) => server.inject({ method: 'POST', url: '/p', payload: { a: 1 } }), details: { field: null } },
+  { what: 'a JSON body', code: 'FST_MEDIA_NOT_MULTIPART', status: 415, send: async (server) => await server.inject({ method: 'POST', url: '/p', payload: { a: 1 } }), details: { field: null } },
   { what: 'an avatar over maxSize', code: 'FST_MEDIA_FILE_TOO_LARGE', status: 413, parts: [{ ...png, content: Buffer.concat([png.content, Buffer.alloc(100_000)]) }, pdf], details: { field: 'avatar', limit: 100_000, option: 'maxSize', detected: 'image/png', bytes: Number } },
   { what: 'a document below minSize', code: 'FST_MEDIA_FILE_TOO_SMALL', status: 400, parts: [{ ...pdf, content: pdf.content.subarray(0, 50) }], details: { field: 'document', limit: 100, option: 'minSize', detected: 'application/pdf', bytes: 50 } },
   { what: 'an empty document', code: 'FST_MEDIA_FILE_TOO_SMALL', status: 400, parts: [{ ...pdf, content: '' }], details: { field: 'document', limit: 100, option: 'minSize', bytes: 0 } },
@@ -76,7 +76,7 @@ const CASES: Case[] = [
   { what: 'a text over limits.fieldSize', code: 'FST_MEDIA_LIMIT', status: 413, parts: [text('bio', 'x'.repeat(101)), pdf], details: { field: 'bio', limit: 100, option: 'limits.fieldSize' } },
   { what: 'a body over limits.totalSize', code: 'FST_MEDIA_LIMIT', status: 413, parts: [{ ...pdf, content: Buffer.concat([pdf.content, Buffer.alloc(300_000)]) }], details: { field: null, limit: 300_000, option: 'limits.totalSize', detected: 'application/pdf', bytes: Number } },
   { what: 'a name of dots', code: 'FST_MEDIA_INVALID_NAME', status: 400, parts: [{ ...png, filename: '...' }, pdf], details: { field: 'avatar', bytes: png.content.length } },
-  { what: 'a body cut short', code: 'FST_MEDIA_BAD_MULTIPART', status: 400, send: (server) => { const { payload, headers } = form([pdf, png]); return server.inject({ method: 'POST', url: '/p', headers, payload: payload.subarray(0, payload.length - 30_000) }) }, details: { field: null } },
+  { what: 'a body cut short', code: 'FST_MEDIA_BAD_MULTIPART', status: 400, send: async (server) => { const { payload, headers } = form([pdf, png]); return await server.inject({ method: 'POST', url: '/p', headers, payload: payload.subarray(0, payload.length - 30_000) }) }, details: { field: null } },
   { what: 'text where a file is expected', code: 'FST_MEDIA_BAD_MULTIPART', status: 400, parts: [text('document', 'not a file')], details: { field: 'document' } },
   {
     what: 'a body that stops arriving',
@@ -84,7 +84,7 @@ const CASES: Case[] = [
     status: 408,
     limits: { uploadTimeout: 200 },
     // the first part's head, then nothing: the stream never ends
-    send: (server) => server.inject({ method: 'POST', url: '/p', headers: form([]).headers, payload: stalled(form([pdf]).payload.subarray(0, 200)) }),
+    send: async (server) => await server.inject({ method: 'POST', url: '/p', headers: form([]).headers, payload: stalled(form([pdf]).payload.subarray(0, 200)) }),
     details: { field: null, limit: 200, option: 'limits.uploadTimeout' }
   }
 ]
