@@ -36,10 +36,10 @@ export function refusal<E extends Error> (err: E, details: RefusalDetails): E & 
   return marked
 }
 
-export const isRefusal = (err: unknown): err is Refusal => typeof err === 'object' && err !== null && kRefusal in err
+export const isRefusal = (err: unknown): err is Refusal => kRefusal in Object(err)
 
 /** One of our errors with a 4xx status: a refusal of what the client sent, not a server failure. */
 export function isClientError (err: unknown): err is Error & { code: string, statusCode: number } {
-  const { code, statusCode } = (err ?? {}) as { code?: unknown, statusCode?: unknown }
-  return typeof code === 'string' && code.startsWith('FST_MEDIA_') && typeof statusCode === 'number' && statusCode < 500
+  const { code, statusCode } = Object(err) as { code?: unknown, statusCode?: unknown }
+  return String(code).startsWith('FST_MEDIA_') && Number(statusCode) < 500
 }

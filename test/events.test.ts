@@ -46,6 +46,11 @@ t.test('a successful upload publishes stored once per kept file, its variants in
   t.equal(seen.stored.length, 3)
   t.same(seen.refused, [])
   t.same(seen.deleted, [])
+
+  seen.stored.length = 0
+  t.equal((await postForm(app, '/p', [pdf])).statusCode, 201)
+  t.match(seen.stored, [{ name: 'd/report_', field: 'document' }], 'an optional field left empty publishes nothing')
+  t.equal(seen.stored.length, 1)
 })
 
 t.test('a refusal publishes refused once, with its details, and nothing on stored or deleted', async (t) => {

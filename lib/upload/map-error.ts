@@ -21,9 +21,8 @@ export function parserError (err: unknown, limits: MediaLimits, aborted: boolean
       return refusal(new FST_MEDIA_TOO_MANY_FILES('request', limits.files), { field: null, limit: limits.files, option: 'limits.files' })
     case 'FST_PROTO_VIOLATION': return badMultipart('a field is named like an Object.prototype property', err)
     case 'FST_INVALID_JSON_FIELD_ERROR': return badMultipart('a JSON field is not valid JSON', err)
-    case 'FST_MP_PREMATURE_CLOSE': return badMultipart('the body ended early', err)
   }
-  // a vanished client is a broken body, whatever the parser made of it
+  // a vanished client is a broken body, whatever the parser made of it (@fastify/multipart: FST_MP_PREMATURE_CLOSE)
   if (aborted) return badMultipart('the body ended early', err)
   return badMultipart((err as Error).message, err)
 }
@@ -32,13 +31,11 @@ const badMultipart = (why: string, cause: unknown): Error =>
   refusal(new FST_MEDIA_BAD_MULTIPART('request', why, { cause }), { field: null })
 
 /**
- * What the route tells the client when parsing stopped: our refusals as they are; anything else is a
- * server error, unless the client went away (`aborted`), which makes it a broken body.
+ * What the route tells the client when parsing stopped: our 4xx errors as refusals (about the whole
+ * request unless they name a field); anything else is a server error.
  */
-export function toMediaError (err: unknown, aborted: boolean): unknown {
-  if (isClientError(err)) return refusal(err, { field: null })
-  if (aborted && !String((err as { code?: unknown })?.code).startsWith('FST_MEDIA_')) return badMultipart('the body ended early', err)
-  return err
+export function toMediaError (err: unknown): unknown {
+  return isClientError(err) ? refusal(err, { field: null }) : err
 }
 
 export const totalSizeError = (limits: MediaLimits): Error =>

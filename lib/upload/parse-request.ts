@@ -33,27 +33,22 @@ export async function parseUpload (request: FastifyRequest, model: Model, limits
     if (total > limits.totalSize) throw totalSizeError(limits)
   }
 
-  // everything the parser throws, from request.parts(), the parts iterator or a file stream, goes through here
+  // everything the parser throws (the parts iterator, busboy's Content-Type check included, or a file
+  // stream) goes through here
   const fromParser = (err: unknown): Error => parserError(err, limits, request.raw.destroyed)
-  let parts
-  try {
-    parts = request.parts({
-      limits: {
-        fileSize: Infinity,
-        files: limits.files,
-        fields: limits.fields,
-        fieldSize: limits.fieldSize,
-        parts: limits.parts,
-        headerPairs: limits.headerPairs
-      },
-      // busboy's default makes any application/octet-stream part a file, named or not: only a filename does
-      isPartAFile: (_field: string, _type: string, filename: string | undefined) => filename !== undefined,
-      throwFileSizeLimit: false
-    } as Parameters<FastifyRequest['parts']>[0])
-  } catch (err) {
-    // busboy checks the Content-Type's boundary at once
-    throw fromParser(err)
-  }
+  const parts = request.parts({
+    limits: {
+      fileSize: Infinity,
+      files: limits.files,
+      fields: limits.fields,
+      fieldSize: limits.fieldSize,
+      parts: limits.parts,
+      headerPairs: limits.headerPairs
+    },
+    // busboy's default makes any application/octet-stream part a file, named or not: only a filename does
+    isPartAFile: (_field: string, _type: string, filename: string | undefined) => filename !== undefined,
+    throwFileSizeLimit: false
+  } as Parameters<FastifyRequest['parts']>[0])
   const iterator = parts[Symbol.asyncIterator]()
   let receiving: Readable | undefined
   const stopped = new Promise<never>((_resolve, reject) => {

@@ -94,7 +94,7 @@ export function uploadRoutes (limits: MediaLimits, pending: PendingNames) {
       } catch (err) {
         releaseBody(request, reply)
         await tx.rollback()
-        const failure = toMediaError(err, request.raw.destroyed)
+        const failure = toMediaError(err)
         if (isRefusal(failure)) reportRefusal(failure, modelName, request)
         throw failure
       } finally {
