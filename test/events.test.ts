@@ -1,5 +1,5 @@
 // What fastify-media publishes on node:diagnostics_channel, for each way a file is kept, refused or deleted.
-import { subscribe, unsubscribe } from 'node:diagnostics_channel'
+import { channel, subscribe, unsubscribe } from 'node:diagnostics_channel'
 import t from 'tap'
 import { FileField, ImageField, type DeletedMessage, type RefusedMessage, type StoredMessage } from '../lib/index.js'
 import { fixture, makeApp, postForm, type Tap } from './helpers.js'
@@ -113,4 +113,18 @@ t.test('FieldFile.delete() and Model.delete() publish deleted with their reason,
     { storage: 'default', name: 'a/me.png', reason: 'Model.delete', model: 'profile', field: 'avatar', variant: undefined, size: undefined }
   ], 'a record\'s files are loaded by name: their size is unknown')
   t.same(seen.stored, [])
+})
+
+t.test('without subscribers nothing is published', async (t) => {
+  const { app, Profile } = await profileApp(t)
+  const channels = ['stored', 'refused', 'deleted'].map((name) => channel(`fastify-media:${name}`))
+  const publishes = channels.map((ch) => ch.publish)
+  for (const ch of channels) ch.publish = () => { throw new Error('published without subscribers') }
+  t.teardown(() => { channels.forEach((ch, i) => { ch.publish = publishes[i]! }) })
+  app.post('/p', { upload: Profile }, async (req) => req.uploads)
+  t.equal((await postForm(app, '/p', [png, pdf])).statusCode, 200)
+  t.equal((await postForm(app, '/p', [png])).statusCode, 400)
+  const saved = await Profile.fields.avatar.save('me.png', png.content)
+  await saved.delete()
+  await t.rejects(Profile.fields.document.save('x.pdf', png.content), { code: 'FST_MEDIA_INVALID_TYPE' })
 })

@@ -161,3 +161,17 @@ t.test('other errors on an upload route reach the app\'s handler and Fastify\'s 
   const seen = await custom.server.inject({ method: 'POST', url: '/throws', payload, headers })
   t.same(seen.json(), { seen: { code: 'E_MINE' } })
 })
+
+t.test('a handler that hands a refusal back to Fastify gets Fastify\'s default reply and log line, without the details', async (t) => {
+  const { server, lines } = await app(t)
+  const Model = server.media.model('m', { doc: FileField({ accept: ['application/pdf'] }) })
+  server.register(async (child) => {
+    child.setErrorHandler((err, _req, reply) => { reply.send(err) })
+    child.post('/back', { upload: Model }, async () => 'ok')
+  })
+  const { payload, headers } = multipart([{ name: 'doc', filename: 'a.png', content: png.content }])
+  const res = await server.inject({ method: 'POST', url: '/back', payload, headers })
+  t.same(res.json(), { statusCode: 400, code: 'FST_MEDIA_INVALID_TYPE', error: 'Bad Request', message: 'doc: image/png is not accepted' })
+  t.equal(lines.filter((line) => line.code === 'FST_MEDIA_INVALID_TYPE').length, 1, 'the refusal\'s own line')
+  t.equal(lines.filter((line) => line.err?.code === 'FST_MEDIA_INVALID_TYPE').length, 1, 'and Fastify\'s generic one')
+})
