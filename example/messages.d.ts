@@ -9,4 +9,4 @@ export interface Described {
 }
 
 export const SERVER_TROUBLE: string
-export function describeError (error: { code?: string, statusCode?: number, message: string, validation?: unknown }): Described
+export function describeError (error: { code?: string, statusCode?: number, message: string, field?: string | null, validation?: unknown }): Described

@@ -24,8 +24,8 @@ const FORM_MESSAGES = {
 export const SERVER_TROUBLE = 'Something went wrong on our side. Please try again.'
 
 /**
- * `{ field, message, code }`: `field` is one of FIELDS when the error concerns one (the plugin's message
- * starts with the field's name), else undefined (the message goes above the form).
+ * `{ field, message, code }`: `field` is one of FIELDS when the error concerns one (the plugin's refusals
+ * say which in `error.field`), else undefined (the message goes above the form).
  */
 export function describeError (error) {
   const code = error.code
@@ -34,8 +34,7 @@ export function describeError (error) {
   if (error.validation !== undefined) {
     return { field: 'name', message: `Enter a name of 1 to ${NAME_MAX} characters.`, code, status }
   }
-  const named = /^([^:]+):/.exec(error.message)?.[1]
-  const field = FIELDS.includes(named) ? named : undefined
+  const field = FIELDS.includes(error.field) ? error.field : undefined
   const fieldMessage = FIELD_MESSAGES[code]
   if (field !== undefined && fieldMessage !== undefined) return { field, message: fieldMessage(FILE_FIELDS[field]), code, status }
   return { field: undefined, message: FORM_MESSAGES[code] ?? 'The form was refused. Please check it and try again.', code, status }

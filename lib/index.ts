@@ -3,6 +3,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { mkdir } from 'node:fs/promises'
 import * as errors from './errors.js'
+import { nameStorage } from './events.js'
 import { serveMedia } from './media/serve.js'
 import { resolveOptions, type FastifyMediaOptions } from './options.js'
 import { createMediaApi } from './plugin-api.js'
@@ -21,6 +22,7 @@ async function fastifyMedia (app: FastifyInstance, options: FastifyMediaOptions)
 
   const key = config.signingKey
   for (const [storageName, storage] of config.storages) {
+    nameStorage(storage, storageName)
     storage.attach?.({
       storageName,
       baseDir: config.baseDir,
@@ -81,6 +83,8 @@ async function fastifyMedia (app: FastifyInstance, options: FastifyMediaOptions)
 export default fp(fastifyMedia, { fastify: '5.x', name: 'fastify-media' })
 export { fastifyMedia }
 export { errors }
+export type { Refusal, RefusalDetails } from './refusal.js'
+export type { DeletedMessage, DeleteReason, RefusedMessage, StoredMessage } from './events.js'
 export { formatBytes, parseBytes } from './bytes.js'
 export { FileField, ImageField } from './fields/field.js'
 export type { FileFieldOptions, ImageFieldOptions, ImageFormat, FieldSpec } from './fields/field.js'

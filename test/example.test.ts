@@ -218,6 +218,15 @@ t.test('the form\'s limits are messages too; an error the page does not know get
   t.same(describeError(new Error('no status')), { field: undefined, message: SERVER_TROUBLE, code: undefined, status: 500 })
 })
 
+t.test('the field a message goes next to is the error\'s `field`, never a guess from its text', async (t) => {
+  t.same(describeError({ statusCode: 400, code: 'FST_MEDIA_FILE_TOO_SMALL', field: 'contract', message: 'whatever the text says' }),
+    { field: 'contract', message: 'This file is empty.', code: 'FST_MEDIA_FILE_TOO_SMALL', status: 400 })
+  t.same(describeError({ statusCode: 400, code: 'FST_MEDIA_TOO_MANY_FILES', field: null, message: 'avatar: too many files (at most 3)' }),
+    { field: undefined, message: 'The form sent too many files.', code: 'FST_MEDIA_TOO_MANY_FILES', status: 400 }, 'a request-wide refusal goes above the form')
+  t.same(describeError({ statusCode: 400, code: 'FST_MEDIA_UNKNOWN_FIELD', field: 'photo', message: 'photo: the model declares no such file field' }),
+    { field: undefined, message: 'The form sent a file this page does not ask for.', code: 'FST_MEDIA_UNKNOWN_FIELD', status: 400 }, 'a field the page does not show goes above the form')
+})
+
 t.test('profiles survive a restart: the record\'s names load the files again', async (t) => {
   const dirs = demoDirs(t)
   const first = await buildApp({ ...dirs, mode: 'development' })

@@ -3,6 +3,7 @@ import { LATE_HEADER_LIMIT } from '../upload/gate.js'
 import { readStreamHeader, unreadableHeader } from '../upload/image-header.js'
 import type { Storage } from '../storage/storage.js'
 import { typeForName } from '../mime.js'
+import { publishDeleted, type DeleteOrigin } from '../events.js'
 
 export interface FieldFileInit {
   name: string
@@ -18,6 +19,9 @@ export interface FieldFileJSON {
   size: number
   contentType: string
 }
+
+/** Deletes with a reason for `fastify-media:deleted` (`Model.delete` passes its own). */
+export const kDelete = Symbol('fastify-media.delete')
 
 /** A stored file: what Django calls FieldFile. */
 export class FieldFile {
@@ -41,9 +45,17 @@ export class FieldFile {
     return this.storage.open(this.name)
   }
 
-  /** Removes the file from its storage; does not throw when it is already gone. */
+  /**
+   * Removes the file from its storage (an image's variants first: once its name is free, nothing of it
+   * is left to delete); does not throw when it is already gone.
+   */
   async delete (): Promise<void> {
+    await this[kDelete]({ reason: 'FieldFile.delete' })
+  }
+
+  async [kDelete] (origin: DeleteOrigin, variant?: string): Promise<void> {
     await this.storage.delete(this.name)
+    publishDeleted(this, origin, variant)
   }
 
   /** Reads what a loaded file does not know yet (size; width and height of images) from the storage. */
@@ -90,10 +102,9 @@ export class ImageFile<V extends string = never> extends FieldFile {
     return Object.values(this.variants)
   }
 
-  /** Removes the variants, then the image: once its name is free, nothing of it is left to delete. */
-  override async delete (): Promise<void> {
-    await Promise.all(this.#variantList().map(async (variant) => await variant.delete()))
-    await super.delete()
+  override async [kDelete] (origin: DeleteOrigin, variant?: string): Promise<void> {
+    await Promise.all(Object.entries<ImageFile>(this.variants).map(async ([key, file]) => await file[kDelete](origin, key)))
+    await super[kDelete](origin, variant)
   }
 
   /** Reads size and dimensions from the storage, the variants' too. */

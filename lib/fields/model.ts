@@ -1,12 +1,15 @@
 import { Readable } from 'node:stream'
 import { FST_MEDIA_INVALID_NAME, FST_MEDIA_INVALID_OPTION } from '../errors.js'
+import { isRefusal, refusal } from '../refusal.js'
+import { publishFile, storedChannel } from '../events.js'
+import { reportRefusal } from '../upload/refusal-reply.js'
 import type { Content, Storage } from '../storage/storage.js'
 import { storeFile } from '../upload/store-file.js'
 import { IMAGE_FORMAT_OF } from '../upload/sniff.js'
 import { variantFormat, variantName } from '../image/variant-options.js'
 import { splitExtension } from '../storage/valid-name.js'
 import type { FieldKind, FieldSpec, ResolvedField } from './field.js'
-import { FieldFile, ImageFile, type Loaded } from './field-file.js'
+import { FieldFile, ImageFile, kDelete, type Loaded } from './field-file.js'
 
 export type Fields = Record<string, FieldSpec>
 
@@ -138,7 +141,7 @@ export function createModel<F extends Fields> (name: string, specs: F, storages:
     },
     async delete (record: Record<string, unknown>) {
       const deletions = Object.entries(fields).flatMap(([fieldName, field]) =>
-        namesOf(record[fieldName]).map(async (stored) => await fileFor(field, stored).delete()))
+        namesOf(record[fieldName]).map(async (stored) => await fileFor(field, stored)[kDelete]({ reason: 'Model.delete', model: name, field: fieldName })))
       await Promise.all(deletions)
     }
   }
@@ -156,20 +159,34 @@ function bindField (spec: FieldSpec, fieldName: string, modelName: string, stora
     model: modelName,
     storage,
     async save (filename: string, content: Content) {
-      if (typeof filename !== 'string' || filename === '') throw new FST_MEDIA_INVALID_NAME(fieldName, 'a file name is required')
-      const stored: string[] = []
-      return await storeFile({
-        field: spec.options,
-        fieldName,
-        modelName,
-        storage,
-        filename,
-        source: toSource(content),
-        onStored: (name) => { stored.push(name) }
-      }).catch(async (err: unknown) => {
-        await Promise.all(stored.map(async (name) => await storage.delete(name)))
+      try {
+        const file = await saveFile(spec.options, fieldName, modelName, storage, filename, content)
+        if (storedChannel.hasSubscribers) publishFile(file, modelName, fieldName, undefined)
+        return file
+      } catch (err) {
+        if (isRefusal(err)) reportRefusal(err, modelName, undefined)
         throw err
-      }) as FieldFile
+      }
     }
   }) as BoundField
+}
+
+/** `field.save()`: the upload checks outside HTTP; what it stored before failing is deleted again. */
+async function saveFile (field: ResolvedField, fieldName: string, modelName: string, storage: Storage, filename: string, content: Content): Promise<FieldFile> {
+  if (typeof filename !== 'string' || filename === '') {
+    throw refusal(new FST_MEDIA_INVALID_NAME(fieldName, 'a file name is required'), { field: fieldName })
+  }
+  const stored: string[] = []
+  return await storeFile({
+    field,
+    fieldName,
+    modelName,
+    storage,
+    filename,
+    source: toSource(content),
+    onStored: (name) => { stored.push(name) }
+  }).catch(async (err: unknown) => {
+    await Promise.all(stored.map(async (name) => await storage.delete(name)))
+    throw err
+  }) as FieldFile
 }

@@ -1,6 +1,7 @@
 import { createHash, type Hash } from 'node:crypto'
 import { formatBytes } from '../bytes.js'
 import { FST_MEDIA_FILE_TOO_LARGE, FST_MEDIA_FILE_TOO_SMALL, FST_MEDIA_INVALID_TYPE } from '../errors.js'
+import { refusal } from '../refusal.js'
 import { unreadableHeader } from './image-header.js'
 
 /**
@@ -59,7 +60,7 @@ export async function * gate (head: Buffer[], rest: AsyncIterator<Buffer> | unde
         pendingSize += chunk.length
         await tryLateHeader()
       }
-      throw new FST_MEDIA_FILE_TOO_LARGE(opts.field, formatBytes(opts.maxSize))
+      throw refusal(new FST_MEDIA_FILE_TOO_LARGE(opts.field, formatBytes(opts.maxSize)), { field: opts.field, limit: opts.maxSize, option: 'maxSize' })
     }
     opts.count?.(chunk.length)
     digest?.update(chunk)
@@ -98,7 +99,9 @@ export async function * gate (head: Buffer[], rest: AsyncIterator<Buffer> | unde
     }
     if (pending !== undefined) await resolveLateHeader()
     // an empty part never gets here: it is refused before anything is written
-    if (result.size < opts.minSize) throw new FST_MEDIA_FILE_TOO_SMALL(opts.field, formatBytes(opts.minSize))
+    if (result.size < opts.minSize) {
+      throw refusal(new FST_MEDIA_FILE_TOO_SMALL(opts.field, formatBytes(opts.minSize)), { field: opts.field, limit: opts.minSize, option: 'minSize' })
+    }
     result.sha256 = digest?.digest('hex')
   } finally {
     // stops the multipart file stream as soon as we stop, so the parser does not wait on it

@@ -2,6 +2,7 @@ import type { Readable } from 'node:stream'
 import type { Metadata } from 'sharp'
 import { loadSharp } from '../image/load-sharp.js'
 import { FST_MEDIA_INVALID_IMAGE } from '../errors.js'
+import { refusal } from '../refusal.js'
 import type { ImageFormat, ImageRules } from '../fields/field.js'
 
 export interface Dimensions {
@@ -51,22 +52,23 @@ function formatOf (meta: Metadata): string | undefined {
  * and the dimensions and pixel count must be within bounds. Nothing is decoded.
  */
 export function checkHeader (meta: Metadata, expected: ImageFormat, rules: ImageRules, field: string): Dimensions {
-  const invalid = (why: string) => new FST_MEDIA_INVALID_IMAGE(field, why)
+  const invalid = (why: string, option?: keyof ImageRules) =>
+    refusal(new FST_MEDIA_INVALID_IMAGE(field, why), { field, option, limit: option === undefined ? undefined : rules[option] as number })
   const format = formatOf(meta)
   if (format !== expected) throw invalid(`the header says ${format ?? 'nothing'} where the signature says ${expected}`)
   const { width, height } = meta
   if (!(width > 0 && height > 0)) throw invalid('the image has no dimensions')
-  if (width * height > rules.maxPixels) throw invalid(`${width}x${height} is more than ${rules.maxPixels} pixels`)
+  if (width * height > rules.maxPixels) throw invalid(`${width}x${height} is more than ${rules.maxPixels} pixels`, 'maxPixels')
   const pages = meta.pages ?? 1
   // a field that decodes every frame decodes width x height x frames pixels
   if (rules.decodesAllFrames && width * height * pages > rules.maxPixels) {
-    throw invalid(`${width}x${height} in ${pages} frames is more than ${rules.maxPixels} pixels`)
+    throw invalid(`${width}x${height} in ${pages} frames is more than ${rules.maxPixels} pixels`, 'maxPixels')
   }
-  if (width < rules.minWidth) throw invalid(`${width} px wide is less than ${rules.minWidth}`)
-  if (width > rules.maxWidth) throw invalid(`${width} px wide is more than ${rules.maxWidth}`)
-  if (height < rules.minHeight) throw invalid(`${height} px high is less than ${rules.minHeight}`)
-  if (height > rules.maxHeight) throw invalid(`${height} px high is more than ${rules.maxHeight}`)
-  if (pages > rules.maxPages) throw invalid(`${pages} frames are more than ${rules.maxPages}`)
+  if (width < rules.minWidth) throw invalid(`${width} px wide is less than ${rules.minWidth}`, 'minWidth')
+  if (width > rules.maxWidth) throw invalid(`${width} px wide is more than ${rules.maxWidth}`, 'maxWidth')
+  if (height < rules.minHeight) throw invalid(`${height} px high is less than ${rules.minHeight}`, 'minHeight')
+  if (height > rules.maxHeight) throw invalid(`${height} px high is more than ${rules.maxHeight}`, 'maxHeight')
+  if (pages > rules.maxPages) throw invalid(`${pages} frames are more than ${rules.maxPages}`, 'maxPages')
   return { width, height, pages }
 }
 

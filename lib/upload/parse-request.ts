@@ -2,10 +2,11 @@ import type { FastifyRequest } from 'fastify'
 import type { Readable } from 'node:stream'
 import { formatBytes } from '../bytes.js'
 import { FST_MEDIA_BAD_MULTIPART, FST_MEDIA_FIELD_REQUIRED, FST_MEDIA_LIMIT, FST_MEDIA_TOO_MANY_FILES, FST_MEDIA_UNKNOWN_FIELD } from '../errors.js'
+import { refusal } from '../refusal.js'
 import type { FieldFile } from '../fields/field-file.js'
 import type { Model } from '../fields/model.js'
 import type { MediaLimits } from '../options.js'
-import { totalSizeError } from './map-error.js'
+import { parserError, totalSizeError } from './map-error.js'
 import { storeFile } from './store-file.js'
 import type { UploadTransaction } from './transaction.js'
 
@@ -32,6 +33,9 @@ export async function parseUpload (request: FastifyRequest, model: Model, limits
     if (total > limits.totalSize) throw totalSizeError(limits)
   }
 
+  // everything the parser throws (the parts iterator, busboy's Content-Type check included, or a file
+  // stream) goes through here
+  const fromParser = (err: unknown): Error => parserError(err, limits, request.raw.destroyed)
   const parts = request.parts({
     limits: {
       fileSize: Infinity,
@@ -56,25 +60,28 @@ export async function parseUpload (request: FastifyRequest, model: Model, limits
   // nothing else may ever await it: without this, an abort after the body was read is an unhandled rejection
   stopped.catch(() => {})
   // the parser may never settle a wait for a part that never comes: race it (race handles both outcomes)
-  const nextPart = async () => await Promise.race([iterator.next(), stopped])
+  const nextPart = async () => await Promise.race([iterator.next().catch((err: unknown) => { throw fromParser(err) }), stopped])
   for (let next = await nextPart(); next.done !== true; next = await nextPart()) {
     const part = next.value
     const name = part.fieldname
     if (part.type === 'field') {
-      if (part.valueTruncated) throw new FST_MEDIA_LIMIT(name, `limits.fieldSize: ${formatBytes(limits.fieldSize)}`)
-      if (Object.hasOwn(model.fields, name)) throw new FST_MEDIA_BAD_MULTIPART(name, 'a text value where a file was expected')
+      if (part.valueTruncated) {
+        const err = new FST_MEDIA_LIMIT(name, `limits.fieldSize: ${formatBytes(limits.fieldSize)}`)
+        throw refusal(err, { field: name, limit: limits.fieldSize, option: 'limits.fieldSize' })
+      }
+      if (Object.hasOwn(model.fields, name)) throw refusal(new FST_MEDIA_BAD_MULTIPART(name, 'a text value where a file was expected'), { field: name })
       count(Buffer.byteLength(typeof part.value === 'string' ? part.value : JSON.stringify(part.value)))
       const previous = body[name]
       body[name] = previous === undefined ? part.value : [previous, part.value].flat()
       continue
     }
 
-    if (!Object.hasOwn(model.fields, name)) throw new FST_MEDIA_UNKNOWN_FIELD(name)
+    if (!Object.hasOwn(model.fields, name)) throw refusal(new FST_MEDIA_UNKNOWN_FIELD(name), { field: name })
     const field = model.fields[name]!
     const current = uploads[name]
-    if (!field.multiple && current !== null) throw new FST_MEDIA_TOO_MANY_FILES(name, 1)
+    if (!field.multiple && current !== null) throw refusal(new FST_MEDIA_TOO_MANY_FILES(name, 1), { field: name, limit: 1, option: 'multiple' })
     if (field.multiple && (current as FieldFile[]).length >= field.options.maxCount) {
-      throw new FST_MEDIA_TOO_MANY_FILES(name, field.options.maxCount)
+      throw refusal(new FST_MEDIA_TOO_MANY_FILES(name, field.options.maxCount), { field: name, limit: field.options.maxCount, option: 'maxCount' })
     }
     receiving = part.file
     const file = await storeFile({
@@ -83,7 +90,7 @@ export async function parseUpload (request: FastifyRequest, model: Model, limits
       modelName: model.name,
       storage: field.storage,
       filename: part.filename,
-      source: part.file[Symbol.asyncIterator](),
+      source: parserSource(part.file, fromParser),
       request,
       count,
       ...tx.hooksFor(field.storage)
@@ -97,8 +104,17 @@ export async function parseUpload (request: FastifyRequest, model: Model, limits
   for (const [name, field] of Object.entries(model.fields)) {
     const value = uploads[name]
     if (field.required && (value === null || (Array.isArray(value) && value.length === 0))) {
-      throw new FST_MEDIA_FIELD_REQUIRED(name)
+      throw refusal(new FST_MEDIA_FIELD_REQUIRED(name), { field: name })
     }
   }
   return uploads
+}
+
+/** A file part's chunks, with what its stream throws (busboy: the body ended inside it) made ours. */
+function parserSource (file: Readable, convert: (err: unknown) => Error): AsyncIterator<Buffer> {
+  const chunks = file[Symbol.asyncIterator]() as AsyncIterator<Buffer>
+  return {
+    next: async () => await chunks.next().catch((err: unknown) => { throw convert(err) }),
+    return: async () => await chunks.return!()
+  }
 }

@@ -1,9 +1,12 @@
-import type { FastifyReply, FastifyRequest, RouteOptions } from 'fastify'
+import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify'
 import { FST_MEDIA_INVALID_OPTION, FST_MEDIA_NOT_MULTIPART, FST_MEDIA_UPLOAD_TIMEOUT } from '../errors.js'
+import { isRefusal, refusal } from '../refusal.js'
 import { isModel, type Model } from '../fields/model.js'
 import type { MediaLimits } from '../options.js'
 import { toMediaError } from './map-error.js'
-import { emptyUploads, parseUpload } from './parse-request.js'
+import { emptyUploads, parseUpload, type UploadsRecord } from './parse-request.js'
+import { publishStored } from '../events.js'
+import { refusalErrorHandler, reportRefusal } from './refusal-reply.js'
 import type { PendingNames } from './pending.js'
 import { UploadTransaction } from './transaction.js'
 
@@ -37,7 +40,7 @@ function releaseBody (request: FastifyRequest, reply: FastifyReply): void {
 
 /** The `onRoute` hook that turns a route with `upload: Model` into an upload route. */
 export function uploadRoutes (limits: MediaLimits, pending: PendingNames) {
-  return function onRoute (routeOptions: RouteOptions & { upload?: unknown }): void {
+  return function onRoute (this: FastifyInstance, routeOptions: RouteOptions & { upload?: unknown }): void {
     const model = routeOptions.upload
     if (model === undefined) return
     const route = `${String(routeOptions.method)} ${routeOptions.url}`
@@ -46,6 +49,9 @@ export function uploadRoutes (limits: MediaLimits, pending: PendingNames) {
     if (!methods.every((method) => BODY_METHODS.has(method))) {
       throw new FST_MEDIA_INVALID_OPTION(`${route} upload`, 'upload routes must be POST, PUT or PATCH')
     }
+    const modelName = (model as Model).name
+    // a route's own errorHandler sees refusals as they are; without one, the default reply gets their details
+    routeOptions.errorHandler ??= refusalErrorHandler(this)
 
     addHook(routeOptions, 'preParsing', async function (request: UploadRequest, reply: FastifyReply, payload: unknown) {
       const tx = new UploadTransaction(pending)
@@ -58,7 +64,9 @@ export function uploadRoutes (limits: MediaLimits, pending: PendingNames) {
         if (tx.parsing || reply.sent) return tx.rollback()
       })
       if (!/^multipart\/form-data\s*(;|$)/i.test(request.headers['content-type'] ?? '')) {
-        throw new FST_MEDIA_NOT_MULTIPART(route)
+        const err = refusal(new FST_MEDIA_NOT_MULTIPART(route), { field: null })
+        reportRefusal(err, modelName, request)
+        throw err
       }
       return payload
     }, true)
@@ -76,7 +84,9 @@ export function uploadRoutes (limits: MediaLimits, pending: PendingNames) {
       // A client that sends one byte a second must not hold a connection, a temp file and a handler for ever
       const deadline = new AbortController()
       const timer = limits.uploadTimeout > 0
-        ? setTimeout(() => deadline.abort(new FST_MEDIA_UPLOAD_TIMEOUT('request', limits.uploadTimeout)), limits.uploadTimeout)
+        ? setTimeout(() => deadline.abort(refusal(new FST_MEDIA_UPLOAD_TIMEOUT('request', limits.uploadTimeout), {
+          field: null, limit: limits.uploadTimeout, option: 'limits.uploadTimeout'
+        })), limits.uploadTimeout)
         : undefined
       try {
         request[kUploads] = await parseUpload(request, model as Model, limits, tx, body, deadline.signal)
@@ -84,7 +94,9 @@ export function uploadRoutes (limits: MediaLimits, pending: PendingNames) {
       } catch (err) {
         releaseBody(request, reply)
         await tx.rollback()
-        throw toMediaError(err, limits, request.raw.destroyed)
+        const failure = toMediaError(err)
+        if (isRefusal(failure)) reportRefusal(failure, modelName, request)
+        throw failure
       } finally {
         clearTimeout(timer)
       }
@@ -94,7 +106,7 @@ export function uploadRoutes (limits: MediaLimits, pending: PendingNames) {
     addHook(routeOptions, 'onSend', async function (request: UploadRequest, reply: FastifyReply, payload: unknown) {
       const tx = request[kTransaction]
       if (reply.statusCode >= 400) await tx?.rollback()
-      else tx?.commit()
+      else if (tx?.commit() === true) publishStored(model as Model, request[kUploads] as UploadsRecord, request)
       return payload
     })
   }

@@ -1,5 +1,6 @@
 import { fileTypeFromBuffer } from 'file-type'
 import { FST_MEDIA_INVALID_TYPE } from '../errors.js'
+import { refusal } from '../refusal.js'
 import type { AcceptRules, ImageFormat, ResolvedField } from '../fields/field.js'
 import { canonicalExtension } from '../mime.js'
 
@@ -41,14 +42,13 @@ export async function detectType (head: Buffer, clientExt: string, field: Resolv
     // an animated PNG is a PNG to browsers, sharp and `.png` names alike
     const { ext, mime } = found.ext === 'apng' ? { ext: 'png', mime: 'image/png' } : { ext: canonicalExtension(found.ext), mime: found.mime }
     const detected = { ext, mime, format: IMAGE_FORMAT_OF[ext], text: false }
-    if (!takes(field, detected)) throw new FST_MEDIA_INVALID_TYPE(fieldName, `${mime} is not accepted`)
+    if (!takes(field, detected)) throw refusal(new FST_MEDIA_INVALID_TYPE(fieldName, `${mime} is not accepted`), { field: fieldName, detected: mime })
     return detected
   }
   const text = textType(head, clientExt, field)
   if (text !== undefined) return text
-  throw new FST_MEDIA_INVALID_TYPE(fieldName, found === undefined
-    ? 'the file type cannot be recognised'
-    : `${found.mime} is not accepted`)
+  const err = new FST_MEDIA_INVALID_TYPE(fieldName, found === undefined ? 'the file type cannot be recognised' : `${found.mime} is not accepted`)
+  throw refusal(err, { field: fieldName, detected: found?.mime ?? null })
 }
 
 function takes (field: ResolvedField, detected: Pick<Detected, 'ext' | 'mime' | 'format'>): boolean {
@@ -61,6 +61,30 @@ function accepts (rules: AcceptRules, { ext, mime }: Pick<Detected, 'ext' | 'mim
   if (rules.any) return !(mime in TEXT_MIMES) || isImageField
   if (rules.types.has(mime) || rules.extensions.has(ext)) return true
   return mime !== 'image/svg+xml' && rules.wildcards.some((prefix) => mime.startsWith(prefix))
+}
+
+const FORMAT_TYPES: Readonly<Record<ImageFormat, { mime: string, ext: string }>> = {
+  jpeg: { mime: 'image/jpeg', ext: 'jpg' },
+  png: { mime: 'image/png', ext: 'png' },
+  webp: { mime: 'image/webp', ext: 'webp' },
+  gif: { mime: 'image/gif', ext: 'gif' },
+  avif: { mime: 'image/avif', ext: 'avif' },
+  tiff: { mime: 'image/tiff', ext: 'tif' },
+  svg: { mime: 'image/svg+xml', ext: 'svg' }
+}
+
+/**
+ * What a field takes, for a refusal to show: its `accept` entries, or an image field's formats as MIME
+ * types (those its `accept` lets through too). Undefined for a file field that takes any detectable type.
+ */
+export function acceptedTypes (field: ResolvedField): string[] | undefined {
+  const { accept, image } = field
+  if (image !== undefined) {
+    return [...image.formats].map((format) => FORMAT_TYPES[format])
+      .filter((type) => accepts(accept, type, true)).map(({ mime }) => mime)
+  }
+  if (accept.any) return undefined
+  return [...accept.types, ...accept.wildcards.map((prefix) => `${prefix}*`), ...[...accept.extensions].map((ext) => `.${ext}`)]
 }
 
 const TEXT_MIMES: Record<string, true> = Object.fromEntries(Object.values(TEXT_TYPES).map(({ mime }) => [mime, true]))

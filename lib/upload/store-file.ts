@@ -1,6 +1,7 @@
 import type { FastifyRequest } from 'fastify'
 import { formatBytes } from '../bytes.js'
 import { FST_MEDIA_EXTENSION_MISMATCH, FST_MEDIA_FILE_TOO_LARGE, FST_MEDIA_FILE_TOO_SMALL, FST_MEDIA_INVALID_NAME } from '../errors.js'
+import { isClientError, refusal } from '../refusal.js'
 import type { ResolvedField } from '../fields/field.js'
 import { FieldFile, ImageFile } from '../fields/field-file.js'
 import { planName, type UploadToContext } from '../fields/upload-to.js'
@@ -12,7 +13,7 @@ import type { Encoded } from '../image/process.js'
 import { gate, type GateResult } from './gate.js'
 import { readHead } from './head.js'
 import { checkHeader, readHeader, unreadableHeader, type Dimensions } from './image-header.js'
-import { detectType } from './sniff.js'
+import { acceptedTypes, detectType, type Detected } from './sniff.js'
 
 export interface StoreInput {
   field: ResolvedField
@@ -44,16 +45,21 @@ export interface StoreInput {
 export async function storeFile (input: StoreInput): Promise<FieldFile | null> {
   const { field, fieldName, source } = input
   const head = await readHead(source)
+  let sniffed: Detected | undefined
+  const result: GateResult = { size: 0, sha256: undefined }
   try {
     if (input.filename === '' && head.ended && head.bytes.length === 0) return null
 
     const validName = getValidName(input.filename)
     if (validName === '') throw new FST_MEDIA_INVALID_NAME(fieldName, 'nothing usable is left of the file name')
     // an empty file has no type to detect: it is refused for its size
-    if (head.ended && head.bytes.length === 0) throw new FST_MEDIA_FILE_TOO_SMALL(fieldName, formatBytes(Math.max(field.minSize, 1)))
+    if (head.ended && head.bytes.length === 0) {
+      const limit = Math.max(field.minSize, 1)
+      throw refusal(new FST_MEDIA_FILE_TOO_SMALL(fieldName, formatBytes(limit)), { field: fieldName, limit, option: 'minSize' })
+    }
 
     const clientExt = splitExtension(validName).ext
-    const detected = await detectType(head.bytes, clientExt, field, fieldName)
+    const detected = sniffed = await detectType(head.bytes, clientExt, field, fieldName)
     if (clientExt !== '' && canonicalExtension(clientExt) !== detected.ext) {
       throw new FST_MEDIA_EXTENSION_MISMATCH(fieldName, clientExt, detected.mime)
     }
@@ -79,7 +85,9 @@ export async function storeFile (input: StoreInput): Promise<FieldFile | null> {
     }
 
     // size comes last in the contract's order; a part that fit in the window is refused before any write
-    if (head.ended && head.bytes.length > field.maxSize) throw new FST_MEDIA_FILE_TOO_LARGE(fieldName, formatBytes(field.maxSize))
+    if (head.ended && head.bytes.length > field.maxSize) {
+      throw refusal(new FST_MEDIA_FILE_TOO_LARGE(fieldName, formatBytes(field.maxSize)), { field: fieldName, limit: field.maxSize, option: 'maxSize' })
+    }
 
     const filename = `${splitExtension(validName).stem}.${detected.ext}`
     const plan = planName({
@@ -90,7 +98,6 @@ export async function storeFile (input: StoreInput): Promise<FieldFile | null> {
       maxLength: field.maxLength,
       timeZone: field.timeZone
     })
-    const result: GateResult = { size: 0, sha256: undefined }
     let content: AsyncIterable<Buffer> = gate(head.chunks, head.ended ? undefined : source, {
       field: fieldName,
       maxSize: field.maxSize,
@@ -121,6 +128,13 @@ export async function storeFile (input: StoreInput): Promise<FieldFile | null> {
       variants = await work
     }
     return new ImageFile({ ...init, width: sanitized?.width ?? width, height: sanitized?.height ?? height, variants })
+  } catch (err) {
+    // every refusal of this file names its field, what it was and how much of it came
+    if (isClientError(err)) {
+      const accepted = (err as { code: string }).code === 'FST_MEDIA_INVALID_TYPE' ? acceptedTypes(field) : undefined
+      refusal(err, { field: fieldName, detected: sniffed?.mime, accepted, bytes: Math.max(head.bytes.length, result.size) })
+    }
+    throw err
   } finally {
     // a refusal before the content was handed over leaves the part unread: release it
     if (!head.ended) await source.return?.()

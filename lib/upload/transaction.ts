@@ -77,10 +77,12 @@ export class UploadTransaction {
     if (this.#state === 'parsing') this.#state = 'handling'
   }
 
-  commit (): void {
-    if (this.#state !== 'parsing' && this.#state !== 'handling') return
+  /** Keeps the files; true when this call committed them (false once committed or rolled back). */
+  commit (): boolean {
+    if (this.#state !== 'parsing' && this.#state !== 'handling') return false
     this.#state = 'committed'
     for (const { storage, name } of this.#files) this.#pending.delete(storage, name)
+    return true
   }
 
   /**
