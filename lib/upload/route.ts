@@ -3,6 +3,7 @@ import { FST_MEDIA_INVALID_OPTION, FST_MEDIA_NOT_MULTIPART, FST_MEDIA_UPLOAD_TIM
 import { isModel, type Model } from '../fields/model.js'
 import type { MediaLimits } from '../options.js'
 import { toMediaError } from './map-error.js'
+import { uploadSchemas } from './openapi.js'
 import { emptyUploads, parseUpload } from './parse-request.js'
 import type { PendingNames } from './pending.js'
 import { UploadTransaction } from './transaction.js'
@@ -35,8 +36,11 @@ function releaseBody (request: FastifyRequest, reply: FastifyReply): void {
   request.raw.resume()
 }
 
-/** The `onRoute` hook that turns a route with `upload: Model` into an upload route. */
-export function uploadRoutes (limits: MediaLimits, pending: PendingNames) {
+/**
+ * The `onRoute` hook that turns a route with `upload: Model` into an upload route. `documented` collects, for
+ * each upload route, the step that puts its documented schema in place (see `documentRoutes`).
+ */
+export function uploadRoutes (limits: MediaLimits, pending: PendingNames, documented: Array<() => void>) {
   return function onRoute (routeOptions: RouteOptions & { upload?: unknown }): void {
     const model = routeOptions.upload
     if (model === undefined) return
@@ -46,6 +50,13 @@ export function uploadRoutes (limits: MediaLimits, pending: PendingNames) {
     if (!methods.every((method) => BODY_METHODS.has(method))) {
       throw new FST_MEDIA_INVALID_OPTION(`${route} upload`, 'upload routes must be POST, PUT or PATCH')
     }
+
+    // Fastify takes the route's schema for validation once the onRoute hooks have run; @fastify/swagger
+    // reads routeOptions.schema when app.swagger() runs, after ready. So validation gets the body without
+    // the file fields now, and the documented schema replaces it on ready.
+    const { validation, documentation } = uploadSchemas(routeOptions.schema, model)
+    routeOptions.schema = validation
+    documented.push(() => { routeOptions.schema = documentation })
 
     addHook(routeOptions, 'preParsing', async function (request: UploadRequest, reply: FastifyReply, payload: unknown) {
       const tx = new UploadTransaction(pending)
