@@ -5,7 +5,7 @@ import { Validator } from '@seriousme/openapi-schema-validator'
 import { Type, TypeBoxValidatorCompiler } from '@fastify/type-provider-typebox'
 import Fastify, { type FastifyInstance, type FastifySchema } from 'fastify'
 import t from 'tap'
-import fastifyMedia, { FileField, ImageField } from '../lib/index.js'
+import fastifyMedia, { FileField, FileSystemStorage, ImageField } from '../lib/index.js'
 import { filesUnder, fixture, postForm, tempDir, type Part, type Tap } from './helpers.js'
 
 type Order = 'swagger first' | 'swagger last'
@@ -253,4 +253,37 @@ t.test('a body schema that cannot be merged (a $ref, a per-content-type map) is 
   for (const url of ['/ref', '/allof']) {
     t.same(Object.keys(operation(app, url).requestBody.content), ['multipart/form-data'], `${url}: still documented as a form`)
   }
+})
+
+for (const mode of ['development', 'production'] as const) {
+  t.test(`${mode}: the plugin's own routes (static, media, signed private files) stay out of the document`, async (t) => {
+    const dir = tempDir(t)
+    const app = Fastify()
+    t.teardown(() => app.close())
+    await app.register(fastifySwagger, { openapi: {} })
+    await app.register(fastifyMedia, {
+      baseDir: dir,
+      mode,
+      static: { dirs: [] },
+      storages: { private: new FileSystemStorage({ location: 'private', baseUrl: '/private/', public: false }) },
+      signingKey: 'k'.repeat(32)
+    })
+    app.get('/mine', async () => 'ok')
+    await app.ready()
+    t.same(Object.keys((app.swagger() as { paths: object }).paths), ['/mine'])
+  })
+}
+
+t.test('an empty text part under a file field (what Swagger UI sends for a file left empty) counts as absent', async (t) => {
+  const { app, route, stored } = await swaggerApp(t)
+  route('/profiles', { body: nameSchema })
+  const empty = (name: string) => ({ name, content: '' })
+  const res = await postForm(app, '/profiles', [{ name: 'name', content: 'Ada' }, empty('avatar'), pdf, empty('photos')])
+  t.equal(res.statusCode, 201, res.body)
+  t.match(res.json(), { body: { name: 'Ada' }, uploads: { avatar: null, photos: [] } })
+  t.same(stored(), ['docs/report.pdf'])
+  const required = await postForm(app, '/profiles', [{ name: 'name', content: 'Ada' }, empty('document')])
+  t.match(required.json(), { statusCode: 400, code: 'FST_MEDIA_FIELD_REQUIRED' }, 'a required field sent empty is missing')
+  const text = await postForm(app, '/profiles', [{ name: 'name', content: 'Ada' }, pdf, { name: 'avatar', content: 'x' }])
+  t.match(text.json(), { statusCode: 400, code: 'FST_MEDIA_BAD_MULTIPART' }, 'a text value that is not empty is still refused')
 })

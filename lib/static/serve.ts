@@ -18,7 +18,8 @@ const SHORT = 'public, max-age=60'
 export async function serveDevelopment (app: FastifyInstance, { url, finders, baseDir }: { url: string, finders: StaticFinders, baseDir: string }): Promise<void> {
   await app.register(async function staticDevelopment (child) {
     await child.register(fastifyStatic, { root: baseDir, serve: false, cacheControl: false, dotfiles: 'ignore', index: false })
-    child.get(`${url}*`, async (request: WildcardRequest, reply: FastifyReply) => {
+    // hidden from @fastify/swagger, as @fastify/static hides its own routes (its schemaHide)
+    child.get(`${url}*`, { schema: { hide: true } }, async (request: WildcardRequest, reply: FastifyReply) => {
       const found = await finders.find(request.params['*'])
       if (found === undefined) return reply.callNotFound()
       reply.header('cache-control', 'no-cache')
