@@ -287,3 +287,14 @@ t.test('an empty text part under a file field (what Swagger UI sends for a file 
   const text = await postForm(app, '/profiles', [{ name: 'name', content: 'Ada' }, pdf, { name: 'avatar', content: 'x' }])
   t.match(text.json(), { statusCode: 400, code: 'FST_MEDIA_BAD_MULTIPART' }, 'a text value that is not empty is still refused')
 })
+
+t.test('an onRoute hook sees the schema validation uses (no file fields); after ready routeOptions.schema is the documented one', async (t) => {
+  const { app, route } = await swaggerApp(t)
+  let seen: { schema?: FastifySchema } = {}
+  let atRoute: FastifySchema | undefined
+  app.addHook('onRoute', (routeOptions) => { seen = routeOptions; atRoute = routeOptions.schema })
+  route('/profiles', { body: { ...nameSchema, properties: { ...nameSchema.properties, avatar: { type: 'string', format: 'binary' } } } })
+  t.same(atRoute?.body, nameSchema)
+  await app.ready()
+  t.match(seen.schema, { consumes: ['multipart/form-data'], body: { required: ['name', 'document'], properties: { avatar: avatarDoc, document: documentDoc } } })
+})
