@@ -4,7 +4,9 @@ import fastifySwagger, { type SwaggerOptions } from '@fastify/swagger'
 import { Validator } from '@seriousme/openapi-schema-validator'
 import { Type, TypeBoxValidatorCompiler } from '@fastify/type-provider-typebox'
 import Fastify, { type FastifyInstance, type FastifySchema } from 'fastify'
+import { join } from 'node:path'
 import t from 'tap'
+import { buildApp } from '../example/server.js'
 import fastifyMedia, { FileField, FileSystemStorage, ImageField } from '../lib/index.js'
 import { filesUnder, fixture, postForm, tempDir, type Part, type Tap } from './helpers.js'
 
@@ -298,3 +300,26 @@ t.test('an onRoute hook sees the schema validation uses (no file fields); after 
   await app.ready()
   t.match(seen.schema, { consumes: ['multipart/form-data'], body: { required: ['name', 'document'], properties: { avatar: avatarDoc, document: documentDoc } } })
 })
+
+for (const mode of ['development', 'production'] as const) {
+  t.test(`the demo in ${mode} mode: a valid document with the upload form, and Swagger UI under /documentation next to /static/`, async (t) => {
+    const dir = tempDir(t)
+    const app = await buildApp({ mediaRoot: join(dir, 'media'), dataDir: join(dir, 'data'), staticRoot: join(dir, 'staticfiles'), mode })
+    t.teardown(() => app.close())
+    if (mode === 'production') await app.media.collectstatic()
+    const document = (await app.inject('/documentation/json')).json()
+    t.same(await validate(document), { valid: true })
+    t.same(Object.keys(document.paths), ['/', '/profiles', '/profiles/{id}/delete'], "the plugin's routes are hidden")
+    const form = document.paths['/profiles'].post.requestBody.content['multipart/form-data'].schema
+    t.same(form.required, ['name', 'avatar'])
+    t.same(Object.keys(form.properties), ['name', 'avatar', 'document', 'contract'])
+
+    const page = await app.inject('/documentation')
+    t.equal(page.statusCode, 200)
+    t.match(page.headers['content-type'], 'text/html')
+    for (const asset of ['/documentation/static/swagger-ui.css', '/documentation/static/swagger-ui-bundle.js', '/documentation/static/index.css']) {
+      t.equal((await app.inject(asset)).statusCode, 200, asset)
+    }
+    t.equal((await app.inject(app.media.static('css/app.css'))).statusCode, 200, "the demo's own static files still serve")
+  })
+}
