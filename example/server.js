@@ -1,6 +1,8 @@
 // The fastify-media demo: profiles with an avatar, a document and a private contract, on one page.
 // `npm start` builds the plugin, runs collectstatic and serves in production mode; `npm run dev` serves
 // static files straight from static/ (development mode). It imports the compiled plugin from dist/.
+import fastifySwagger from '@fastify/swagger'
+import fastifySwaggerUi from '@fastify/swagger-ui'
 import Fastify from 'fastify'
 import { randomBytes } from 'node:crypto'
 import { join, resolve } from 'node:path'
@@ -34,6 +36,9 @@ export async function buildApp ({
   // first: a damaged file stops here, before there is an app to close
   const store = await new ProfileStore(join(data, 'profiles.json')).open()
   const app = Fastify({ logger })
+  // the OpenAPI document of the routes declared below, browsable at /documentation
+  await app.register(fastifySwagger, { openapi: { info: { title: 'fastify-media demo', version: '1.0.0' } } })
+  await app.register(fastifySwaggerUi, { routePrefix: '/documentation' })
 
   await app.register(fastifyMedia, {
     baseDir,

@@ -46,7 +46,12 @@ async function fastifyMedia (app: FastifyInstance, options: FastifyMediaOptions)
     }
   } as never)
   const pending = new PendingNames()
-  app.addHook('onRoute', uploadRoutes(config.limits, pending))
+  const documented: Array<() => void> = []
+  app.addHook('onRoute', uploadRoutes(config.limits, pending, documented))
+  // by now every route's validation is compiled: readers of routeOptions.schema (@fastify/swagger) see the document
+  app.addHook('onReady', async () => {
+    for (const document of documented.splice(0)) document()
+  })
 
   for (const [storageName, storage] of config.storages) {
     if (!(storage instanceof FileSystemStorage) || storage.baseUrl === undefined) continue

@@ -1,5 +1,5 @@
 import fastifyStatic from '@fastify/static'
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import type { FastifyInstance, FastifyReply, FastifyRequest, FastifySchema } from 'fastify'
 import { relative } from 'node:path'
 import type { StaticFinders } from './finders.js'
 import type { MemoryFiles } from './memory-files.js'
@@ -15,10 +15,14 @@ const SHORT = 'public, max-age=60'
  * cached without revalidation. One route under `url` in an encapsulated child (NOTES: a second
  * @fastify/static instance per dir would outrank the others and could not give each dir its prefix).
  */
+// hidden from @fastify/swagger's document (its `hide`, which it adds to FastifySchema), as @fastify/static
+// hides its own routes (its schemaHide)
+const HIDDEN = { hide: true } as FastifySchema
+
 export async function serveDevelopment (app: FastifyInstance, { url, finders, baseDir }: { url: string, finders: StaticFinders, baseDir: string }): Promise<void> {
   await app.register(async function staticDevelopment (child) {
     await child.register(fastifyStatic, { root: baseDir, serve: false, cacheControl: false, dotfiles: 'ignore', index: false })
-    child.get(`${url}*`, async (request: WildcardRequest, reply: FastifyReply) => {
+    child.get(`${url}*`, { schema: HIDDEN }, async (request: WildcardRequest, reply: FastifyReply) => {
       const found = await finders.find(request.params['*'])
       if (found === undefined) return reply.callNotFound()
       reply.header('cache-control', 'no-cache')

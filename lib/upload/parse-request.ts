@@ -69,7 +69,11 @@ export async function parseUpload (request: FastifyRequest, model: Model, limits
         const err = new FST_MEDIA_LIMIT(name, `limits.fieldSize: ${formatBytes(limits.fieldSize)}`)
         throw refusal(err, { field: name, limit: limits.fieldSize, option: 'limits.fieldSize' })
       }
-      if (Object.hasOwn(model.fields, name)) throw refusal(new FST_MEDIA_BAD_MULTIPART(name, 'a text value where a file was expected'), { field: name })
+      if (Object.hasOwn(model.fields, name)) {
+        // an empty value is no file: what Swagger UI (and `curl -F avatar=`) send for a file left empty
+        if (part.value === '') continue
+        throw refusal(new FST_MEDIA_BAD_MULTIPART(name, 'a text value where a file was expected'), { field: name })
+      }
       count(Buffer.byteLength(typeof part.value === 'string' ? part.value : JSON.stringify(part.value)))
       const previous = body[name]
       body[name] = previous === undefined ? part.value : [previous, part.value].flat()

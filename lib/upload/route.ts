@@ -4,6 +4,7 @@ import { isRefusal, refusal } from '../refusal.js'
 import { isModel, type Model } from '../fields/model.js'
 import type { MediaLimits } from '../options.js'
 import { toMediaError } from './map-error.js'
+import { uploadSchemas } from './openapi.js'
 import { emptyUploads, parseUpload, type UploadsRecord } from './parse-request.js'
 import { publishStored } from '../events.js'
 import { refusalErrorHandler, reportRefusal } from './refusal-reply.js'
@@ -38,8 +39,11 @@ function releaseBody (request: FastifyRequest, reply: FastifyReply): void {
   request.raw.resume()
 }
 
-/** The `onRoute` hook that turns a route with `upload: Model` into an upload route. */
-export function uploadRoutes (limits: MediaLimits, pending: PendingNames) {
+/**
+ * The `onRoute` hook that turns a route with `upload: Model` into an upload route. `documented` collects, for
+ * each upload route, the step that puts its documented schema in place (see `documentRoutes`).
+ */
+export function uploadRoutes (limits: MediaLimits, pending: PendingNames, documented: Array<() => void>) {
   return function onRoute (this: FastifyInstance, routeOptions: RouteOptions & { upload?: unknown }): void {
     const model = routeOptions.upload
     if (model === undefined) return
@@ -52,6 +56,13 @@ export function uploadRoutes (limits: MediaLimits, pending: PendingNames) {
     const modelName = (model as Model).name
     // a route's own errorHandler sees refusals as they are; without one, the default reply gets their details
     routeOptions.errorHandler ??= refusalErrorHandler(this)
+
+    // Fastify takes the route's schema for validation once the onRoute hooks have run; @fastify/swagger
+    // reads routeOptions.schema when app.swagger() runs, after ready. So validation gets the body without
+    // the file fields now, and the documented schema replaces it on ready.
+    const { validation, documentation } = uploadSchemas(routeOptions.schema, model)
+    routeOptions.schema = validation
+    documented.push(() => { routeOptions.schema = documentation })
 
     addHook(routeOptions, 'preParsing', async function (request: UploadRequest, reply: FastifyReply, payload: unknown) {
       const tx = new UploadTransaction(pending)

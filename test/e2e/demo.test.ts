@@ -207,4 +207,30 @@ if (browser !== undefined) {
     await page.setInputFiles('#document', { name: 'x.txt', mimeType: 'text/plain', buffer: Buffer.from('hello') })
     t.equal(await page.getAttribute('#document-error', 'data-code'), 'client:type')
   })
+  t.test('/documentation shows the upload route as a form with its file fields, and its Execute stores the upload', async (t) => {
+    const demo = await startDemo(t)
+    const { page } = await newPage(t, browser)
+    await page.goto(`${demo.url}documentation`)
+    const route = page.locator('.opblock-post', { has: page.locator('.opblock-summary-path', { hasText: /^\/profiles$/ }) })
+    await route.locator('.opblock-summary').click()
+    t.equal(await route.locator('select.content-type').inputValue(), 'multipart/form-data')
+    await route.locator('.try-out__btn').click()
+    const field = (name: string) => route.locator(`tr[data-property-name="${name}"]`)
+    t.match(await field('avatar').textContent(), 'Up to 2 MB. Accepted types: image/jpeg, image/png, image/webp, image/gif, image/avif.')
+    t.match(await field('document').textContent(), 'Up to 25 MB. Accepted types: application/pdf.')
+    t.equal(await field('avatar').locator('.parameter__name.required').count(), 1, 'the avatar is required')
+    t.equal(await field('document').locator('.parameter__name.required').count(), 0, 'the document is optional')
+
+    await field('name').locator('input').fill('Grace Hopper')
+    await field('avatar').locator('input[type=file]').setInputFiles({ name: 'grace.png', mimeType: 'image/png', buffer: png })
+    await field('document').locator('input[type=file]').setInputFiles({ name: 'cobol.pdf', mimeType: 'application/pdf', buffer: pdf })
+    await route.locator('button.execute').click()
+    // the demo answers a request without Accept: application/json with a 303 to the list, which fetch follows
+    const status = route.locator('.live-responses-table tr.response .response-col_status')
+    await status.waitFor()
+    t.match(await status.textContent(), /^\s*200\b/, await route.locator('.live-responses-table').textContent() ?? '')
+    t.same(filesUnder(demo.mediaRoot), ['avatars/grace.png', 'avatars/grace.png@thumb.webp', `docs/${month()}/cobol.pdf`])
+    const records = JSON.parse(readFileSync(join(demo.dataDir, 'profiles.json'), 'utf8')) as { profiles: unknown[] }
+    t.match(records.profiles, [{ name: 'Grace Hopper', avatar: 'avatars/grace.png', document: `docs/${month()}/cobol.pdf` }])
+  })
 }
