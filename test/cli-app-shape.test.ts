@@ -60,10 +60,8 @@ t.test('run directly, the Quick start fixture listens on its port (the control f
   const port = await freePort()
   const child = spawn(process.execPath, [appModule('quick-start.mjs')], { cwd: ROOT, env: { ...process.env, CLI_APP_DIR: dir, CLI_APP_PORT: String(port), MEDIA_SIGNING_KEY: 'k'.repeat(32) }, stdio: ['ignore', 'pipe', 'inherit'] })
   t.teardown(() => { if (child.exitCode === null) child.kill('SIGKILL') })
-  for await (const line of createInterface({ input: child.stdout })) {
-    t.equal(line, `listening at http://127.0.0.1:${port}`)
-    break
-  }
+  const [line] = await once(createInterface({ input: child.stdout }), 'line')
+  t.equal(line, `listening at http://127.0.0.1:${port}`)
   t.notOk(await refused(port), 'it accepts connections')
   child.kill('SIGKILL')
   await once(child, 'exit')
