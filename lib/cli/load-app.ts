@@ -41,11 +41,10 @@ export async function loadApp (modulePath: string, guard: NoListen, timeout: num
       'raise --timeout if it is only slow')), timeout)
   })
   deadline.catch(() => {})
-  let stopWaiting = (): void => {}
-  const listened = new Promise<{ listened: true }>((resolve) => {
-    stopWaiting = guard.onListen((server) => {
-      if (started().some((recorded) => recorded.instance.server === server)) resolve({ listened: true })
-    })
+  let listenedApp!: (value: { listened: true }) => void
+  const listened = new Promise<{ listened: true }>((resolve) => { listenedApp = resolve })
+  const stopWaiting = guard.onListen((server) => {
+    if (started().some((recorded) => recorded.instance.server === server)) listenedApp({ listened: true })
   })
   const imported = import(pathToFileURL(resolve(modulePath)).href).then(
     (module: { default?: unknown }) => ({ module }),
