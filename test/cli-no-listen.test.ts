@@ -62,6 +62,11 @@ t.test('under the guard the plugin needs no signingKey for a private storage and
   const outside = Fastify()
   t.teardown(() => outside.close())
   await t.rejects(async () => await outside.register(fastifyMedia, options()), { code: 'FST_MEDIA_INVALID_OPTION', message: /storages\.private: a private storage needs signingKey/ }, 'outside the CLI the key is required')
+  process.env.FASTIFY_MEDIA_CLI = 'collectstatic'
+  const byHand = Fastify()
+  t.teardown(() => byHand.close())
+  await t.rejects(async () => await byHand.register(fastifyMedia, options()), { code: 'FST_MEDIA_INVALID_OPTION' }, 'FASTIFY_MEDIA_CLI set by hand relaxes nothing')
+  delete process.env.FASTIFY_MEDIA_CLI
 
   const guard = new NoListen('collectstatic')
   t.teardown(() => guard.leave())
@@ -71,4 +76,19 @@ t.test('under the guard the plugin needs no signingKey for a private storage and
   await app.ready()
   t.same(readied, ['static'], 'only static.storage (collectstatic uploads to it) was readied')
   t.ok(app.media, 'registered')
+})
+
+t.test('a Fastify app under the guard: listen() resolves once ready, onListen hooks run, nothing is bound', async (t) => {
+  const { default: Fastify } = await import('fastify')
+  const guard = new NoListen('findstatic')
+  t.teardown(() => guard.leave())
+  const app = Fastify()
+  t.teardown(() => app.close())
+  const seen: unknown[] = []
+  app.addHook('onListen', async function () { seen.push(app.server.address()) })
+  const address = await app.listen({ host: '127.0.0.1', port: 0 })
+  t.equal(address, '(not listening: fastify-media findstatic)')
+  t.same(seen, ['(not listening: fastify-media findstatic)'], 'onListen ran, with a string address')
+  t.equal(app.server.listening, false)
+  t.ok(guard.servers.has(app.server))
 })
