@@ -17,8 +17,6 @@ export interface BuildAppOptions {
 
 /** The demo app with fastify-media registered, ready (not listening). */
 export function buildApp (options?: BuildAppOptions): Promise<FastifyInstance>
-/** The demo app on the directories named by MEDIA_ROOT, DATA_DIR and STATIC_ROOT: for the CLI. */
-export default function createApp (): Promise<FastifyInstance>
 export function escapeHtml (value: unknown): string
 export const humanSize: (bytes: number) => string
 /** The URL the list shows for an avatar. */

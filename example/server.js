@@ -1,12 +1,12 @@
 // The fastify-media demo: profiles with an avatar, a document and a private contract, on one page.
-// `npm start` builds the plugin, runs collectstatic and serves in production mode; `npm run dev` serves
-// static files straight from static/ (development mode). It imports the compiled plugin from dist/.
+// buildApp() makes the app (the plugin, the model, the routes); main.js is the server module that builds it
+// and listens, the usual shape, which `npm start` and the CLI run. The tests call buildApp() on temp
+// directories. It imports the compiled plugin from dist/.
 import fastifySwagger from '@fastify/swagger'
 import fastifySwaggerUi from '@fastify/swagger-ui'
 import Fastify from 'fastify'
 import { randomBytes } from 'node:crypto'
 import { join, resolve } from 'node:path'
-import { pathToFileURL } from 'node:url'
 import fastifyMedia, { FileField, FileSystemStorage, ImageField } from '../dist/index.js'
 import { CONTRACT_LINK_SECONDS, FILE_FIELDS, NAME_MAX, TOTAL_SIZE } from './form.js'
 import { describeError } from './messages.js'
@@ -149,23 +149,3 @@ export async function buildApp ({
 const wantsJson = (request) => /\bapplication\/json\b/.test(request.headers.accept ?? '')
 
 const expiryOf = (url) => new Date(Number(new URL(url, 'http://x').searchParams.get('expires')) * 1000)
-
-/** For `fastify-media collectstatic example/server.js`: an app on the same directories, never listening. */
-export default function createApp () {
-  return buildApp(fromEnv())
-}
-
-function fromEnv () {
-  const { MEDIA_ROOT, DATA_DIR, STATIC_ROOT } = process.env
-  return { mediaRoot: MEDIA_ROOT, dataDir: DATA_DIR, staticRoot: STATIC_ROOT }
-}
-
-// Run directly (not imported): listen on 127.0.0.1, and close cleanly on Ctrl-C or a kill.
-const entry = process.argv[1]
-if (entry !== undefined && import.meta.url === pathToFileURL(entry).href) {
-  const { PORT = '3000' } = process.env
-  const app = await buildApp({ ...fromEnv(), logger: true })
-  const address = await app.listen({ host: '127.0.0.1', port: Number(PORT) })
-  app.log.info(`fastify-media demo (${app.media.config.mode} mode): open ${address}/ in a browser`)
-  for (const signal of ['SIGINT', 'SIGTERM']) process.once(signal, () => app.close())
-}

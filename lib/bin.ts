@@ -9,7 +9,7 @@ const write = (stream: NodeJS.WriteStream, text: string): void => {
   stream.write(text + '\n')
 }
 
-process.exitCode = await main(process.argv.slice(2), {
+const code = await main(process.argv.slice(2), {
   out: (line) => write(process.stdout, line),
   err: (line) => write(process.stderr, line),
   progress: process.stderr.isTTY
@@ -19,3 +19,7 @@ process.exitCode = await main(process.argv.slice(2), {
       }
     : undefined
 })
+// Exit explicitly once the output is out: whatever the app module left running (a timer, a pool, a top
+// level still waiting) must not keep the command alive.
+await Promise.all([process.stdout, process.stderr].map(async (stream) => await new Promise((resolve) => stream.write('', resolve))))
+process.exit(code)

@@ -1,6 +1,7 @@
 import fastifyMultipart from '@fastify/multipart'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
+import { randomBytes } from 'node:crypto'
 import { mkdir } from 'node:fs/promises'
 import * as errors from './errors.js'
 import { nameStorage } from './events.js'
@@ -9,7 +10,7 @@ import { resolveOptions, type FastifyMediaOptions } from './options.js'
 import { createMediaApi } from './plugin-api.js'
 import { FileSystemStorage } from './storage/filesystem.js'
 import { signQuery, verifyQuery } from './storage/signing.js'
-import { recordInstance } from './registry.js'
+import { cliCommand, recordInstance } from './registry.js'
 import { staticDirWarnings } from './static/check-dirs.js'
 import { serveDevelopment, serveProduction } from './static/serve.js'
 import { StaticFiles } from './static/static-files.js'
@@ -18,7 +19,10 @@ import { kUploads, uploadRoutes } from './upload/route.js'
 import './types.js'
 
 async function fastifyMedia (app: FastifyInstance, options: FastifyMediaOptions): Promise<void> {
-  const config = resolveOptions(options)
+  // Under the CLI (which lets nothing in its process listen) only static work is done: private storages
+  // need no signingKey (a throwaway one signs URLs nobody can fetch) and storages are not contacted.
+  const cli = cliCommand()
+  const config = resolveOptions(cli !== undefined && options.signingKey === undefined ? { ...options, signingKey: randomBytes(32) } : options)
 
   const key = config.signingKey
   for (const [storageName, storage] of config.storages) {
@@ -30,7 +34,7 @@ async function fastifyMedia (app: FastifyInstance, options: FastifyMediaOptions)
     })
   }
 
-  for (const storage of config.storages.values()) await storage.ready?.()
+  if (cli === undefined) for (const storage of config.storages.values()) await storage.ready?.()
   if (config.static !== false) await config.static.storage?.ready?.()
 
   // reuse the user's @fastify/multipart when it is there; our limits go with each request

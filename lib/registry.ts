@@ -1,10 +1,13 @@
 import type { FastifyInstance } from 'fastify'
+import { Server } from 'node:net'
 import type { MediaApi } from './plugin-api.js'
 
 // The CLI loads a user's app and must find our config in it. When the app registers fastify-media inside
 // its own (not fastify-plugin wrapped) plugin, `app.media` is not visible on the root instance, so each
-// registration is also recorded here, for the one app a CLI process loads.
+// registration is also recorded here, for the one app a CLI process loads. Kept on globalThis: the CLI and
+// the app may load two copies of this package (a global CLI, the project's own install).
 const kInstances = Symbol.for('fastify-media.instances')
+const kCli = Symbol.for('fastify-media.cli')
 
 export interface Recorded {
   api: MediaApi
@@ -12,7 +15,14 @@ export interface Recorded {
   instance: FastifyInstance
 }
 
-type Holder = typeof globalThis & { [kInstances]?: Recorded[] }
+/** Set by the CLI while it loads and uses an app. */
+export interface CliState {
+  command: string
+  /** The stand-in the CLI put on net.Server.prototype.listen: while it is there, nothing in this process can listen. */
+  listen: unknown
+}
+
+type Holder = typeof globalThis & { [kInstances]?: Recorded[], [kCli]?: CliState }
 
 export function recordInstance (recorded: Recorded): void {
   const holder = globalThis as Holder
@@ -22,4 +32,17 @@ export function recordInstance (recorded: Recorded): void {
 
 export function recordedInstances (): readonly Recorded[] {
   return (globalThis as Holder)[kInstances] ?? []
+}
+
+export function setCliState (state: CliState | undefined): void {
+  (globalThis as Holder)[kCli] = state
+}
+
+/**
+ * The CLI command loading the app, or undefined. Only while the CLI's guard holds net.Server's listen, so the
+ * relaxations it allows (no signingKey, no storage connection) can never reach a server that listens.
+ */
+export function cliCommand (): string | undefined {
+  const state = (globalThis as Holder)[kCli]
+  return state !== undefined && Server.prototype.listen === state.listen ? state.command : undefined
 }

@@ -2,10 +2,10 @@
 // and always exits, and what it draws on a terminal (helpers in cli-run.ts).
 import t from 'tap'
 import { spawnSync } from 'node:child_process'
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import { isAbsolute, join } from 'node:path'
-import { FIXTURES, tempDir, type Tap } from './helpers.js'
-import { BIN, cli, CLI_APPS, copyProject, expectedFiles, lines, onProject, PROJECT_APP, run, summaryLine, VERSION, type Run } from './cli-run.js'
+import { tempDir } from './helpers.js'
+import { appDir, appModule, BIN, cli, copyProject, expectedFiles, lines, onProject, PROJECT_APP, run, summaryLine, VERSION, type Run } from './cli-run.js'
 
 t.before(() => {
   if (!existsSync(BIN)) throw new Error(`${BIN} is missing: run npm run build first`)
@@ -53,17 +53,6 @@ t.test('findstatic with the wrong number of arguments exits 2', async (t) => {
   }
 })
 
-/** A temp CLI_APP_DIR with a static dir of two files, the CSS referencing the image. */
-function appDir (t: Tap): string {
-  const dir = tempDir(t)
-  mkdirSync(join(dir, 'static', 'css'), { recursive: true })
-  mkdirSync(join(dir, 'static', 'img'))
-  writeFileSync(join(dir, 'static', 'css', 'site.css'), 'body { background: url(../img/dot.png); }\n')
-  writeFileSync(join(dir, 'static', 'img', 'dot.png'), readFileSync(join(FIXTURES, 'fixture.png')))
-  return dir
-}
-const appModule = (name: string): string => join(CLI_APPS, name)
-
 t.test('app modules load like fastify-cli: factories and plugins', async (t) => {
   for (const name of ['factory.mjs', 'async-factory.mjs', 'fp-plugin.mjs', 'callback-plugin.mjs']) {
     const dir = appDir(t)
@@ -85,7 +74,7 @@ t.test('app modules that cannot be used exit 1 with a clear message', async (t) 
   const cases: Array<[string, RegExp]> = [
     ['no-media.mjs', /the app does not register fastify-media/],
     ['throws.mjs', /cannot load .*throws\.mjs.*boom while importing/],
-    ['no-default.mjs', /no-default\.mjs has no default export/],
+    ['no-default.mjs', /no-default\.mjs made no app with fastify-media and has no default export: write it like the Quick start/],
     ['not-an-app.mjs', /not-an-app\.mjs.*should return a Fastify app/],
     ['missing.mjs', /cannot load .*missing\.mjs/],
     ['static-off.mjs', /static files are turned off/],

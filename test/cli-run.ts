@@ -3,7 +3,7 @@
 // with STATIC_PROJECT_DIR pointing at the copy; the small apps of test/fixtures/cli-apps take their baseDir
 // from CLI_APP_DIR.
 import { spawn } from 'node:child_process'
-import { cpSync, readFileSync, statSync } from 'node:fs'
+import { cpSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { join, sep } from 'node:path'
 import { filesUnder, FIXTURES, tempDir, type Tap } from './helpers.js'
 
@@ -107,3 +107,14 @@ export function snapshot (dir: string): Record<string, string> {
 export const isVariant = (path: string): boolean => /\.(br|gz)$/.test(path)
 export const withoutVariants = (paths: string[]): string[] => paths.filter((path) => !isVariant(path))
 export const posix = (paths: string[]): string[] => paths.map((path) => path.split(sep).join('/'))
+
+/** A temp CLI_APP_DIR with a static dir of two files, the CSS referencing the image. */
+export function appDir (t: Tap): string {
+  const dir = tempDir(t)
+  mkdirSync(join(dir, 'static', 'css'), { recursive: true })
+  mkdirSync(join(dir, 'static', 'img'))
+  writeFileSync(join(dir, 'static', 'css', 'site.css'), 'body { background: url(../img/dot.png); }\n')
+  writeFileSync(join(dir, 'static', 'img', 'dot.png'), readFileSync(join(FIXTURES, 'fixture.png')))
+  return dir
+}
+export const appModule = (name: string): string => join(CLI_APPS, name)

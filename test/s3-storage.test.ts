@@ -5,17 +5,27 @@ import { FileField, ImageField, S3Storage } from '../lib/index.js'
 import { fixture, makeApp, postForm } from './helpers.js'
 import { s3Bucket } from './s3-server.js'
 
+/**
+ * A client for an S3 that is not there (AWS, a MinIO host) whose HeadBucket answers 200 without any network:
+ * for the URL-building tests only, which cannot reach AWS; every request is answered before it is sent.
+ */
+function offline (config: ConstructorParameters<typeof S3Client>[0]): S3Client {
+  const client = new S3Client({ credentials: { accessKeyId: 'x', secretAccessKey: 'x' }, ...config })
+  client.middlewareStack.add(() => async () => ({ output: { $metadata: { httpStatusCode: 200 } }, response: {} }), { step: 'finalizeRequest', name: 'offline' })
+  return client
+}
+
 t.test('options are checked; URLs wait for ready()', async (t) => {
   t.throws(() => new S3Storage({ bucket: '' }), { code: 'FST_MEDIA_INVALID_OPTION', message: /bucket/ })
   t.throws(() => new S3Storage({ bucket: 'b', publicUrl: 'cdn.example.com' }), { code: 'FST_MEDIA_INVALID_OPTION', message: /publicUrl/ })
-  const storage = new S3Storage({ bucket: 'b', clientConfig: { region: 'eu-west-1' } })
+  const storage = new S3Storage({ bucket: 'b', client: offline({ region: 'eu-west-1' }) })
   t.throws(() => storage.url('a.png'), { code: 'FST_MEDIA_INVALID_OPTION', message: /ready\(\)/ })
   await storage.ready()
   t.equal(storage.url('a b.png'), 'https://b.s3.eu-west-1.amazonaws.com/a%20b.png', 'AWS virtual-host style')
-  const cdn = new S3Storage({ bucket: 'b', prefix: 'media', publicUrl: 'https://cdn.example.com/', clientConfig: { region: 'eu-west-1' } })
+  const cdn = new S3Storage({ bucket: 'b', prefix: 'media', publicUrl: 'https://cdn.example.com/', client: offline({ region: 'eu-west-1' }) })
   await cdn.ready()
   t.equal(cdn.url('x/y.png'), 'https://cdn.example.com/media/x/y.png', 'publicUrl + full key')
-  const minio = new S3Storage({ bucket: 'b', prefix: '', clientConfig: { endpoint: 'https://minio.example.com', forcePathStyle: true, region: 'us-east-1' } })
+  const minio = new S3Storage({ bucket: 'b', prefix: '', client: offline({ endpoint: 'https://minio.example.com', forcePathStyle: true, region: 'us-east-1' }) })
   await minio.ready()
   t.equal(minio.url('a.png'), 'https://minio.example.com/b/a.png', 'path style, default port')
   t.throws(() => new S3Storage({ bucket: 'b', prefix: '..' }), { code: 'FST_MEDIA_INVALID_OPTION', message: /prefix/ })

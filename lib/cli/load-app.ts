@@ -2,54 +2,110 @@ import type { FastifyInstance } from 'fastify'
 import { resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import type { MediaApi } from '../plugin-api.js'
-import { recordedInstances } from '../registry.js'
+import { recordedInstances, type Recorded } from '../registry.js'
+import type { NoListen } from './no-listen.js'
 
 export class CliError extends Error {}
+
+const CLOSE_TIMEOUT = 5000
+
+export interface LoadedApp {
+  app: FastifyInstance
+  media: MediaApi
+  /** Closes every app the module started (their onClose hooks release pools and timers). */
+  close: () => Promise<void>
+}
+
+const SHAPES = 'write it like the Quick start (`await app.register(fastifyMedia, {...})` at the top level, then ' +
+  '`await app.listen()`), or default-export a plugin, or a function of no parameters returning an app'
 
 const isApp = (value: unknown): value is FastifyInstance =>
   typeof (value as FastifyInstance)?.ready === 'function' && typeof (value as FastifyInstance)?.close === 'function'
 
 /**
- * Loads a user's app module the way fastify-cli does, and makes it ready without listening: a default
- * export with no parameters is a factory returning an app; any other function is a plugin, registered on
- * a fresh Fastify.
+ * Loads a user's app module and makes its app ready, with no port opened (`guard` turns `listen` into a
+ * no-op). Which app, in this order:
+ * 1. the module's top level made an app with fastify-media listen: that one (the usual server module);
+ * 2. the default export: a function of no parameters is a factory returning an app; any other function is
+ *    a plugin, registered on a fresh Fastify (as fastify-cli does);
+ * 3. the module registered fastify-media at its top level without listening: that app.
+ * Everything must be done within `timeout` ms: a module whose top level never settles is cut.
  */
-export async function loadApp (modulePath: string): Promise<{ app: FastifyInstance, media: MediaApi }> {
-  const url = pathToFileURL(resolve(modulePath)).href
-  let module: { default?: unknown }
-  try {
-    module = await import(url)
-  } catch (err) {
-    throw new CliError(`cannot load ${modulePath}: ${(err as Error).message}`)
-  }
-  const exported = module.default
-  if (typeof exported !== 'function') throw new CliError(`${modulePath} has no default export that is a plugin or a function returning an app`)
+export async function loadApp (modulePath: string, guard: NoListen, timeout: number): Promise<LoadedApp> {
   const before = recordedInstances().length
+  const started = (): readonly Recorded[] => recordedInstances().slice(before)
+
+  let timer: NodeJS.Timeout | undefined
+  const deadline = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(new CliError(`${modulePath}: the app was not ready within ${timeout} ms (a top-level await that never settles?); ` +
+      'raise --timeout if it is only slow')), timeout)
+  })
+  deadline.catch(() => {})
+  let listenedApp!: (value: { listened: true }) => void
+  const listened = new Promise<{ listened: true }>((resolve) => { listenedApp = resolve })
+  const stopWaiting = guard.onListen((server) => {
+    if (started().some((recorded) => recorded.instance.server === server)) listenedApp({ listened: true })
+  })
+  const imported = import(pathToFileURL(resolve(modulePath)).href).then(
+    (module: { default?: unknown }) => ({ module }),
+    (err: Error) => { throw new CliError(`cannot load ${modulePath}: ${err.message}`) })
+  // once its app listened, the rest of the module's top level is not waited for: its failure is ignored
+  imported.catch(() => {})
+
   let app: FastifyInstance | undefined
+  let media: MediaApi | undefined
   try {
+    const first = await Promise.race([listened, imported, deadline])
+    const server = started().find((recorded) => guard.servers.has(recorded.instance.server))
+    if (server !== undefined) {
+      ({ instance: app, api: media } = server)
+    } else {
+      app = await Promise.race([fromModule(modulePath, (first as { module: { default?: unknown } }).module, started), deadline])
+    }
+    await Promise.race([app.ready(), deadline])
+  } catch (err) {
+    await closeAll([app, ...started().map((recorded) => recorded.instance)])
+    throw err
+  } finally {
+    clearTimeout(timer)
+    stopWaiting()
+  }
+  // the root sees app.media only when fastify-media is registered on it or through fastify-plugin
+  media ??= (app as { media?: MediaApi }).media ?? started().at(-1)?.api
+  const close = async (): Promise<void> => await closeAll([app, ...started().map((recorded) => recorded.instance)])
+  if (media === undefined) {
+    await close()
+    throw new CliError(`${modulePath}: the app does not register fastify-media`)
+  }
+  return { app, media, close }
+}
+
+async function fromModule (modulePath: string, module: { default?: unknown }, started: () => readonly Recorded[]): Promise<FastifyInstance> {
+  const exported = module.default
+  if (typeof exported === 'function') {
     if (exported.length === 0) {
       const made = (exported as () => unknown)()
       // an app is thenable (awaiting it runs ready()): only a Promise of one is awaited
       const resolved = isApp(made) ? made : await made
       if (!isApp(resolved)) throw new CliError(`${modulePath}: its default export takes no parameters, so it should return a Fastify app`)
-      app = resolved
-    } else {
-      const { default: Fastify } = await import('fastify')
-      app = Fastify()
-      await app.register(exported as Parameters<FastifyInstance['register']>[0])
+      return resolved
     }
-    await app.ready()
-  } catch (err) {
-    // its onClose hooks release what it opened (timers, pools): without them the process would not end
-    const started = [app, ...recordedInstances().slice(before).map((recorded) => recorded.instance)]
-    await Promise.all(started.filter(isApp).map(async (instance) => await instance.close().catch(() => {})))
-    throw err
+    const { default: Fastify } = await import('fastify')
+    const app = Fastify()
+    await app.register(exported as Parameters<FastifyInstance['register']>[0])
+    return app
   }
-  // the root sees app.media only when fastify-media is registered on it or through fastify-plugin
-  const media = (app as { media?: MediaApi }).media ?? recordedInstances().slice(before).at(-1)?.api
-  if (media === undefined) {
-    await app.close()
-    throw new CliError(`${modulePath}: the app does not register fastify-media`)
-  }
-  return { app, media }
+  const recorded = started().at(-1)
+  if (recorded === undefined) throw new CliError(`${modulePath} made no app with fastify-media and has no default export: ${SHAPES}`)
+  return recorded.instance
+}
+
+/** Closes apps, each once; their errors are their own business, and an onClose hook that hangs is not waited for. */
+async function closeAll (apps: Array<FastifyInstance | undefined>): Promise<void> {
+  let timer: NodeJS.Timeout | undefined
+  await Promise.race([
+    Promise.all([...new Set(apps)].filter(isApp).map(async (app) => await app.close().catch(() => {}))),
+    new Promise((resolve) => { timer = setTimeout(resolve, CLOSE_TIMEOUT) })
+  ])
+  clearTimeout(timer)
 }

@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 import { summary } from '../static/collect.js'
-import { CliError, loadApp } from './load-app.js'
+import { CliError, loadApp, type LoadedApp } from './load-app.js'
+import { NoListen } from './no-listen.js'
 
 export interface Io {
   out: (line: string) => void
@@ -20,10 +21,15 @@ Commands:
       --no-post-process        copy only: no hashed names, no manifest
       --no-compress            no .br/.gz variants
   findstatic <app-module> <path>   every static dir holding <path>, the one that wins first
+  Both take --timeout <ms>: how long loading the app may take (default 5000).
   help                         show this help
   version                      show the version
 
-<app-module> default-exports a Fastify plugin, or a function of no parameters returning an app.`
+<app-module> is your server module: it registers fastify-media and calls listen() at its top level (under
+the CLI no port is opened, and process.env.FASTIFY_MEDIA_CLI names the command); or it default-exports a
+Fastify plugin, or a function of no parameters returning an app.`
+
+const DEFAULT_TIMEOUT = 5000
 
 function version (): string {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
@@ -39,12 +45,12 @@ async function collectstatic (args: string[], io: Io): Promise<number> {
       'dry-run': { type: 'boolean' },
       ignore: { type: 'string', multiple: true },
       'no-post-process': { type: 'boolean' },
-      'no-compress': { type: 'boolean' }
+      'no-compress': { type: 'boolean' },
+      timeout: { type: 'string' }
     }
   })
   if (positionals.length !== 1) throw new UsageError('collectstatic takes one <app-module>')
-  const { app, media } = await loadApp(positionals[0] as string)
-  try {
+  return await withApp('collectstatic', positionals[0] as string, values.timeout, async ({ media }) => {
     const dryRun = values['dry-run'] === true
     const result = await media.collectstatic({
       clear: values.clear,
@@ -60,17 +66,14 @@ async function collectstatic (args: string[], io: Io): Promise<number> {
     if (media.config.static !== false && media.config.static.storage !== undefined) io.out(`${dryRun ? 'Would upload' : 'Uploaded'} ${result.uploaded.length} files to static.storage`)
     io.out((dryRun ? 'Pretending: ' : '') + summary(result))
     return 0
-  } finally {
-    await app.close()
-  }
+  })
 }
 
 async function findstatic (args: string[], io: Io): Promise<number> {
-  const { positionals } = parseArgs({ args, allowPositionals: true, options: {} })
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { timeout: { type: 'string' } } })
   if (positionals.length !== 2) throw new UsageError('findstatic takes an <app-module> and a <path>')
   const [modulePath, path] = positionals as [string, string]
-  const { app, media } = await loadApp(modulePath)
-  try {
+  return await withApp('findstatic', modulePath, values.timeout, async ({ media }) => {
     const found = await media.findstatic(path)
     if (found.length === 0) {
       io.err(`No matching file found for '${path}'.`)
@@ -79,8 +82,23 @@ async function findstatic (args: string[], io: Io): Promise<number> {
     io.out(`Found '${path}' here:`)
     for (const file of found) io.out(`  ${file.source}`)
     return 0
+  })
+}
+
+/** Loads the app with no port opened, runs `work` on it, and closes it. */
+async function withApp (command: string, modulePath: string, timeout: string | undefined, work: (loaded: LoadedApp) => Promise<number>): Promise<number> {
+  const ms = timeout === undefined ? DEFAULT_TIMEOUT : Number(timeout)
+  if (!Number.isInteger(ms) || ms <= 0) throw new UsageError(`--timeout takes a number of milliseconds, not "${timeout}"`)
+  const guard = new NoListen(command)
+  try {
+    const loaded = await loadApp(modulePath, guard, ms)
+    try {
+      return await work(loaded)
+    } finally {
+      await loaded.close()
+    }
   } finally {
-    await app.close()
+    guard.leave()
   }
 }
 

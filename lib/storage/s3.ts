@@ -5,7 +5,7 @@ import { keysOf, knownKeys } from '../check-keys.js'
 import { FST_MEDIA_INVALID_NAME, FST_MEDIA_INVALID_OPTION, FST_MEDIA_STORAGE } from '../errors.js'
 import { isInlineType, typeForName } from '../mime.js'
 import { asBuffer, loadSdk, notFound, preconditionFailed, type Sdk } from './s3-sdk.js'
-import type { Content, FileStat, SaveOptions, Storage, UrlOptions } from './storage.js'
+import type { Content, FileStat, SaveOptions, Storage, StorageContext, UrlOptions } from './storage.js'
 import { fitName, normalizeStorageName, withRandomSuffix } from './valid-name.js'
 import { urlPath } from './url-path.js'
 
@@ -31,6 +31,8 @@ const OPTIONS = knownKeys(keysOf<S3StorageOptions>()(['bucket', 'prefix', 'clien
 /** Below this, lib-storage sends one PUT (and holds its bytes). */
 const SINGLE_PUT = 5 * 1024 * 1024
 const NAME_ATTEMPTS = 5
+/** How long `ready()` waits for the bucket to answer (the SDK's own retries included). */
+const READY_TIMEOUT = 5000
 
 /**
  * Files in an S3 bucket (AWS, MinIO, R2, s3rver). Uploads stream (lib-storage: one PUT below 5 MiB, a
@@ -48,6 +50,8 @@ export class S3Storage implements Storage {
   readonly #presignExpires: number
   #baseUrl: string | undefined
   readonly #writing = new Set<string>()
+  /** How errors at register time name this storage. */
+  #label: string
 
   constructor (options: S3StorageOptions) {
     OPTIONS.check(options, 'S3Storage')
@@ -62,6 +66,11 @@ export class S3Storage implements Storage {
     this.public = options.public ?? true
     this.#publicUrl = options.publicUrl
     this.#presignExpires = options.presignExpires ?? 3600
+    this.#label = `S3Storage (bucket "${this.#bucket}")`
+  }
+
+  attach (context: StorageContext): void {
+    this.#label = `storages.${context.storageName} (S3Storage, bucket "${this.#bucket}")`
   }
 
   static #checkPrefix (prefix: string): string {
@@ -70,21 +79,40 @@ export class S3Storage implements Storage {
     return clean
   }
 
-  /** Resolves the client's endpoint once (the SDK's config is asynchronous), for public URLs. */
+  /**
+   * Resolves the client's region and endpoint once (the SDK's config is asynchronous), for public URLs, and
+   * checks the bucket answers (HeadBucket, within 5 s): a misconfigured storage fails at register time with
+   * FST_MEDIA_STORAGE naming it and the cause, not at the first upload.
+   */
   async ready (): Promise<void> {
+    const config = this.#client.config
+    let region: string
+    try {
+      region = await config.region()
+    } catch (err) {
+      throw new FST_MEDIA_STORAGE(this.#label, 'no region: set clientConfig.region, or AWS_REGION', { cause: err })
+    }
+    const endpoint = config.endpoint === undefined ? undefined : await config.endpoint()
     if (this.#publicUrl !== undefined) {
       this.#baseUrl = this.#publicUrl + this.#prefix
-      return
-    }
-    const config = this.#client.config
-    const endpoint = config.endpoint === undefined ? undefined : await config.endpoint()
-    if (endpoint !== undefined && config.forcePathStyle === true) {
+    } else if (endpoint !== undefined && config.forcePathStyle === true) {
       const port = endpoint.port === undefined ? '' : `:${endpoint.port}`
       this.#baseUrl = `${endpoint.protocol}//${endpoint.hostname}${port}${endpoint.path.replace(/\/$/, '')}/${this.#bucket}/${this.#prefix}`
     } else {
-      const region = await config.region()
       this.#baseUrl = `https://${this.#bucket}.s3.${region}.amazonaws.com/${this.#prefix}`
     }
+    try {
+      await this.#client.send(new this.#sdk.s3.HeadBucketCommand({ Bucket: this.#bucket }), { abortSignal: AbortSignal.timeout(READY_TIMEOUT) })
+    } catch (err) {
+      throw new FST_MEDIA_STORAGE(this.#label, this.#bucketProblem(err), { cause: err })
+    }
+  }
+
+  #bucketProblem (err: unknown): string {
+    const { name, message, $metadata } = err as Error & { $metadata?: { httpStatusCode?: number } }
+    if ($metadata?.httpStatusCode === 404) return `bucket "${this.#bucket}" does not exist`
+    if (name === 'AbortError') return `no answer within ${READY_TIMEOUT} ms`
+    return `HeadBucket failed: ${name}: ${message}`
   }
 
   #clean (name: string): string {

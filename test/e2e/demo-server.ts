@@ -1,5 +1,7 @@
 // The demo app as `npm start` runs it, on temp directories (never the developer's example/media or data):
-// collectstatic into a temp static root, production mode, 127.0.0.1 on a free port.
+// collectstatic into a temp static root, production mode, 127.0.0.1 on a free port. It builds the app with
+// server.js's buildApp(), as example/main.js does, so the test holds the app and its directories
+// (test/example.test.ts runs main.js itself, through the CLI and as a process).
 import type { FastifyInstance } from 'fastify'
 import { join } from 'node:path'
 import { buildApp } from '../../example/server.js'
@@ -21,7 +23,7 @@ export async function startDemo (t: Tap, { mode = 'production' }: { mode?: 'deve
   const paths = { mediaRoot: join(dir, 'media'), dataDir: join(dir, 'data'), staticRoot: join(dir, 'staticfiles') }
   const app = await buildApp({ ...paths, mode })
   t.teardown(() => app.close())
-  // what `fastify-media collectstatic example/server.js` does for npm start
+  // what `fastify-media collectstatic example/main.js` does for npm start
   if (mode === 'production') await app.media.collectstatic()
   const address = await app.listen({ host: '127.0.0.1', port: 0 })
   return { app, url: `${address}/`, ...paths, privateRoot: join(paths.dataDir, 'private') }
