@@ -11,10 +11,15 @@ type UploadsFromGeneric<G> = G extends { Uploads?: infer U }
 
 /**
  * The route generic is inferred from the model's phantom `'~route'` (`{ Uploads: Uploads<F> }`). Partial, so
- * explicit generics (`{ Body: B; Uploads: UploadsOf<typeof M> }`, or `{ Body: B }` alone) still accept the
- * model, and a mismatched `Uploads` is an error; `Uploads?` keeps the target from being a weak type.
+ * explicit generics (`{ Body: B; Uploads: UploadsOf<typeof M> }`) still accept the model, and a mismatched
+ * `Uploads` is an error. TypeScript infers all of a call's type arguments or none, so explicit generics
+ * without `Uploads` would leave `req.uploads` loose: they are refused, with the fix as the error's text.
  */
-type UploadOption<RouteGeneric> = Model<any> & { readonly '~route'?: Partial<RouteGeneric> & { Uploads?: unknown } }
+type UploadOption<RouteGeneric> = Model<any> & {
+  readonly '~route'?: Partial<RouteGeneric> & {
+    Uploads?: 'Uploads' extends keyof RouteGeneric ? unknown : 'explicit route generics need Uploads: UploadsOf<typeof YourModel>'
+  }
+}
 
 declare module 'fastify' {
   interface FastifyInstance {

@@ -71,15 +71,15 @@ t.test('load() restores the variants from the original\'s name; stat(), srcset()
   t.equal(app.media.srcset(uploaded, ['thumb', 'card']), '/files/avatars/me.jpg@thumb.webp 50w, /files/avatars/me.jpg@card.jpg 100w')
 
   const loaded = Profile.load(record())
-  t.ok(loaded.avatar.variants.thumb instanceof ImageFile)
-  t.match(loaded.avatar.variants, {
+  t.ok(loaded.avatar!.variants.thumb instanceof ImageFile)
+  t.match(loaded.avatar!.variants, {
     thumb: { name: 'avatars/me.jpg@thumb.webp', url: '/files/avatars/me.jpg@thumb.webp', width: undefined },
     card: { name: 'avatars/me.jpg@card.jpg', url: '/files/avatars/me.jpg@card.jpg' }
   })
   // the types ask for a measured image; callers without types get a clear error
-  t.throws(() => app.media.srcset(loaded.avatar as never), { code: 'FST_MEDIA_INVALID_OPTION', message: /avatars\/me\.jpg@thumb\.webp has no width yet: await the image's stat\(\) first/ })
-  const measured = await loaded.avatar.stat()
-  t.match(loaded.avatar.variants.card, { width: 100, height: 67, size: uploaded.variants.card.size })
+  t.throws(() => app.media.srcset(loaded.avatar! as never), { code: 'FST_MEDIA_INVALID_OPTION', message: /avatars\/me\.jpg@thumb\.webp has no width yet: await the image's stat\(\) first/ })
+  const measured = await loaded.avatar!.stat()
+  t.match(loaded.avatar!.variants.card, { width: 100, height: 67, size: uploaded.variants.card.size })
   t.equal(app.media.srcset(measured), app.media.srcset(uploaded), 'all variants by default, in declaration order')
   t.same(JSON.parse(JSON.stringify(loaded.avatar)), uploaded, 'the same JSON once stat()ed')
 
@@ -88,7 +88,7 @@ t.test('load() restores the variants from the original\'s name; stat(), srcset()
 
   const again = (await postForm(app, '/p', [{ name: 'avatar', filename: 'me.png', content: fixture('fixture.png') }])).json().avatar
   t.equal((await storage.list()).length, 3)
-  await Profile.load({ avatar: again.name }).avatar.delete()
+  await Profile.load({ avatar: again.name }).avatar!.delete()
   t.same(await storage.list(), [], 'and so does the file\'s delete()')
 })
 

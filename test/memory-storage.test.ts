@@ -17,7 +17,7 @@ t.test('a memory storage behind an upload route: checks, rollback, records', asy
   t.equal(refused.json().code, 'FST_MEDIA_INVALID_TYPE')
   t.same(await memory.list(), ['avatars/me.png'], 'the refused request left nothing')
   t.match(await memory.stat('avatars/me.png'), { size: fixture('fixture.png').length, contentType: 'image/png' })
-  const loaded = await Profile.load({ avatar: 'avatars/me.png' }).avatar.stat()
+  const loaded = await Profile.load({ avatar: 'avatars/me.png' }).avatar!.stat()
   t.match(loaded, { width: 200, height: 133 })
 })
 

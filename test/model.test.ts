@@ -64,6 +64,17 @@ t.test('toRecord of partial uploads and load of partial records', async (t) => {
   t.throws(() => Profile.load({ document: '../etc/passwd' }), { code: 'FST_MEDIA_INVALID_NAME' })
 })
 
+t.test('load() of a database row: a missing, empty or non-string name is null (the type says | null), other columns are ignored', async (t) => {
+  const { Profile } = await profileApp(t)
+  const row: Record<string, unknown> & { id: string } = { id: 'p1', name: 'Ada', document: '', avatar: 42, photos: null }
+  const files = Profile.load(row)
+  t.same(files, { avatar: null, document: null, photos: [] })
+  // LoadedRowOf: `files.document.stat()` does not compile (types/model.test-d.ts), this does
+  t.equal(await files.document?.stat(), undefined)
+  await Profile.delete(row)
+  t.pass('delete() of such a row removes nothing and does not throw')
+})
+
 t.test('stat() of a loaded image reads only its header, and fails cleanly', async (t) => {
   const { Profile, media } = await profileApp(t)
   const big = Buffer.concat([fixture('fixture.png'), Buffer.alloc(20 * 1024 * 1024)])

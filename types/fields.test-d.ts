@@ -60,7 +60,7 @@ FileField({ required: 'no' })
 
 // options held in a variable: their flags are only known as boolean
 declare const imageOptions: ImageFieldOptions
-expectType<FieldSpec<'image', boolean, boolean, string>>()(ImageField(imageOptions))
+expectType<FieldSpec<'image', boolean, boolean, string, string>>()(ImageField(imageOptions))
 const singleOptions = { uploadTo: 'docs/', required: false } as const
 expectType<FieldSpec<'file', false, false>>()(FileField(singleOptions))
 

@@ -1,6 +1,6 @@
 import Fastify from 'fastify'
 import { Readable } from 'node:stream'
-import { FieldFile, FileField, ImageField, ImageFile, type BoundField, type FieldSpec, type Loaded, type Model, type RecordOf, type UploadsOf } from '../lib/index.js'
+import { FieldFile, FileField, ImageField, ImageFile, type BoundField, type FieldSpec, type Loaded, type LoadedOf, type LoadedRowOf, type Model, type RecordOf, type UploadsOf } from '../lib/index.js'
 import { assertTrue, expectType, use, type Equal } from './helpers.js'
 
 const app = Fastify()
@@ -94,14 +94,44 @@ use(loaded.document.width)
 use(loaded.avatar.name)
 // @ts-expect-error -- a record holds names, not files
 Profile.load({ document: uploads.document })
-// @ts-expect-error -- the model declares no such field
-Profile.load({ bogus: 'a.pdf' })
+// @ts-expect-error -- a name is a string
+Profile.load({ avatar: 42 })
 use(size)
+
+// load() of any other row: what run time does with a missing name (null) is in the type
+const empty = Profile.load({})
+expectType<Loaded<FieldFile> | null>()(empty.document)
+expectType<Loaded<ImageFile> | null>()(empty.avatar)
+expectType<Array<Loaded<ImageFile>>>()(empty.photos)
+// @ts-expect-error -- a row without the required name loads it as null: check before stat()
+await empty.document.stat()
+await empty.document?.stat()
+// rows from a database: other columns, loose types, interfaces
+declare const dbRow: Record<string, unknown> & { id: string, document: string }
+expectType<Loaded<FieldFile> | null>()(Profile.load(dbRow).document)
+interface ProfileRow { id: number, name: string, document: string, avatar: string | null, photos: string[] }
+declare const typedRow: ProfileRow
+expectType<Loaded<FieldFile>>()(Profile.load(typedRow).document) // a whole record: RecordOf's shape
+expectType<Loaded<FieldFile> | null>()(Profile.load({ id: 1, document: 'a.pdf' }).document)
+declare const anyRow: Record<string, unknown>
+use(Profile.load(anyRow))
+await Profile.delete(dbRow)
+await Profile.delete(typedRow)
+await Profile.delete({ id: 1, document: 'a.pdf', photos: ['a.png'] })
+// @ts-expect-error -- a record holds names, not files
+await Profile.delete({ document: uploads.document })
+
+// RecordOf takes the model, like UploadsOf (its fields still work)
+assertTrue<Equal<RecordOf<typeof Profile>, ProfileRecord>>()
+type ProfileFields = typeof Profile extends Model<infer F> ? F : never
+assertTrue<Equal<RecordOf<ProfileFields>, ProfileRecord>>()
+assertTrue<Equal<LoadedOf<typeof Profile>, typeof loaded>>()
+assertTrue<Equal<LoadedRowOf<typeof Profile>, typeof empty>>()
+const stored: ProfileRecord & { id: string } = { id: 'p1', ...Profile.toRecord(uploads) }
+expectType<Loaded<FieldFile>>()(Profile.load(stored).document)
 
 // delete(): removes a record's files
 expectType<Promise<void>>()(Profile.delete(record))
-// @ts-expect-error -- the model declares no such field
-await Profile.delete({ bogus: 'a.pdf' })
 
 // a loaded file's JSON does not claim a size it has not read
 expectType<number | undefined>()(loaded.document.toJSON().size)

@@ -139,8 +139,23 @@ app.route<{ Body: { title: string }, Uploads: UploadsOf<typeof Profile> }>({
     assertTrue<Equal<typeof req.uploads, ProfileUploads>>()
   }
 })
-// explicit generics without Uploads: allowed, uploads untyped
-app.post<{ Body: { title: string } }>('/profiles/body-only', { upload: Profile }, async (req) => {
+// explicit generics without Uploads would leave req.uploads loose (TypeScript infers all type arguments or
+// none): refused, with the fix in the error
+app.post<{ Body: { title: string } }>('/profiles/body-only', {
+  // @ts-expect-error -- explicit route generics need Uploads: UploadsOf<typeof YourModel>
+  upload: Profile
+}, async (req) => {
+  expectType<string>()(req.body.title)
+})
+app.route<{ Body: { title: string } }>({
+  method: 'POST',
+  url: '/profiles/body-only-route',
+  // @ts-expect-error -- explicit route generics need Uploads
+  upload: Profile,
+  handler: async () => {}
+})
+// explicit generics on a route without upload are untouched
+app.post<{ Body: { title: string } }>('/json', async (req) => {
   expectType<string>()(req.body.title)
   expectType<Record<string, unknown>>()(req.uploads)
 })

@@ -43,7 +43,7 @@ expectType<string>()(app.media.srcset(uploads.avatar))
 app.media.srcset(uploads.avatar, ['banner'])
 
 // load(): variants come back, loaded (dimensions unknown until stat())
-const loaded = Profile.load({ avatar: 'avatars/me.png', gallery: [], document: 'd.pdf' })
+const loaded = Profile.load({ avatar: 'avatars/me.png', gallery: [], plain: null, document: 'd.pdf' }) // a whole record: the required avatar is there
 expectType<Loaded<ImageFile>>()(loaded.avatar.variants.thumb)
 expectType<number | undefined>()(loaded.avatar.variants.thumb.width)
 expectType<string | Promise<string>>()(loaded.avatar.variants.card.url)

@@ -127,17 +127,18 @@ export class ImageFile<V extends string = never> extends FieldFile {
 
 type Unknown<T, K extends PropertyKey> = Omit<T, K> & { [P in K & keyof T]: T[P] | undefined }
 type Measured<F extends FieldFile> = 'size' | ('width' extends keyof F ? 'width' | 'height' : never)
-type LoadedJSON<J> = Unknown<Omit<J, 'url'>, 'size' | 'width' | 'height'> & { url: string | Promise<string> }
+type LoadedJSON<J, U> = Unknown<Omit<J, 'url'>, 'size' | 'width' | 'height'> & { url: U }
 type VariantsOf<F> = F extends ImageFile<infer V> ? V : never
 
 /**
- * A file rebuilt from a record: size and dimensions are unknown until `stat()`, in its JSON too, and its
- * URL is a Promise where the storage signs asynchronously (private S3): `await file.url` works for all.
- * An image's variants are rebuilt from their derived names, loaded the same way.
+ * A file rebuilt from a record: size and dimensions are unknown until `stat()`, in its JSON too. Its URL
+ * (U) is what its storage's `url()` returns: a Promise where the storage signs asynchronously (private S3),
+ * a string elsewhere; `await file.url` works for all. An image's variants are rebuilt from their derived
+ * names, loaded the same way.
  */
-export type Loaded<F extends FieldFile> = Unknown<Omit<F, 'stat' | 'toJSON' | 'url' | 'variants'>, Measured<F>> & {
-  readonly url: string | Promise<string>
+export type Loaded<F extends FieldFile, U extends string | Promise<string> = string | Promise<string>> = Unknown<Omit<F, 'stat' | 'toJSON' | 'url' | 'variants'>, Measured<F>> & {
+  readonly url: U
   stat: () => Promise<F>
-  toJSON: () => LoadedJSON<Omit<ReturnType<F['toJSON']>, 'variants'>> &
-  ([VariantsOf<F>] extends [never] ? unknown : { variants: { [K in VariantsOf<F>]: LoadedJSON<ImageFileJSON> } })
-} & ('variants' extends keyof F ? { readonly variants: { readonly [K in VariantsOf<F>]: Loaded<ImageFile> } } : unknown)
+  toJSON: () => LoadedJSON<Omit<ReturnType<F['toJSON']>, 'variants'>, U> &
+  ([VariantsOf<F>] extends [never] ? unknown : { variants: { [K in VariantsOf<F>]: LoadedJSON<ImageFileJSON, U> } })
+} & ('variants' extends keyof F ? { readonly variants: { readonly [K in VariantsOf<F>]: Loaded<ImageFile, U> } } : unknown)

@@ -84,8 +84,11 @@ export interface ResolvedField {
 
 export type FieldKind = 'file' | 'image'
 
-/** A field declaration, not yet part of a model. The type parameters drive the types of `req.uploads`. */
-export interface FieldSpec<K extends FieldKind = FieldKind, R extends boolean = boolean, M extends boolean = boolean, V extends string = never> {
+/**
+ * A field declaration, not yet part of a model. The type parameters drive the types of `req.uploads` and of
+ * loaded files: S is the name of its storage (`never`: the default one), V the names of its variants.
+ */
+export interface FieldSpec<K extends FieldKind = FieldKind, R extends boolean = boolean, M extends boolean = boolean, V extends string = never, S extends string = never> {
   readonly kind: K
   readonly required: R
   readonly multiple: M
@@ -95,23 +98,25 @@ export interface FieldSpec<K extends FieldKind = FieldKind, R extends boolean = 
    * with variants still fits where any spec goes (`Record<string, FieldSpec>`).
    */
   readonly '~variants'?: (variant: V) => void
+  /** Type-only, like `'~variants'`: the name of the field's storage, which types a loaded file's `url`. */
+  readonly '~storage'?: (storage: S) => void
 }
 
 /**
- * R and M are inferred from `required`/`multiple` alone, so the options stay a plain (non-generic) type:
- * typos are excess properties and `uploadTo: (ctx) => ...` gets its parameter type. Omit, because an options
- * variable identical to a member of the intersection would be matched away before inferring R and M.
- * NoInfer in the results: inside `model(name, { ... })` the contextual FieldSpec would infer `boolean`
- * rather than the defaults.
+ * R, M and S are inferred from `required`/`multiple`/`storage` alone, so the options stay a plain
+ * (non-generic) type: typos are excess properties and `uploadTo: (ctx) => ...` gets its parameter type. Omit,
+ * because an options variable identical to a member of the intersection would be matched away before
+ * inferring them. NoInfer in the results: inside `model(name, { ... })` the contextual FieldSpec would infer
+ * `boolean` rather than the defaults.
  */
-type SpecOptions<O, R extends boolean, M extends boolean> = Omit<O, 'required' | 'multiple'> & { required?: R, multiple?: M }
+type SpecOptions<O, R extends boolean, M extends boolean, S extends string> = Omit<O, 'required' | 'multiple' | 'storage'> & { required?: R, multiple?: M, storage?: S }
 
-export function FileField<R extends boolean = true, M extends boolean = false> (options?: SpecOptions<FileFieldOptions, R, M>): FieldSpec<'file', NoInfer<R>, NoInfer<M>, never> {
-  return makeSpec('file', options ?? {}, 'FileField') as FieldSpec<'file', R, M, never>
+export function FileField<R extends boolean = true, M extends boolean = false, S extends string = never> (options?: SpecOptions<FileFieldOptions, R, M, S>): FieldSpec<'file', NoInfer<R>, NoInfer<M>, never, NoInfer<S>> {
+  return makeSpec('file', options ?? {}, 'FileField') as FieldSpec<'file', R, M, never, S>
 }
 
-export function ImageField<R extends boolean = true, M extends boolean = false, V extends string = never> (options?: SpecOptions<ImageFieldOptions<V>, R, M>): FieldSpec<'image', NoInfer<R>, NoInfer<M>, NoInfer<V>> {
-  return makeSpec('image', options ?? {}, 'ImageField') as FieldSpec<'image', R, M, V>
+export function ImageField<R extends boolean = true, M extends boolean = false, V extends string = never, S extends string = never> (options?: SpecOptions<ImageFieldOptions<V>, R, M, S>): FieldSpec<'image', NoInfer<R>, NoInfer<M>, NoInfer<V>, NoInfer<S>> {
+  return makeSpec('image', options ?? {}, 'ImageField') as FieldSpec<'image', R, M, V, S>
 }
 
 // The keys each kind of field takes (keysOf holds each list to its interface: a new option must be listed).

@@ -3,7 +3,7 @@ import { FST_MEDIA_INVALID_NAME, FST_MEDIA_INVALID_OPTION } from '../errors.js'
 import { isRefusal, refusal } from '../refusal.js'
 import { publishFile, storedChannel } from '../events.js'
 import { reportRefusal } from '../upload/refusal-reply.js'
-import type { Content, Storage } from '../storage/storage.js'
+import type { Content, Storage, StorageUrl } from '../storage/storage.js'
 import { storeFile } from '../upload/store-file.js'
 import { IMAGE_FORMAT_OF } from '../upload/sniff.js'
 import { variantFormat, variantName } from '../image/variant-options.js'
@@ -34,11 +34,38 @@ export type Uploads<F extends Fields> = { -readonly [K in keyof F]: UploadValue<
 /** What a database keeps for a field: names. */
 export type RecordValue<S extends FieldSpec> = Shaped<S, string>
 
-export type RecordOf<F extends Fields> = { -readonly [K in keyof F]: RecordValue<F[K]> }
+/** The fields of a model, or the fields themselves (what `app.media.model()` was given). */
+type FieldsOf<T> = T extends Model<infer F> ? F : T extends Fields ? T : never
 
-export type LoadedValue<S extends FieldSpec> = Shaped<S, Loaded<FileOf<S>>>
+/** What `toRecord()` returns for a model (or its fields): the names to keep in a database. */
+export type RecordOf<T extends Model<any> | Fields> = { -readonly [K in keyof FieldsOf<T>]: RecordValue<FieldsOf<T>[K]> }
 
-export type LoadedOf<F extends Fields> = { -readonly [K in keyof F]: LoadedValue<F[K]> }
+/** The name of a field's storage; `'default'` unless it says `storage`. */
+type StorageNameOf<S extends FieldSpec> = S extends { readonly '~storage'?: (storage: infer N) => void }
+  ? ([N] extends [never] ? 'default' : N extends string ? N : string)
+  : string
+
+/** A file of this field as `load()` rebuilds it, its `url` typed by its storage (see MediaStorages). */
+export type LoadedFileOf<S extends FieldSpec> = Loaded<FileOf<S>, StorageUrl<StorageNameOf<S>>>
+
+export type LoadedValue<S extends FieldSpec> = Shaped<S, LoadedFileOf<S>>
+
+/** What `load()` returns for a record typed by `RecordOf`: a required field's file is there. */
+export type LoadedOf<T extends Model<any> | Fields> = { -readonly [K in keyof FieldsOf<T>]: LoadedValue<FieldsOf<T>[K]> }
+
+/** A row's value: a single field's name may be missing (null), whatever `required` says. */
+type RowShaped<S extends FieldSpec, T> =
+  | (true extends S['multiple'] ? T[] : never)
+  | (false extends S['multiple'] ? T | null : never)
+
+/**
+ * What `load()` returns for any other row: at run time a field whose name is missing, empty or not a string
+ * loads as `null` (an empty array when `multiple`), so every single field may be null.
+ */
+export type LoadedRowOf<T extends Model<any> | Fields> = { -readonly [K in keyof FieldsOf<T>]: RowShaped<FieldsOf<T>[K], LoadedFileOf<FieldsOf<T>[K]>> }
+
+/** A database row that names a model's files under its field names, next to any other columns. */
+export type RowOf<T extends Model<any> | Fields> = { readonly [K in keyof FieldsOf<T>]?: string | readonly string[] | null | undefined } & { readonly [column: string]: any }
 
 export interface BoundField<S extends FieldSpec = FieldSpec> {
   readonly kind: S['kind']
@@ -62,10 +89,14 @@ export interface Model<F extends Fields = Fields> {
   readonly fields: { readonly [K in keyof F]: BoundField<F[K]> }
   /** The names of a request's files, to keep in a database. (A method, so any model is a `Model`.) */
   toRecord (uploads: Uploads<F>): RecordOf<F>
-  /** The files of a record again; size and dimensions wait for `await file.stat()`. */
-  load: (record: Partial<Record<keyof F, string | string[] | null | undefined>>) => LoadedOf<F>
+  /**
+   * The files of a record again; size and dimensions wait for `await file.stat()`. A record typed by
+   * `RecordOf` (what `toRecord()` returns) gives its required files; any other row may lack any of them.
+   */
+  load (record: RecordOf<F>): LoadedOf<F>
+  load (row: RowOf<F>): LoadedRowOf<F>
   /** Removes every file a record names. */
-  delete: (record: Partial<Record<keyof F, string | string[] | null | undefined>>) => Promise<void>
+  delete (row: RowOf<F>): Promise<void>
 }
 
 export type UploadsOf<M> = M extends Model<infer F> ? Uploads<F> : never

@@ -4,6 +4,7 @@ import type * as ClientS3 from '@aws-sdk/client-s3'
 import { keysOf, knownKeys } from '../check-keys.js'
 import { FST_MEDIA_INVALID_NAME, FST_MEDIA_INVALID_OPTION, FST_MEDIA_STORAGE } from '../errors.js'
 import { isInlineType, typeForName } from '../mime.js'
+import type { S3ClientConfigLike, S3ClientLike } from './s3-client.js'
 import { asBuffer, loadSdk, notFound, preconditionFailed, type Sdk } from './s3-sdk.js'
 import type { Content, FileStat, SaveOptions, Storage, StorageContext, UrlOptions } from './storage.js'
 import { fitName, normalizeStorageName, withRandomSuffix } from './valid-name.js'
@@ -14,8 +15,8 @@ export interface S3StorageOptions {
   /** A key prefix inside the bucket (`media/`): every name lives under it. */
   prefix?: string
   /** A ready-made client; or `clientConfig` to make one. */
-  client?: ClientS3.S3Client
-  clientConfig?: ClientS3.S3ClientConfig
+  client?: S3ClientLike
+  clientConfig?: S3ClientConfigLike
   public?: boolean
   /** Where public files are reached (a CDN or custom domain), ending in `/`. */
   publicUrl?: string
@@ -60,7 +61,8 @@ export class S3Storage implements Storage {
       throw new FST_MEDIA_INVALID_OPTION('S3Storage.publicUrl', 'must be a URL or path ending in "/"')
     }
     this.#sdk = loadSdk()
-    this.#client = options.client ?? new this.#sdk.s3.S3Client(options.clientConfig ?? {})
+    // the options are typed without the SDK (s3-client.ts); at run time they are the SDK's own
+    this.#client = (options.client as ClientS3.S3Client | undefined) ?? new this.#sdk.s3.S3Client((options.clientConfig ?? {}) as ClientS3.S3ClientConfig)
     this.#bucket = options.bucket
     this.#prefix = options.prefix === undefined || options.prefix === '' ? '' : `${S3Storage.#checkPrefix(options.prefix)}/`
     this.public = options.public ?? true

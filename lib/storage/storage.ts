@@ -73,3 +73,19 @@ export interface Storage {
   /** Awaited by the plugin at register time (e.g. to resolve an S3 endpoint for URLs). */
   ready?: () => Promise<void>
 }
+
+/**
+ * The plugin's storages by name, declared by the app to type the `url` of loaded files (`Model.load()`),
+ * which is a Promise only where the storage signs asynchronously (a private S3Storage). Registering the
+ * plugin cannot tell TypeScript which storages it got, so an app states them once:
+ * `declare module 'fastify-media' { interface MediaStorages { default: FileSystemStorage } }`.
+ * A storage not declared here gives `string | Promise<string>`.
+ */
+export interface MediaStorages {}
+
+/** What `url()` of the storage named N returns: `string | Promise<string>` unless MediaStorages says. */
+export type StorageUrl<N extends string> = string extends N
+  ? string | Promise<string>
+  : N extends keyof MediaStorages
+    ? (MediaStorages[N] extends { url: (...args: never[]) => infer U } ? U : string | Promise<string>)
+    : string | Promise<string>
