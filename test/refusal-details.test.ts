@@ -1,6 +1,8 @@
 // Every refusal in README's Errors table, with the structured properties it carries: in the default JSON
 // reply, on the error a custom error handler sees, and in the one `info` line it is logged as.
 import Fastify, { type FastifyError, type FastifyInstance, type LightMyRequestResponse } from 'fastify'
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { Readable, Writable } from 'node:stream'
 import t from 'tap'
 import fastifyMedia, { FileField, FileSystemStorage, ImageField, type FastifyMediaOptions } from '../lib/index.js'
@@ -16,7 +18,7 @@ const LIMITS = { files: 4, fields: 5, parts: 10, fieldSize: 100, totalSize: '300
 interface LogLine { level: number, msg: string, reqId?: string, code?: string, err?: { code?: string }, [key: string]: unknown }
 
 /** An app logging into an array; `custom` sets an error handler that echoes what it sees of the error. */
-async function app (t: Tap, { custom = false, limits = {} }: { custom?: boolean, limits?: FastifyMediaOptions['limits'] } = {}) {
+async function app (t: Tap, { custom = false, limits = {}, baseDir = tempDir(t) }: { custom?: boolean, limits?: FastifyMediaOptions['limits'], baseDir?: string } = {}) {
   const lines: LogLine[] = []
   const stream = new Writable({
     write (chunk: Buffer, _encoding, done) {
@@ -26,7 +28,7 @@ async function app (t: Tap, { custom = false, limits = {} }: { custom?: boolean,
   })
   const server: FastifyInstance = Fastify({ logger: { level: 'info', stream } })
   t.teardown(() => server.close())
-  await server.register(fastifyMedia, { baseDir: tempDir(t), static: false, limits: { ...LIMITS, ...limits } })
+  await server.register(fastifyMedia, { baseDir, static: false, limits: { ...LIMITS, ...limits } })
   if (custom) {
     server.setErrorHandler((err: FastifyError & Record<string, unknown>, _req, reply) => {
       const { code, field, limit, option, detected, accepted, bytes } = err
@@ -174,4 +176,18 @@ t.test('a handler that hands a refusal back to Fastify gets Fastify\'s default r
   t.same(res.json(), { statusCode: 400, code: 'FST_MEDIA_INVALID_TYPE', error: 'Bad Request', message: 'doc: image/png is not accepted' })
   t.equal(lines.filter((line) => line.code === 'FST_MEDIA_INVALID_TYPE').length, 1, 'the refusal\'s own line')
   t.equal(lines.filter((line) => line.err?.code === 'FST_MEDIA_INVALID_TYPE').length, 1, 'and Fastify\'s generic one')
+})
+
+t.test('a storage failure is no refusal: a 500 with Fastify\'s four keys, logged by Fastify as an error, no refusal line', async (t) => {
+  const baseDir = tempDir(t)
+  // a file where the document's directory should be: the disk refuses the write (ENOTDIR)
+  mkdirSync(join(baseDir, 'media'))
+  writeFileSync(join(baseDir, 'media', 'd'), 'in the way')
+  const { server, lines } = await app(t, { baseDir })
+  const res = await post([pdf])(server)
+  t.equal(res.statusCode, 500)
+  t.same(Object.keys(res.json()), ['statusCode', 'code', 'error', 'message'])
+  t.equal(res.json().code, 'FST_MEDIA_STORAGE')
+  t.notOk(lines.some((line) => typeof line.msg === 'string' && line.msg.startsWith('upload refused')))
+  t.ok(lines.some((line) => line.level === 50 && line.err?.code === 'FST_MEDIA_STORAGE'))
 })
