@@ -41,7 +41,7 @@ function releaseBody (request: FastifyRequest, reply: FastifyReply): void {
 
 /**
  * The `onRoute` hook that turns a route with `upload: Model` into an upload route. `documented` collects, for
- * each upload route, the step that puts its documented schema in place (see `documentRoutes`).
+ * each upload route, the step that puts its documented schema in place (run by the plugin's `onReady` hook).
  */
 export function uploadRoutes (limits: MediaLimits, pending: PendingNames, documented: Array<() => void>) {
   return function onRoute (this: FastifyInstance, routeOptions: RouteOptions & { upload?: unknown }): void {
