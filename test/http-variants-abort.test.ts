@@ -4,7 +4,6 @@
 import t from 'tap'
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
-import { setTimeout as sleep } from 'node:timers/promises'
 import sharp from 'sharp'
 import { ImageField } from '../lib/index.js'
 import { imageSlots } from '../lib/image/slots.js'
@@ -15,6 +14,9 @@ t.test('an aborted upload with queued variants never touches a retried upload\'s
   const { app, dir } = await makeApp(t)
   const Profile = app.media.model('profile', { avatar: ImageField({ uploadTo: 'avatars/', variants: { thumb: { width: 20, format: 'webp' } } }) })
   app.post('/p', { upload: Profile }, async (req, reply) => reply.code(201).send(req.uploads))
+  // counts the connections the server saw close, once every listener of that 'close' (the rollback's) has run
+  let closed = 0
+  app.addHook('onRequest', async (_request, reply) => { reply.raw.once('close', () => setImmediate(() => { closed++ })) })
   const { port } = await listen(app)
   const root = join(dir, 'media')
   const png = await sharp({ create: { width: 64, height: 64, channels: 3, background: '#c33' } }).png().toBuffer()
@@ -32,11 +34,11 @@ t.test('an aborted upload with queued variants never touches a retried upload\'s
     t.ok(await waitFor(() => existsSync(join(root, 'avatars', filename))), 'A stored its original')
     t.ok(await waitFor(() => imageSlots.waiting > 0), 'A\'s variants wait for a slot')
     a.destroy()
-    await sleep(50)
+    t.ok(await waitFor(() => closed >= 2 * i + 1), 'the server saw A leave and began its rollback')
     t.ok(existsSync(join(root, 'avatars', filename)), 'A\'s original keeps its name while A\'s image work is queued')
 
     const b = postForm(app, '/p', [{ name: 'avatar', filename, content: png }])
-    await sleep(50)
+    t.ok(await waitFor(() => imageSlots.waiting >= 2), 'B stored its original, and its variants wait behind A\'s')
     free()
     await Promise.all(holders)
     const res = await b
