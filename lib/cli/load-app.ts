@@ -56,9 +56,9 @@ export async function loadApp (modulePath: string, guard: NoListen, timeout: num
   let media: MediaApi | undefined
   try {
     const first = await Promise.race([listened, imported, deadline])
-    const server = started().find((recorded) => guard.servers.has(recorded.instance.server))
-    if (server !== undefined) {
-      ({ instance: app, api: media } = server)
+    const serving = started().find((recorded) => guard.servers.has(recorded.instance.server))
+    if (serving !== undefined) {
+      ({ instance: app, api: media } = serving)
     } else {
       app = await Promise.race([fromModule(modulePath, (first as { module: { default?: unknown } }).module, started), deadline])
     }
