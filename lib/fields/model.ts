@@ -1,4 +1,3 @@
-import { Readable } from 'node:stream'
 import { FST_MEDIA_INVALID_NAME, FST_MEDIA_INVALID_OPTION } from '../errors.js'
 import { isRefusal, refusal } from '../refusal.js'
 import { publishFile, storedChannel } from '../events.js'
@@ -110,10 +109,10 @@ export function isModel (value: unknown): value is Model {
 const namesOf = (value: unknown): string[] =>
   (Array.isArray(value) ? value : [value]).filter((name): name is string => typeof name === 'string' && name !== '')
 
-function toSource (content: Content): AsyncIterator<Buffer> {
-  if (Buffer.isBuffer(content)) return Readable.from([content])[Symbol.asyncIterator]()
+function toSource (content: Content): AsyncGenerator<Buffer> {
   return (async function * () {
-    for await (const chunk of content) yield Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk)
+    if (Buffer.isBuffer(content)) yield content
+    else for await (const chunk of content) yield Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk)
   })()
 }
 

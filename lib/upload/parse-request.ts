@@ -7,7 +7,7 @@ import type { FieldFile } from '../fields/field-file.js'
 import type { Model } from '../fields/model.js'
 import type { MediaLimits } from '../options.js'
 import { parserError, totalSizeError } from './map-error.js'
-import { storeFile } from './store-file.js'
+import { storeFile, type FileSource } from './store-file.js'
 import type { UploadTransaction } from './transaction.js'
 
 export type UploadsRecord = Record<string, FieldFile | FieldFile[] | null>
@@ -115,7 +115,7 @@ export async function parseUpload (request: FastifyRequest, model: Model, limits
 }
 
 /** A file part's chunks, with what its stream throws (busboy: the body ended inside it) made ours. */
-function parserSource (file: Readable, convert: (err: unknown) => Error): AsyncIterator<Buffer> {
+function parserSource (file: Readable, convert: (err: unknown) => Error): FileSource {
   const chunks = file[Symbol.asyncIterator]() as AsyncIterator<Buffer>
   return {
     next: async () => await chunks.next().catch((err: unknown) => { throw convert(err) }),
