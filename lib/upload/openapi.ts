@@ -1,6 +1,7 @@
 import type { FastifySchema } from 'fastify'
 import { formatBytes } from '../bytes.js'
-import type { AcceptRules, ImageFormat, ResolvedField } from '../fields/field.js'
+import { acceptedTypes } from './sniff.js'
+import type { ResolvedField } from '../fields/field.js'
 import type { BoundField, Model } from '../fields/model.js'
 
 type JsonObject = Record<string, unknown>
@@ -11,16 +12,6 @@ export interface UploadSchemas {
   validation: FastifySchema | undefined
   /** `schema.body` with the file fields merged in, and `consumes: ['multipart/form-data']`. */
   documentation: FastifySchema
-}
-
-const IMAGE_TYPES: Record<ImageFormat, string> = {
-  jpeg: 'image/jpeg',
-  png: 'image/png',
-  webp: 'image/webp',
-  gif: 'image/gif',
-  avif: 'image/avif',
-  tiff: 'image/tiff',
-  svg: 'image/svg+xml'
 }
 
 /**
@@ -50,22 +41,6 @@ const isObject = (value: unknown): value is JsonObject => typeof value === 'obje
 const mergeable = (body: unknown): body is JsonObject =>
   isObject(body) && !('content' in body) && !('$ref' in body) && (body.type === 'object' || isObject(body.properties))
 
-function acceptedTypes (options: ResolvedField): string {
-  const { accept, image } = options
-  if (image !== undefined) {
-    const formats = [...image.formats].filter((format) => accept.any || takes(accept, IMAGE_TYPES[format], format))
-    return formats.map((format) => IMAGE_TYPES[format]).join(', ')
-  }
-  if (accept.any) return 'any type recognised from its bytes'
-  return [...accept.types, ...accept.wildcards.map((prefix) => `${prefix}*`), ...[...accept.extensions].map((ext) => `.${ext}`)].join(', ')
-}
-
-// the same test the upload applies to a detected type (sniff.ts), on an image format's MIME type and extension
-function takes (accept: AcceptRules, mime: string, format: ImageFormat): boolean {
-  const ext = format === 'jpeg' ? 'jpg' : format === 'tiff' ? 'tif' : format
-  return accept.types.has(mime) || accept.extensions.has(ext) || (format !== 'svg' && accept.wildcards.some((prefix) => mime.startsWith(prefix)))
-}
-
 function sizes ({ minSize, maxSize }: ResolvedField): string {
   const max = maxSize === Infinity ? undefined : formatBytes(maxSize)
   if (minSize === 0) return max === undefined ? 'No size limit' : `Up to ${max}`
@@ -78,7 +53,9 @@ function sizes ({ minSize, maxSize }: ResolvedField): string {
  * OpenAPI 3, where `format: binary` says it).
  */
 function fileProperty (field: BoundField): JsonObject {
-  const description = `${sizes(field.options)}. Accepted types: ${acceptedTypes(field.options)}.`
+  // the list a refusal names in `accepted` (sniff.ts), so the document and the errors agree
+  const accepted = acceptedTypes(field.options)?.join(', ') ?? 'any type recognised from its bytes'
+  const description = `${sizes(field.options)}. Accepted types: ${accepted}.`
   if (!field.multiple) return { type: 'string', format: 'binary', contentEncoding: 'binary', description }
   const { maxCount } = field.options
   return {
