@@ -93,8 +93,8 @@ t.test('collectstatic and findstatic on the Quick start shape: they work, listen
   }
 })
 
-t.test('other top-level shapes: register without await, a top level that waits after listen, one that never listens', async (t) => {
-  for (const name of ['getting-started.mjs', 'listen-then-wait.mjs', 'top-level-ready.mjs']) {
+t.test('other top-level shapes: register without await, listen with a callback, an un-awaited start(), a top level that waits after listen, one that never listens', async (t) => {
+  for (const name of ['getting-started.mjs', 'listen-callback.mjs', 'start-function.mjs', 'listen-then-wait.mjs', 'top-level-ready.mjs']) {
     const dir = appDir(t)
     const port = await freePort()
     const res = await shell(['collectstatic', appModule(name)], { CLI_APP_DIR: dir, CLI_APP_PORT: String(port) })

@@ -56,13 +56,21 @@ export async function loadApp (modulePath: string, guard: NoListen, timeout: num
   let media: MediaApi | undefined
   try {
     const first = await Promise.race([listened, imported, deadline])
+    if (!('listened' in first) && typeof first.module.default !== 'function' && started().length === 0) {
+      // Fastify's own shapes call listen() without awaiting it (a callback, an un-awaited start()): the import
+      // resolves before fastify-media is even registered, so wait for that listen, within the deadline
+      await Promise.race([listened, deadline.catch(() => {
+        throw new CliError(`${modulePath} made no app with fastify-media and has no default export: ${SHAPES} (waited ${timeout} ms for one to listen)`)
+      })])
+    }
     const serving = started().find((recorded) => guard.servers.has(recorded.instance.server))
     if (serving !== undefined) {
+      // listen() readied it; ready() again on an encapsulated instance trips avvio (a TDZ error)
       ({ instance: app, api: media } = serving)
     } else {
       app = await Promise.race([fromModule(modulePath, (first as { module: { default?: unknown } }).module, started), deadline])
+      await Promise.race([app.ready(), deadline])
     }
-    await Promise.race([app.ready(), deadline])
   } catch (err) {
     await closeAll([app, ...started().map((recorded) => recorded.instance)])
     throw err
@@ -95,9 +103,8 @@ async function fromModule (modulePath: string, module: { default?: unknown }, st
     await app.register(exported as Parameters<FastifyInstance['register']>[0])
     return app
   }
-  const recorded = started().at(-1)
-  if (recorded === undefined) throw new CliError(`${modulePath} made no app with fastify-media and has no default export: ${SHAPES}`)
-  return recorded.instance
+  // loadApp comes here without a default export only once the module has registered fastify-media
+  return started().at(-1)!.instance
 }
 
 /** Closes apps, each once; their errors are their own business, and an onClose hook that hangs is not waited for. */
