@@ -257,6 +257,31 @@ t.test('a body schema that cannot be merged (a $ref, a per-content-type map) is 
   }
 })
 
+t.test('an allOf body is validated as written: a file field required there fails the upload with 400 (README says not to)', async (t) => {
+  const { app, route, stored } = await swaggerApp(t)
+  route('/allof', { body: { allOf: [{ type: 'object', required: ['document'], properties: { document: { type: 'string', format: 'binary' } } }] } })
+  await app.ready()
+  const res = await postForm(app, '/allof', [pdf])
+  t.equal(res.statusCode, 400)
+  t.match(res.json().message, /must have required property 'document'/)
+  t.same(stored(), [], 'nothing stored')
+})
+
+t.test('app.swagger() in an onReady hook that runs before fastify-media\'s caches the upload route as application/json', async (t) => {
+  const dir = tempDir(t)
+  const app = Fastify()
+  t.teardown(() => app.close())
+  await app.register(fastifySwagger, { openapi: {} })
+  let early: unknown
+  app.addHook('onReady', async () => { early = app.swagger() })
+  await app.register(fastifyMedia, { baseDir: dir, static: false })
+  const M = app.media.model('m', { document: FileField() })
+  app.post('/m', { upload: M, schema: { body: nameSchema } }, async () => 'ok')
+  await app.ready()
+  t.same(Object.keys(operation(app, '/m').requestBody.content), ['application/json'], 'the document cached before ours ran')
+  t.equal(app.swagger(), early, '@fastify/swagger keeps the first document')
+})
+
 for (const mode of ['development', 'production'] as const) {
   t.test(`${mode}: the plugin's own routes (static, media, signed private files) stay out of the document`, async (t) => {
     const dir = tempDir(t)
