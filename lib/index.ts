@@ -8,7 +8,9 @@ import { nameStorage } from './events.js'
 import { serveMedia } from './media/serve.js'
 import { resolveOptions, type FastifyMediaOptions } from './options.js'
 import { createMediaApi } from './plugin-api.js'
-import { FileSystemStorage } from './storage/filesystem.js'
+import { servedStorages } from './storage/served.js'
+import type { Storage } from './storage/storage.js'
+import { serveStream } from './media/serve-stream.js'
 import { signQuery, verifyQuery } from './storage/signing.js'
 import { cliCommand, recordInstance } from './registry.js'
 import { staticDirWarnings } from './static/check-dirs.js'
@@ -25,13 +27,22 @@ async function fastifyMedia (app: FastifyInstance, options: FastifyMediaOptions)
   const config = resolveOptions(cli !== undefined && options.signingKey === undefined ? { ...options, signingKey: randomBytes(32) } : options)
 
   const key = config.signingKey
-  for (const [storageName, storage] of config.storages) {
-    nameStorage(storage, storageName)
-    storage.attach?.({
-      storageName,
-      baseDir: config.baseDir,
-      sign: key === undefined ? undefined : (name, expiresIn) => signQuery(key, storageName, name, expiresIn)
-    })
+  const attached: Storage[] = []
+  // a storage serves one live app at a time: let it go when this one closes, or fails to register
+  app.addHook('onClose', async () => { for (const storage of attached) storage.detach?.() })
+  try {
+    for (const [storageName, storage] of config.storages) {
+      nameStorage(storage, storageName)
+      storage.attach?.({
+        storageName,
+        baseDir: config.baseDir,
+        sign: key === undefined ? undefined : (name, expiresIn) => signQuery(key, storageName, name, expiresIn)
+      })
+      attached.push(storage)
+    }
+  } catch (err) {
+    for (const storage of attached) storage.detach?.()
+    throw err
   }
 
   if (cli === undefined) for (const storage of config.storages.values()) await storage.ready?.()
@@ -57,24 +68,26 @@ async function fastifyMedia (app: FastifyInstance, options: FastifyMediaOptions)
     for (const document of documented.splice(0)) document()
   })
 
-  for (const [storageName, storage] of config.storages) {
-    if (!(storage instanceof FileSystemStorage) || storage.baseUrl === undefined) continue
-    await mkdir(storage.location, { recursive: true })
-    await serveMedia(app, {
-      root: storage.location,
-      prefix: storage.baseUrl,
-      isPending: (name) => pending.has(storage, name),
+  const served = servedStorages(config.storages, config.baseDir)
+  for (const { storageName, storage, baseUrl, location } of served) {
+    const serve = {
+      prefix: baseUrl,
+      isPending: (name: string) => pending.has(storage, name),
       // options.ts guarantees a key for every private storage
-      verify: storage.public ? undefined : (name, query) => verifyQuery(key!, storageName, name, query)
-    })
+      verify: storage.public ? undefined : (name: string, query: Record<string, unknown>) => verifyQuery(key!, storageName, name, query)
+    }
+    if (location === undefined) {
+      await serveStream(app, { ...serve, head: async (name) => await storage.stat(name).catch(() => undefined), read: (name, range) => storage.open(name, range) })
+    } else {
+      await mkdir(location, { recursive: true })
+      await serveMedia(app, { ...serve, root: location })
+    }
   }
 
   let staticFiles: StaticFiles | undefined
   if (config.static !== false) {
     for (const { option, dir, message } of await staticDirWarnings(config.static.dirs)) app.log.warn({ option, dir }, message)
-    const storageLocations = [...config.storages]
-      .filter((entry): entry is [string, FileSystemStorage] => entry[1] instanceof FileSystemStorage)
-      .map(([name, storage]) => ({ name, location: storage.location }))
+    const storageLocations = served.flatMap(({ storageName, location }) => location === undefined ? [] : [{ name: storageName, location }])
     staticFiles = new StaticFiles(config.static, config.mode, config.baseDir, storageLocations)
     if (config.mode === 'production') {
       await staticFiles.loadMemory()
@@ -115,4 +128,8 @@ export type { S3StorageOptions } from './storage/s3.js'
 export type { S3ClientConfigLike, S3ClientLike } from './storage/s3-client.js'
 export type { MemoryStorageOptions } from './storage/memory.js'
 export type { FileSystemStorageOptions } from './storage/filesystem.js'
-export type { Content, FileStat, MediaStorages, SaveOptions, Storage, StorageContext, StorageUrl, UrlOptions } from './storage/storage.js'
+export type { Content, FileStat, MediaStorages, SaveOptions, ServedFiles, Storage, StorageContext, StorageUrl, UrlOptions } from './storage/storage.js'
+export { Disk } from './storage/disk.js'
+export type { DiskOptions } from './storage/disk.js'
+export { pageOf } from './storage/driver.js'
+export type { ByteRange, DriverContext, ListOptions, ListPage, StorageDriver, WriteOptions } from './storage/driver.js'

@@ -4,6 +4,7 @@ import { keysOf, knownKeys } from './check-keys.js'
 import { FST_MEDIA_INVALID_OPTION } from './errors.js'
 import { isInside } from './paths.js'
 import { FileSystemStorage } from './storage/filesystem.js'
+import { servedStorages } from './storage/served.js'
 import type { Storage } from './storage/storage.js'
 
 export interface StaticDir {
@@ -190,11 +191,11 @@ export function staticPrefix (prefix: string, option: string): string {
   return trimmed
 }
 
-interface Served { label: string, url: string, location: string, public: boolean }
+interface Served { label: string, url: string, location: string | undefined, public: boolean }
 
 /**
- * Every disk storage is served at its baseUrl, so URLs must not overlap (one route each), and a private
- * storage's files must not lie inside anything served publicly, nor contain it.
+ * Every served storage is served at its baseUrl, so URLs must not overlap (one route each), and a private
+ * storage's files must not lie inside anything served publicly, nor contain it (for storages on this machine).
  */
 function checkServedDisks (storages: ReadonlyMap<string, Storage>, staticConfig: MediaConfig['static'], baseDir: string): void {
   const served: Served[] = []
@@ -204,12 +205,11 @@ function checkServedDisks (storages: ReadonlyMap<string, Storage>, staticConfig:
   }
   // the default storage first, so a clash is reported on the storage the user added
   const ordered = [...storages].sort(([a], [b]) => Number(b === 'default') - Number(a === 'default'))
-  for (const [name, storage] of ordered) {
-    if (!(storage instanceof FileSystemStorage)) continue
-    if (storage.baseUrl === undefined) {
+  for (const { storageName: name, storage, baseUrl, location } of servedStorages(new Map(ordered), baseDir)) {
+    if (baseUrl === undefined) {
       throw invalid(`storages.${name}.baseUrl`, storage.public ? 'a public storage on disk is served at its baseUrl: give one, or public: false' : 'a private storage on disk needs a baseUrl')
     }
-    served.push({ label: name === 'default' ? 'media' : `storages.${name}`, url: storage.baseUrl, location: resolve(baseDir, storage.options.location), public: storage.public })
+    served.push({ label: name === 'default' ? 'media' : `storages.${name}`, url: baseUrl, location, public: storage.public })
   }
   for (const [i, a] of served.entries()) {
     for (const b of served.slice(i + 1)) {
@@ -217,7 +217,7 @@ function checkServedDisks (storages: ReadonlyMap<string, Storage>, staticConfig:
       if (!sameStatic && (a.url.startsWith(b.url) || b.url.startsWith(a.url))) {
         throw invalid(`${b.label}.baseUrl`, `"${b.url}" overlaps ${a.label}'s URL "${a.url}"`)
       }
-      const overlap = isInside(a.location, b.location) || isInside(b.location, a.location)
+      const overlap = a.location !== undefined && b.location !== undefined && (isInside(a.location, b.location) || isInside(b.location, a.location))
       if (overlap && a.public !== b.public) {
         const [hidden, shown] = a.public ? [b, a] : [a, b]
         throw invalid(`${hidden.label}.location`, `a private storage must not share files with ${shown.label}, which is served publicly`)

@@ -5,11 +5,10 @@ import { dirname, join, relative, resolve, sep } from 'node:path'
 import { Readable } from 'node:stream'
 import type { FileHandle } from 'node:fs/promises'
 import { keysOf, knownKeys } from '../check-keys.js'
-import { FST_MEDIA_INVALID_NAME, FST_MEDIA_INVALID_OPTION, FST_MEDIA_STORAGE } from '../errors.js'
-import { typeForName } from '../mime.js'
-import type { Content, FileStat, SaveOptions, Storage, StorageContext, UrlOptions } from './storage.js'
-import { fitName, normalizeStorageName, withRandomSuffix } from './valid-name.js'
-import { urlPath } from './url-path.js'
+import { FST_MEDIA_INVALID_OPTION } from '../errors.js'
+import { Disk } from './disk.js'
+import { pageOf, type ByteRange, type DriverContext, type ListOptions, type ListPage, type StorageDriver, type WriteOptions } from './driver.js'
+import type { Content, FileStat } from './storage.js'
 
 export interface FileSystemStorageOptions {
   /** The directory; relative paths resolve against the plugin's `baseDir`. */
@@ -26,247 +25,205 @@ export interface FileSystemStorageOptions {
 // every key the constructor takes (keysOf holds the list to FileSystemStorageOptions)
 const OPTIONS = knownKeys(keysOf<FileSystemStorageOptions>()(['location', 'baseUrl', 'public', 'expiresIn', 'fileMode', 'dirMode']))
 
-/** Where unfinished uploads live: inside the root so the final link is on the same file system. */
+/** Where unfinished writes live: inside the root so the final link is on the same file system. */
 export const TEMP_DIR = '.tmp'
 
-export class FileSystemStorage implements Storage {
-  readonly public: boolean
+/** Files in a directory: what Django's FileSystemStorage is. */
+export class FileSystemStorage extends Disk<string> {
   readonly options: Readonly<FileSystemStorageOptions>
-  #location: string
-  #baseUrl: string | undefined
-  #context: StorageContext | undefined
-  // the root's real path, made once: each save still checks its own directories with one realpath each
-  #root: Promise<string> | undefined
+  declare readonly driver: FileSystemDriver
 
   constructor (options: FileSystemStorageOptions) {
     OPTIONS.check(options, 'FileSystemStorage')
     if (typeof options?.location !== 'string' || options.location === '') {
       throw new FST_MEDIA_INVALID_OPTION('FileSystemStorage.location', 'must be a non-empty path')
     }
-    if (options.baseUrl !== undefined && !/^\/(.*\/)?$/.test(options.baseUrl)) {
-      throw new FST_MEDIA_INVALID_OPTION('FileSystemStorage.baseUrl', 'must start and end with "/"')
-    }
+    super(new FileSystemDriver(options), { baseUrl: options.baseUrl, public: options.public, expiresIn: options.expiresIn })
     this.options = Object.freeze({ ...options })
-    this.public = options.public ?? true
-    this.#location = resolve(options.location)
-    this.#baseUrl = options.baseUrl
   }
 
+  /** The directory, absolute: resolved against the plugin's baseDir once registered. */
   get location (): string {
-    return this.#location
+    return this.driver.root
+  }
+}
+
+/**
+ * The disk driver. Every key stays inside the root: directories are created one level at a time and each
+ * resolved with realpath, so a symlink planted inside the root never leads a read or a write out of it.
+ */
+export class FileSystemDriver implements StorageDriver {
+  readonly location: string
+  readonly exclusive = true
+  readonly #fileMode: number | undefined
+  readonly #dirMode: number
+  #root: string
+  // the root's real path, made once: each write still checks its own directories with one realpath each
+  #realRoot: Promise<string> | undefined
+
+  constructor ({ location, fileMode, dirMode }: FileSystemStorageOptions) {
+    this.location = location
+    this.#root = resolve(location)
+    this.#fileMode = fileMode
+    this.#dirMode = dirMode ?? 0o755
   }
 
-  get baseUrl (): string | undefined {
-    return this.#baseUrl
+  get root (): string {
+    return this.#root
   }
 
-  attach (context: StorageContext): void {
-    this.#context = context
-    this.#location = resolve(context.baseDir, this.options.location)
+  attach ({ baseDir }: DriverContext): void {
+    this.#root = resolve(baseDir, this.location)
   }
 
-  async save (name: string | (() => string), content: Content, opts: SaveOptions = {}): Promise<string> {
-    const maxLength = opts.maxLength ?? 255
-    const tempDir = join(this.#location, TEMP_DIR)
-    const temp = join(tempDir, randomUUID())
-    // best effort: the temp dir may be what failed, and its error must not hide the first one
-    const discard = () => unlink(temp).catch(() => {})
-    let stored: string
+  #path (key: string): string {
+    return join(this.#root, key)
+  }
+
+  async write (key: string, content: Content, { ifAbsent }: WriteOptions): Promise<boolean> {
+    // a key the facade made unique is written in place ('wx' never follows a planted symlink)
+    if (ifAbsent !== true) return await this.#writeFile(this.#path(key), content).then(() => true)
+    const temp = join(this.#root, TEMP_DIR, randomUUID())
     try {
-      await this.#mkdirInside(tempDir)
-      // Opened before the first byte is read and closed before anything else happens, so a failing source
-      // can never leave a file that is still being created after our cleanup.
-      await writeAll(await openFile(temp, 'wx', this.options.fileMode ?? 0o644), content)
-      if (this.options.fileMode !== undefined) await chmod(temp, this.options.fileMode)
-      const wanted = this.#fit(typeof name === 'function' ? name() : name, maxLength)
-      stored = await this.#linkAvailable(temp, wanted, maxLength, opts)
+      await this.#writeFile(temp, content)
+      return await this.#link(temp, key)
+    } finally {
+      // best effort: the temp dir may be what failed, and its error must not hide the first one
+      await unlink(temp).catch(() => {})
+    }
+  }
+
+  // Opened before the first byte is read and closed before anything else happens, so a failing source can
+  // never leave a file that is still being created after the caller's cleanup.
+  async #writeFile (path: string, content: Content): Promise<void> {
+    await this.#mkdirInside(dirname(path))
+    const handle = await openFile(path, 'wx', this.#fileMode ?? 0o644)
+    try {
+      await writeAll(handle, content)
+      if (this.#fileMode !== undefined) await chmod(path, this.#fileMode)
     } catch (err) {
-      this.#forgetDirs()
-      await discard()
-      throw wrap(err, 'save')
+      await unlink(path).catch(() => {})
+      throw err
     }
-    await discard()
-    return stored
   }
 
-  // a root removed behind our back is made again by the next save
-  #forgetDirs (): void {
-    this.#root = undefined
+  // A hard link fails with EEXIST atomically and never leaves a placeholder, so two writers can never share
+  // a name, and the file appears complete or not at all.
+  async #link (from: string, key: string): Promise<boolean> {
+    const target = this.#path(key)
+    await this.#mkdirInside(dirname(target))
+    try {
+      await link(from, target)
+      return true
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false
+      throw err
+    }
   }
 
-  // A hard link fails with EEXIST atomically and never leaves a placeholder, so concurrent saves of one
-  // name can never share it, and the file appears complete or not at all.
-  async #linkAvailable (temp: string, wanted: string, maxLength: number, { claim, release }: SaveOptions): Promise<string> {
-    let candidate = wanted
-    // 62^7 suffixes: a retry that collides again is possible but a loop that never ends is not
-    for (;;) {
-      const target = this.#path(candidate)
-      await this.#mkdirInside(dirname(target))
-      claim?.(candidate)
-      try {
-        await link(temp, target)
-        return candidate
-      } catch (err) {
-        release?.(candidate)
-        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err
+  // a hard link: files are never changed in place, so two names may share one
+  async copy (from: string, to: string): Promise<boolean> {
+    return await this.#link(await this.#existing(from), to)
+  }
+
+  // the source is the facade's scratch file, checked when it was written
+  async move (from: string, to: string): Promise<boolean> {
+    const source = this.#path(from)
+    if (!await this.#link(source, to)) return false
+    await unlink(source)
+    return true
+  }
+
+  read (key: string, range?: ByteRange): Readable {
+    const existing = this.#existing.bind(this)
+    return Readable.from((async function * () {
+      yield * createReadStream(await existing(key), range)
+    })(), { objectMode: false })
+  }
+
+  async head (key: string): Promise<FileStat | undefined> {
+    let info
+    try {
+      info = await stat(await this.#existing(key))
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined
+      throw err
+    }
+    if (!info.isFile()) throw new Error('not a file')
+    return { size: info.size, modified: info.mtime }
+  }
+
+  async delete (key: string): Promise<void> {
+    try {
+      await unlink(await this.#existing(key))
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
+    }
+  }
+
+  /** Walks the directory (dotfiles and the temp directory left out), sorted; a page starts after `cursor`. */
+  async list (prefix: string, options: ListOptions): Promise<ListPage> {
+    const found: string[] = []
+    const walk = async (dir: string): Promise<void> => {
+      const entries = await readdir(join(this.#root, dir), { withFileTypes: true }).catch(() => [])
+      for (const entry of entries) {
+        if (entry.name.startsWith('.')) continue
+        const child = dir === '' ? entry.name : `${dir}/${entry.name}`
+        if (entry.isDirectory()) await walk(child)
+        else if (entry.isFile() && child.startsWith(prefix)) found.push(child)
       }
-      candidate = this.#suffixed(wanted, maxLength)
     }
+    await walk(prefix.slice(0, prefix.lastIndexOf('/') + 1).replace(/\/$/, ''))
+    return pageOf(found, options)
   }
 
-  #suffixed (wanted: string, maxLength: number): string {
-    const suffixed = withRandomSuffix(wanted, maxLength)
-    if (suffixed === undefined) throw new FST_MEDIA_INVALID_NAME(wanted, `taken, and no room for a unique suffix within ${maxLength} bytes`)
-    return suffixed
-  }
-
-  async #realRoot (): Promise<string> {
-    this.#root ??= mkdir(this.#location, { recursive: true, mode: this.options.dirMode ?? 0o755 })
-      .then(async () => await realpath(this.#location))
-    return await this.#root.catch((err: unknown) => {
-      this.#root = undefined
+  async #realRootOnce (): Promise<string> {
+    this.#realRoot ??= mkdir(this.#root, { recursive: true, mode: this.#dirMode }).then(async () => await realpath(this.#root))
+    return await this.#realRoot.catch((err: unknown) => {
+      this.#realRoot = undefined
       throw err
     })
   }
 
-  // A symlink planted inside the root must not lead anything out of it.
-  async #assertInside (path: string, root: string, operation: string): Promise<void> {
+  async #assertInside (path: string, root: string): Promise<void> {
     const real = await realpath(path)
-    if (real !== root && !real.startsWith(root + sep)) {
-      throw new FST_MEDIA_STORAGE(operation, 'a directory resolves outside the storage root')
-    }
+    if (real !== root && !real.startsWith(root + sep)) throw new Error('a directory resolves outside the storage root')
   }
 
   // Missing directories are created one level at a time, each checked before going deeper, so nothing is
   // ever created through a symlink that leads out of the root.
   async #mkdirInside (dir: string): Promise<void> {
-    const root = await this.#realRoot()
     try {
-      return await this.#assertInside(dir, root, 'save')
+      await this.#mkdirEach(dir, await this.#realRootOnce())
+    } catch (err) {
+      // a root removed behind our back is made again by the next write
+      this.#realRoot = undefined
+      throw err
+    }
+  }
+
+  async #mkdirEach (dir: string, root: string): Promise<void> {
+    try {
+      return await this.#assertInside(dir, root)
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
     }
-    let current = this.#location
-    for (const segment of relative(this.#location, dir).split(sep)) {
+    let current = this.#root
+    for (const segment of relative(this.#root, dir).split(sep)) {
       current = join(current, segment)
-      await mkdir(current, { mode: this.options.dirMode ?? 0o755 }).catch((err: NodeJS.ErrnoException) => {
+      await mkdir(current, { mode: this.#dirMode }).catch((err: NodeJS.ErrnoException) => {
         if (err.code !== 'EEXIST') throw err
       })
-      await this.#assertInside(current, root, 'save')
+      await this.#assertInside(current, root)
     }
   }
 
   /** The path of an existing file, refused when its directory resolves outside the root. */
-  async #existing (name: string, operation: string): Promise<string> {
-    const path = this.#path(name)
-    await this.#assertInside(dirname(path), await realpath(this.#location), operation)
+  async #existing (key: string): Promise<string> {
+    const path = this.#path(key)
+    await this.#assertInside(dirname(path), await realpath(this.#root))
     return path
   }
-
-  #clean (name: string): string {
-    const clean = normalizeStorageName(name)
-    if (clean === undefined) throw new FST_MEDIA_INVALID_NAME(name, 'not a name inside the storage')
-    return clean
-  }
-
-  #fit (name: string, maxLength: number): string {
-    const clean = this.#clean(name)
-    const fitted = fitName(clean, maxLength)
-    if (fitted === undefined) throw new FST_MEDIA_INVALID_NAME(clean, `longer than ${maxLength} bytes`)
-    return fitted
-  }
-
-  #path (name: string): string {
-    return join(this.#location, this.#clean(name))
-  }
-
-  open (name: string): Readable {
-    this.#path(name)
-    const read = async function * (this: FileSystemStorage): AsyncGenerator<Buffer> {
-      yield * createReadStream(await this.#existing(name, 'open'))
-    }
-    return Readable.from(read.call(this), { objectMode: false })
-  }
-
-  async delete (name: string): Promise<void> {
-    try {
-      await unlink(await this.#existing(name, 'delete'))
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw wrap(err, 'delete')
-    }
-  }
-
-  async exists (name: string): Promise<boolean> {
-    try {
-      return (await stat(await this.#existing(name, 'exists'))).isFile()
-    } catch {
-      return false
-    }
-  }
-
-  async size (name: string): Promise<number> {
-    return (await this.stat(name)).size
-  }
-
-  async stat (name: string): Promise<FileStat> {
-    let info
-    try {
-      info = await stat(await this.#existing(name, 'stat'))
-    } catch (err) {
-      throw wrap(err, 'stat')
-    }
-    if (!info.isFile()) throw new FST_MEDIA_STORAGE('stat', 'not a file')
-    return { size: info.size, modified: info.mtime, contentType: typeForName(name) }
-  }
-
-  url (name: string, opts: UrlOptions = {}): string {
-    const clean = this.#clean(name)
-    const base = this.#baseUrl ?? '/'
-    const path = base + urlPath(clean)
-    if (this.public) return path
-    const sign = this.#context?.sign
-    if (sign === undefined) throw new FST_MEDIA_INVALID_OPTION('signingKey', 'a private storage needs the plugin\'s signingKey')
-    return `${path}?${sign(clean, opts.expiresIn ?? this.options.expiresIn ?? 3600)}`
-  }
-
-  async list (prefix = ''): Promise<string[]> {
-    const start = prefix === '' ? '' : this.#clean(prefix.replace(/\/+$/, ''))
-    const found: string[] = []
-    const walk = async (relative: string): Promise<void> => {
-      let entries
-      try {
-        entries = await readdir(join(this.#location, relative), { withFileTypes: true })
-      } catch {
-        return
-      }
-      for (const entry of entries) {
-        if (entry.name.startsWith('.')) continue
-        const child = relative === '' ? entry.name : `${relative}/${entry.name}`
-        if (entry.isDirectory()) await walk(child)
-        else if (entry.isFile()) found.push(child)
-      }
-    }
-    await walk(start)
-    return found.sort()
-  }
-
-  async getAvailableName (name: string, maxLength = 255): Promise<string> {
-    const wanted = this.#fit(name, maxLength)
-    let candidate = wanted
-    while (await this.exists(candidate)) candidate = this.#suffixed(wanted, maxLength)
-    return candidate
-  }
-}
-
-// Our own errors (from the content stream's checks or name rules) pass through; the file system's are
-// wrapped so a full disk or a read-only directory becomes a clear 500 with a media code.
-function wrap (err: unknown, operation: string): unknown {
-  const code = (err as { code?: string })?.code
-  if (typeof code === 'string' && code.startsWith('FST_')) return err
-  if (typeof code === 'string' && /^E[A-Z]+$/.test(code)) {
-    return new FST_MEDIA_STORAGE(operation, code, { cause: err })
-  }
-  return err
 }
 
 /**

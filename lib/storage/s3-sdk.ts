@@ -21,12 +21,9 @@ export function loadSdk (): Sdk {
   }
 }
 
-// a Buffer passes as it is (Buffer.from would copy every chunk of a 100 MiB stream)
-export const asBuffer = (chunk: Uint8Array): Buffer => Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk)
-
-// a conditional write refused because the key exists (the S3 error, as #upload wraps it)
+// a conditional write refused because the key exists
 export const preconditionFailed = (err: unknown): boolean => {
-  const e = (err as { cause?: { name?: string, $metadata?: { httpStatusCode?: number } } }).cause
+  const e = err as { name?: string, $metadata?: { httpStatusCode?: number } }
   return e?.name === 'PreconditionFailed' || e?.$metadata?.httpStatusCode === 412
 }
 

@@ -1,4 +1,5 @@
 import type { Readable } from 'node:stream'
+import type { ByteRange } from './driver.js'
 
 /** What `save` accepts: all of it is read before the file becomes visible. */
 export type Content = Buffer | Readable | AsyncIterable<Uint8Array>
@@ -41,6 +42,14 @@ export interface StorageContext {
   sign?: (name: string, expiresIn: number) => string
 }
 
+/** Where the plugin serves a storage's files: under `baseUrl`, from `location` when they are on this machine. */
+export interface ServedFiles {
+  /** Undefined when none was given: the plugin refuses that at register. */
+  baseUrl: string | undefined
+  /** The absolute directory holding the files, when the driver has one. */
+  location: string | undefined
+}
+
 /**
  * Django's Storage API. Names are `/`-separated paths inside the storage; a storage refuses (with
  * FST_MEDIA_INVALID_NAME) any name that would leave its root.
@@ -55,8 +64,8 @@ export interface Storage {
    * has been read, for names that depend on it.
    */
   save: (name: string | (() => string), content: Content, opts?: SaveOptions) => Promise<string>
-  /** The file's bytes; a missing file errors the stream. */
-  open: (name: string) => Readable
+  /** The file's bytes (or bytes `start` to `end`, both included); a missing file errors the stream with code ENOENT. */
+  open: (name: string, range?: ByteRange) => Readable
   /** Does not throw when the file is already gone. */
   delete: (name: string) => Promise<void>
   /** Returns false, never throws, for a name that is missing or invalid. */
@@ -68,8 +77,12 @@ export interface Storage {
   list: (prefix?: string) => Promise<string[]>
   /** A name not taken right now; only `save` is atomic about it. */
   getAvailableName: (name: string, maxLength?: number) => Promise<string>
-  /** Called by the plugin at register time. */
+  /** Called by the plugin at register time; may refuse (a storage already registered by another live app). */
   attach?: (context: StorageContext) => void
+  /** Called by the plugin when its app closes. */
+  detach?: () => void
+  /** Where the plugin serves this storage (relative locations resolve against `baseDir`); undefined: not served. */
+  served?: (baseDir: string) => ServedFiles | undefined
   /** Awaited by the plugin at register time (e.g. to resolve an S3 endpoint for URLs). */
   ready?: () => Promise<void>
 }

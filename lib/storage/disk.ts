@@ -1,0 +1,269 @@
+import { randomUUID } from 'node:crypto'
+import { resolve } from 'node:path'
+import { Readable } from 'node:stream'
+import { FST_MEDIA_INVALID_NAME, FST_MEDIA_INVALID_OPTION, FST_MEDIA_STORAGE } from '../errors.js'
+import { typeForName } from '../mime.js'
+import type { ByteRange, StorageDriver, WriteOptions } from './driver.js'
+import { readAhead, tracked } from './content.js'
+import type { Content, FileStat, SaveOptions, ServedFiles, Storage, StorageContext, UrlOptions } from './storage.js'
+import { urlPath } from './url-path.js'
+import { fitName, normalizeStorageName, withRandomSuffix } from './valid-name.js'
+
+export interface DiskOptions {
+  /** The URL prefix the plugin serves the files under (starts and ends with `/`), unless the driver has URLs of its own. */
+  baseUrl?: string
+  /** Private storages are never served publicly: their URLs are signed and expire. Default true. */
+  public?: boolean
+  /** Default lifetime of a private file's URL, in seconds (default 3600). */
+  expiresIn?: number
+  /** False: the plugin does not serve the files (their URLs only claim `baseUrl`). Default true. */
+  serve?: boolean
+}
+
+/** Where the facade keeps content whose name is not decided yet; never listed, never served. */
+export const SCRATCH = '.tmp/'
+/** Content up to this size is held in memory when the driver cannot move files: a lost name is retried with it. */
+const HELD = 5 * 1024 * 1024
+/** Tries at a free name before giving up: each suffix is one of 62^7. */
+const NAME_ATTEMPTS = 10
+
+/**
+ * The storage the plugin uses (Django's Storage API), over a driver of raw primitives: flydrive's facade.
+ * Everything that is the same for every backend lives here, once: valid names and their length, free
+ * names and collisions, the names this process is writing, wrapping driver failures into FST_MEDIA_STORAGE
+ * with `{ cause }`, URLs and their signatures, and what the plugin serves.
+ */
+export class Disk<U extends string | Promise<string> = string | Promise<string>> implements Storage {
+  readonly public: boolean
+  readonly driver: StorageDriver
+  readonly #baseUrl: string | undefined
+  readonly #expiresIn: number
+  readonly #serve: boolean
+  /** Names being written by this process: never offered to another save until that write is over. */
+  readonly #writing = new Set<string>()
+  #context: StorageContext | undefined
+
+  constructor (driver: StorageDriver, options: DiskOptions = {}) {
+    if (options.baseUrl !== undefined && !/^\/(.*\/)?$/.test(options.baseUrl)) {
+      throw new FST_MEDIA_INVALID_OPTION(`${this.constructor.name}.baseUrl`, 'must start and end with "/"')
+    }
+    this.driver = driver
+    this.public = options.public ?? true
+    this.#baseUrl = options.baseUrl
+    this.#expiresIn = options.expiresIn ?? 3600
+    this.#serve = options.serve ?? true
+  }
+
+  get baseUrl (): string | undefined {
+    return this.#baseUrl
+  }
+
+  /** One app at a time: a storage registered by two live apps would sign and resolve for both. */
+  attach (context: StorageContext): void {
+    if (this.#context !== undefined) {
+      throw new FST_MEDIA_INVALID_OPTION(`storages.${context.storageName}`, `is already registered as storages.${this.#context.storageName} by an app that has not closed: give each app its own ${this.constructor.name}`)
+    }
+    this.#context = context
+    this.driver.attach?.({ storageName: context.storageName, baseDir: context.baseDir })
+  }
+
+  detach (): void {
+    this.#context = undefined
+  }
+
+  async ready (): Promise<void> {
+    await this.driver.ready?.()
+  }
+
+  served (baseDir: string): ServedFiles | undefined {
+    if (!this.#serve || this.#ownUrls()) return undefined
+    const { location } = this.driver
+    return { baseUrl: this.#baseUrl, location: location === undefined ? undefined : resolve(baseDir, location) }
+  }
+
+  // URLs that the backend answers itself: the plugin neither makes nor serves them
+  #ownUrls (): boolean {
+    return (this.public ? this.driver.url : this.driver.presignRead) !== undefined
+  }
+
+  #key (name: string): string {
+    const clean = normalizeStorageName(name)
+    if (clean === undefined) throw new FST_MEDIA_INVALID_NAME(name, 'not a name inside the storage')
+    return clean
+  }
+
+  #fit (name: string, maxLength: number): string {
+    const fitted = fitName(this.#key(name), maxLength)
+    if (fitted === undefined) throw new FST_MEDIA_INVALID_NAME(name, `longer than ${maxLength} bytes`)
+    return fitted
+  }
+
+  async save (name: string | (() => string), content: Content, opts: SaveOptions = {}): Promise<string> {
+    const maxLength = opts.maxLength ?? 255
+    // a name known now is checked before a byte is read
+    const wanted = typeof name === 'string' ? this.#fit(name, maxLength) : undefined
+    const meta: WriteOptions = { contentType: opts.contentType ?? (wanted === undefined ? undefined : typeForName(wanted)), cacheControl: opts.cacheControl, contentEncoding: opts.contentEncoding }
+    const source = tracked(content)
+    // a file with its name known is written to that name: held in memory when it must be retryable
+    if (wanted !== undefined && (Buffer.isBuffer(content) || this.driver.move === undefined)) {
+      const body = Buffer.isBuffer(content) ? content : await readAhead(source, HELD).catch((err: unknown) => { throw this.#wrap(err, 'save', source) })
+      // too large to hold: written straight to a free name, and only a race with another process loses it
+      const oneShot = Buffer.isBuffer(body) ? undefined : source
+      return await this.#publish(wanted, maxLength, opts, async (key) => await this.driver.write(key, body, { ...meta, ifAbsent: true }), oneShot)
+    }
+    const scratch = SCRATCH + randomUUID()
+    try {
+      await this.driver.write(scratch, source.content, meta)
+    } catch (err) {
+      await this.driver.delete(scratch).catch(() => {})
+      throw this.#wrap(err, 'save', source)
+    }
+    let moved = false
+    try {
+      const final = wanted ?? this.#fit((name as () => string)(), maxLength)
+      const { driver } = this
+      return await this.#publish(final, maxLength, opts, async (key) => {
+        if (driver.move === undefined) return await driver.copy(scratch, key)
+        return (moved = await driver.move(scratch, key))
+      })
+    } finally {
+      if (!moved) await this.driver.delete(scratch).catch(() => {})
+    }
+  }
+
+  /**
+   * Puts the file under `wanted` or, when that is taken, under a suffixed name: claimed before it becomes
+   * visible, released if it turns out to be taken. A one-shot content (`source`) cannot be tried twice.
+   */
+  async #publish (wanted: string, maxLength: number, opts: SaveOptions, put: (key: string) => Promise<boolean>, source?: ReturnType<typeof tracked>): Promise<string> {
+    for (let attempt = 1, candidate = wanted; ; attempt++, candidate = this.#suffixed(wanted, maxLength)) {
+      if (this.#writing.has(candidate)) continue
+      // held before the first await, so no other save here can pass the same checks
+      this.#writing.add(candidate)
+      let written = false
+      try {
+        if (this.driver.exclusive !== true && await this.#exists(candidate, 'save')) continue
+        opts.claim?.(candidate)
+        written = await put(candidate)
+      } catch (err) {
+        opts.release?.(candidate)
+        throw this.#wrap(err, 'save', source)
+      } finally {
+        this.#writing.delete(candidate)
+      }
+      if (written) return candidate
+      opts.release?.(candidate)
+      if (source !== undefined || attempt === NAME_ATTEMPTS) throw new FST_MEDIA_STORAGE('save', `"${candidate}" was taken by another writer`)
+    }
+  }
+
+  #suffixed (wanted: string, maxLength: number): string {
+    const suffixed = withRandomSuffix(wanted, maxLength)
+    if (suffixed === undefined) throw new FST_MEDIA_INVALID_NAME(wanted, `taken, and no room for a unique suffix within ${maxLength} bytes`)
+    return suffixed
+  }
+
+  async #exists (key: string, operation: string): Promise<boolean> {
+    try {
+      return await this.driver.head(key) !== undefined
+    } catch (err) {
+      throw this.#wrap(err, operation)
+    }
+  }
+
+  /**
+   * Our own errors, and the content's (a refused upload, a client gone), pass as they are; the driver's
+   * become FST_MEDIA_STORAGE with the operation and the driver's code, the original as `cause`.
+   */
+  #wrap (err: unknown, operation: string, source?: ReturnType<typeof tracked>): unknown {
+    if (source?.error !== undefined) return source.error
+    const { code, name, message } = err as { code?: unknown, name?: string, message?: string }
+    if (typeof code === 'string' && code.startsWith('FST_')) return err
+    // a system error's code (ENOSPC), an SDK's error name (NoSuchBucket), or what a plain Error says
+    const detail = typeof code === 'string' ? code : name !== undefined && name !== 'Error' ? name : message ?? String(err)
+    return new FST_MEDIA_STORAGE(operation, detail, { cause: err })
+  }
+
+  open (name: string, range?: ByteRange): Readable {
+    const key = this.#key(name)
+    const read = this.driver.read.bind(this.driver)
+    const wrap = this.#wrap.bind(this)
+    return Readable.from((async function * () {
+      try {
+        yield * read(key, range)
+      } catch (err) {
+        // a missing file keeps its ENOENT: callers (and the contract) test for it
+        throw (err as { code?: string }).code === 'ENOENT' ? err : wrap(err, 'open')
+      }
+    })(), { objectMode: false })
+  }
+
+  async delete (name: string): Promise<void> {
+    const key = this.#key(name)
+    try {
+      await this.driver.delete(key)
+    } catch (err) {
+      throw this.#wrap(err, 'delete')
+    }
+  }
+
+  async exists (name: string): Promise<boolean> {
+    const key = normalizeStorageName(name)
+    return key !== undefined && await this.#exists(key, 'exists').catch(() => false)
+  }
+
+  async size (name: string): Promise<number> {
+    return (await this.#stat(name, 'size')).size
+  }
+
+  async stat (name: string): Promise<FileStat> {
+    return await this.#stat(name, 'stat')
+  }
+
+  async #stat (name: string, operation: string): Promise<FileStat> {
+    const key = this.#key(name)
+    let info
+    try {
+      info = await this.driver.head(key)
+    } catch (err) {
+      throw this.#wrap(err, operation)
+    }
+    if (info === undefined) throw new FST_MEDIA_STORAGE(operation, 'ENOENT')
+    return { ...info, contentType: info.contentType ?? typeForName(key) }
+  }
+
+  /** A string, or a Promise where the driver signs (U says which, for the built-in storages). */
+  url (name: string, opts: UrlOptions = {}): U {
+    return this.#url(this.#key(name), opts.expiresIn ?? this.#expiresIn) as U
+  }
+
+  #url (key: string, expiresIn: number): string | Promise<string> {
+    const { url, presignRead } = this.driver
+    if (this.public && url !== undefined) return url.call(this.driver, key)
+    if (!this.public && presignRead !== undefined) return presignRead.call(this.driver, key, expiresIn)
+    const path = (this.#baseUrl ?? '/') + urlPath(key)
+    if (this.public) return path
+    const sign = this.#context?.sign
+    if (sign === undefined) throw new FST_MEDIA_INVALID_OPTION('signingKey', 'a private storage needs the plugin\'s signingKey')
+    return `${path}?${sign(key, expiresIn)}`
+  }
+
+  async list (prefix = ''): Promise<string[]> {
+    const start = prefix === '' ? '' : `${this.#key(prefix.replace(/\/+$/, ''))}/`
+    const names: string[] = []
+    let cursor: string | undefined
+    do {
+      const page = await this.driver.list(start, { cursor }).catch((err: unknown) => { throw this.#wrap(err, 'list') })
+      for (const key of page.keys) if (!key.startsWith(SCRATCH)) names.push(key)
+      cursor = page.cursor
+    } while (cursor !== undefined)
+    return names.sort()
+  }
+
+  async getAvailableName (name: string, maxLength = 255): Promise<string> {
+    const wanted = this.#fit(name, maxLength)
+    let candidate = wanted
+    while (this.#writing.has(candidate) || await this.#exists(candidate, 'getAvailableName')) candidate = this.#suffixed(wanted, maxLength)
+    return candidate
+  }
+}

@@ -1,0 +1,100 @@
+import type { Readable } from 'node:stream'
+import type { Content, FileStat } from './storage.js'
+
+/** How a driver stores what it is given: headers that some drivers keep with a file (S3's object metadata). */
+export interface WriteOptions {
+  /**
+   * Never replace: resolve false, and leave the existing file as it was, when the key exists. Without it
+   * the key is one the facade made unique (a scratch key under `.tmp/`), and the driver may write in place.
+   */
+  ifAbsent?: boolean
+  contentType?: string
+  cacheControl?: string
+  contentEncoding?: string
+}
+
+/** Bytes `start` to `end`, both included (HTTP's byte ranges); `end` defaults to the last byte. */
+export interface ByteRange {
+  start: number
+  end?: number
+}
+
+export interface ListOptions {
+  /** Where the previous page stopped (its `cursor`); absent for the first page. */
+  cursor?: string
+  /** At most this many keys (a driver may return fewer); default the driver's own page size. */
+  limit?: number
+}
+
+export interface ListPage {
+  keys: string[]
+  /** Present when more keys follow: pass it back for the next page. */
+  cursor?: string
+}
+
+/** What the facade tells a driver when the plugin registers it. */
+export interface DriverContext {
+  /** The key in the plugin's `storages`, for messages. */
+  storageName: string
+  /** Relative locations resolve against it. */
+  baseDir: string
+}
+
+/**
+ * The raw primitives a storage needs, on keys the facade (`Disk`) has already cleaned: `/`-separated,
+ * relative, no empty, `.` or `..` segment, no NUL. A driver trusts the key it gets; it never picks names,
+ * never retries, never wraps errors into the plugin's (the facade does all three, once for every driver).
+ * It must still keep every key inside its own root when the medium can be tricked (symlinks on disk).
+ */
+export interface StorageDriver {
+  /**
+   * Stores all of `content` under `key`. The file appears complete or not at all: a content that throws, or
+   * a failed write, leaves nothing under the key (nor anywhere else). With `ifAbsent`, resolves false when
+   * the key exists; a driver whose backend cannot check atomically says so with `exclusive`.
+   */
+  write: (key: string, content: Content, options: WriteOptions) => Promise<boolean>
+  /** The file's bytes, or a range of them. A missing key errors the stream with `code: 'ENOENT'`. */
+  read: (key: string, range?: ByteRange) => Readable
+  /** Size and modification time, or undefined when there is no file under the key. */
+  head: (key: string) => Promise<FileStat | undefined>
+  /** Removes the file; resolves as well when there was none. */
+  delete: (key: string) => Promise<void>
+  /**
+   * Keys that start with `prefix` (a string prefix: the facade passes `dir/` or ''), in byte order, a page
+   * at a time. Files the driver keeps for itself are left out (the facade leaves out its own `.tmp/`).
+   */
+  list: (prefix: string, options: ListOptions) => Promise<ListPage>
+  /** Copies one file to another key; never replaces: resolves false when `to` exists. */
+  copy: (from: string, to: string) => Promise<boolean>
+
+  // ---- optional capabilities: the facade decides by their presence ----
+
+  /**
+   * Moves a file without copying its bytes (a rename or a hard link), resolving false when `to` exists.
+   * With it, streamed content is staged under `.tmp/` and moved to its name, so a name taken at the last
+   * moment is retried without the bytes; without it, small content is held in memory for that.
+   */
+  move?: (from: string, to: string) => Promise<boolean>
+  /** True when `write` and `copy` check `ifAbsent` atomically: the facade then does not look first. */
+  readonly exclusive?: boolean
+  /**
+   * A directory on this machine holding every key as the file `location/key` (relative: to the plugin's
+   * baseDir). The plugin then serves the storage from disk, and checks it against other served directories.
+   */
+  readonly location?: string
+  /** The file's public URL, where the backend serves files itself (a bucket, a CDN). */
+  url?: (key: string) => string
+  /** A URL that reads the file for `expiresIn` seconds, signed by the backend (an S3 presigned GET). */
+  presignRead?: (key: string, expiresIn: number) => Promise<string>
+  /** Told the plugin's context at register time (before `ready`). */
+  attach?: (context: DriverContext) => void
+  /** Awaited at register time: connect, check the backend answers, fail early with the reason. */
+  ready?: () => Promise<void>
+}
+
+/** A page of `keys` (all of them, any order) for drivers that list by gathering everything: sorted, after `cursor`. */
+export function pageOf (keys: string[], { cursor, limit = Infinity }: ListOptions): ListPage {
+  const after = keys.filter((key) => cursor === undefined || key > cursor).sort()
+  const page = after.slice(0, limit)
+  return { keys: page, cursor: page.length < after.length ? page.at(-1) : undefined }
+}
