@@ -1,16 +1,13 @@
 import type { Readable } from 'node:stream'
-import type { Content, FileStat } from './storage.js'
+import type { Content, FileHeaders, FileStat } from './storage.js'
 
-/** How a driver stores what it is given: headers that some drivers keep with a file (S3's object metadata). */
-export interface WriteOptions {
+/** How a driver stores what it is given, with the headers it may keep. */
+export interface WriteOptions extends FileHeaders {
   /**
    * Never replace: resolve false, and leave the existing file as it was, when the key exists. Without it
    * the key is one the facade made unique (a scratch key under `.tmp/`), and the driver may write in place.
    */
   ifAbsent?: boolean
-  contentType?: string
-  cacheControl?: string
-  contentEncoding?: string
 }
 
 /** Bytes `start` to `end`, both included (HTTP's byte ranges); `end` defaults to the last byte. */

@@ -6,18 +6,14 @@ import { Readable } from 'node:stream'
 import type { FileHandle } from 'node:fs/promises'
 import { keysOf, knownKeys } from '../check-keys.js'
 import { FST_MEDIA_INVALID_OPTION } from '../errors.js'
-import { Disk } from './disk.js'
+import { Disk, type DiskOptions } from './disk.js'
 import { pageOf, type ByteRange, type DriverContext, type ListOptions, type ListPage, type StorageDriver, type WriteOptions } from './driver.js'
 import type { Content, FileStat } from './storage.js'
 
-export interface FileSystemStorageOptions {
+/** The default storage has `baseUrl` = `media.url`. */
+export interface FileSystemStorageOptions extends Omit<DiskOptions, 'serve'> {
   /** The directory; relative paths resolve against the plugin's `baseDir`. */
   location: string
-  /** The URL prefix files are served under (ends in `/`); the default storage uses `media.url`. */
-  baseUrl?: string
-  public?: boolean
-  /** Default lifetime of a private file's signed URL, in seconds. */
-  expiresIn?: number
   fileMode?: number
   dirMode?: number
 }

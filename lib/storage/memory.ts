@@ -1,15 +1,11 @@
 import { Readable } from 'node:stream'
 import { keysOf, knownKeys } from '../check-keys.js'
-import { Disk } from './disk.js'
+import { Disk, type DiskOptions } from './disk.js'
 import { pageOf, type ByteRange, type ListOptions, type ListPage, type StorageDriver, type WriteOptions } from './driver.js'
 import type { Content, FileStat } from './storage.js'
 
-export interface MemoryStorageOptions {
-  /** The URL prefix its files claim (nothing serves them); default `/media/`. */
-  baseUrl?: string
-  public?: boolean
-  expiresIn?: number
-}
+/** `baseUrl` (default `/media/`) is the prefix its URLs claim: nothing serves a MemoryStorage. */
+export type MemoryStorageOptions = Omit<DiskOptions, 'serve'>
 
 // every key the constructor takes (keysOf holds the list to MemoryStorageOptions)
 const OPTIONS = knownKeys(keysOf<MemoryStorageOptions>()(['baseUrl', 'public', 'expiresIn']))

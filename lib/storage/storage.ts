@@ -4,13 +4,17 @@ import type { ByteRange } from './driver.js'
 /** What `save` accepts: all of it is read before the file becomes visible. */
 export type Content = Buffer | Readable | AsyncIterable<Uint8Array>
 
-export interface SaveOptions {
-  /** The detected type, for storages that keep it (S3's ContentType). */
+/** Headers some storages keep with a file (S3's object metadata). */
+export interface FileHeaders {
+  /** The detected type (S3's ContentType). */
   contentType?: string
-  /** For storages that keep headers with a file (S3): how long caches may keep it. */
+  /** How long caches may keep it. */
   cacheControl?: string
-  /** For storages that keep headers with a file (S3): `br` or `gzip` for a precompressed variant. */
+  /** `br` or `gzip` for a precompressed variant. */
   contentEncoding?: string
+}
+
+export interface SaveOptions extends FileHeaders {
   /** Longest stored name in bytes; a longer name loses characters of its stem, never its extension. */
   maxLength?: number
   /**
