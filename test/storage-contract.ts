@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
 import type { Readable } from 'node:stream'
-import type { Storage } from '../lib/index.js'
+import type { Disk } from '../lib/index.js'
 import type { Tap } from './helpers.js'
 
 export interface ContractOptions {
@@ -20,7 +20,7 @@ const read = async (stream: Readable): Promise<Buffer> => {
 const MiB = 1024 * 1024
 
 /** The behaviour every storage owes the plugin (flydrive lacks such a suite): run once per storage. */
-export function storageContract (t: Tap, label: string, make: (t: Tap) => Promise<Storage>, { boundedMemory }: ContractOptions): void {
+export function storageContract (t: Tap, label: string, make: (t: Tap) => Promise<Disk>, { boundedMemory }: ContractOptions): void {
   t.test(`${label}: binary content round-trips`, async (t) => {
     const storage = await make(t)
     const bytes = Buffer.from(Array.from({ length: 256 }, (_, i) => i))
@@ -149,5 +149,45 @@ export function storageContract (t: Tap, label: string, make: (t: Tap) => Promis
     const name = await storage.save('d/' + 'n'.repeat(300) + '.txt', Buffer.from('x'), { maxLength: 100 })
     t.equal(Buffer.byteLength(name), 100)
     t.match(name, /^d\/n+\.txt$/)
+  })
+
+  t.test(`${label}: open reads a byte range`, async (t) => {
+    const storage = await make(t)
+    const name = await storage.save('r/digits.txt', Buffer.from('0123456789'))
+    t.equal((await read(storage.open(name, { start: 2, end: 5 }))).toString(), '2345', 'both ends included')
+    t.equal((await read(storage.open(name, { start: 7 }))).toString(), '789', 'to the end')
+  })
+
+  t.test(`${label}: listPage pages through a prefix in byte order with a cursor`, async (t) => {
+    const storage = await make(t)
+    const names = ['p/a.txt', 'p/b.txt', 'p/c/d.txt', 'p/e.txt', 'p/f.txt']
+    for (const name of names) await storage.save(name, Buffer.from(name))
+    await storage.save('q/other.txt', Buffer.from('q'))
+    const seen: string[] = []
+    let cursor: string | undefined
+    let pages = 0
+    do {
+      const page = await storage.listPage('p/', { cursor, limit: 2 })
+      t.ok(page.names.length <= 2, 'at most the limit')
+      seen.push(...page.names)
+      cursor = page.cursor
+      pages++
+    } while (cursor !== undefined)
+    t.same(seen, names)
+    t.ok(pages >= 3, `${pages} pages`)
+  })
+
+  t.test(`${label}: copy stores under a free name and leaves the original`, async (t) => {
+    const storage = await make(t)
+    await storage.save('c/one.txt', Buffer.from('one'))
+    await storage.save('c/two.txt', Buffer.from('two'))
+    t.equal(await storage.copy('c/one.txt', 'c/copy.txt'), 'c/copy.txt')
+    const again = await storage.copy('c/one.txt', 'c/two.txt')
+    t.match(again, /^c\/two_[a-zA-Z0-9]{7}\.txt$/, 'a taken name gets a suffix, as save does')
+    t.same((await read(storage.open(again))).toString(), 'one')
+    t.same((await read(storage.open('c/two.txt'))).toString(), 'two', 'the taken one is untouched')
+    t.same((await read(storage.open('c/one.txt'))).toString(), 'one')
+    await t.rejects(storage.copy('c/none.txt', 'c/x.txt'), { code: 'FST_MEDIA_STORAGE' })
+    t.equal(await storage.exists('c/x.txt'), false)
   })
 }

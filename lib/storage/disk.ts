@@ -3,7 +3,7 @@ import { resolve } from 'node:path'
 import { Readable } from 'node:stream'
 import { FST_MEDIA_INVALID_NAME, FST_MEDIA_INVALID_OPTION, FST_MEDIA_STORAGE } from '../errors.js'
 import { typeForName } from '../mime.js'
-import type { ByteRange, StorageDriver, WriteOptions } from './driver.js'
+import type { ByteRange, ListOptions, StorageDriver, WriteOptions } from './driver.js'
 import { readAhead, tracked } from './content.js'
 import type { Content, FileStat, SaveOptions, ServedFiles, Storage, StorageContext, UrlOptions } from './storage.js'
 import { urlPath } from './url-path.js'
@@ -249,15 +249,31 @@ export class Disk<U extends string | Promise<string> = string | Promise<string>>
   }
 
   async list (prefix = ''): Promise<string[]> {
-    const start = prefix === '' ? '' : `${this.#key(prefix.replace(/\/+$/, ''))}/`
     const names: string[] = []
     let cursor: string | undefined
     do {
-      const page = await this.driver.list(start, { cursor }).catch((err: unknown) => { throw this.#wrap(err, 'list') })
-      for (const key of page.keys) if (!key.startsWith(SCRATCH)) names.push(key)
+      const page = await this.listPage(prefix, { cursor })
+      names.push(...page.names)
       cursor = page.cursor
     } while (cursor !== undefined)
     return names.sort()
+  }
+
+  /**
+   * A page of the names under `prefix`, in byte order: pass the returned `cursor` back for the next one
+   * (none when this was the last). For sweeps over storages too large to list at once.
+   */
+  async listPage (prefix = '', { cursor, limit }: ListOptions = {}): Promise<{ names: string[], cursor?: string }> {
+    const start = prefix === '' ? '' : `${this.#key(prefix.replace(/\/+$/, ''))}/`
+    const page = await this.driver.list(start, { cursor, limit }).catch((err: unknown) => { throw this.#wrap(err, 'list') })
+    return { names: page.keys.filter((key) => !key.startsWith(SCRATCH)), cursor: page.cursor }
+  }
+
+  /** Copies a stored file under a new name (made free as `save` does) and returns that name. */
+  async copy (name: string, to: string, opts: Pick<SaveOptions, 'maxLength' | 'claim' | 'release'> = {}): Promise<string> {
+    const from = this.#key(name)
+    const maxLength = opts.maxLength ?? 255
+    return await this.#publish(this.#fit(to, maxLength), maxLength, opts, async (key) => await this.driver.copy(from, key))
   }
 
   async getAvailableName (name: string, maxLength = 255): Promise<string> {
