@@ -95,3 +95,8 @@ export function pageOf (keys: string[], { cursor, limit = Infinity }: ListOption
   const page = after.slice(0, limit)
   return { keys: page, cursor: page.length < after.length ? page.at(-1) : undefined }
 }
+
+/** What a driver throws for a missing file: Node's own shape (`code: 'ENOENT'`), whatever the backend. */
+export function fileNotFound (key: string): NodeJS.ErrnoException {
+  return Object.assign(new Error(`ENOENT: no such file '${key}'`), { code: 'ENOENT' })
+}

@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream'
 import { keysOf, knownKeys } from '../check-keys.js'
 import { Disk, type DiskOptions } from './disk.js'
-import { pageOf, type ByteRange, type ListOptions, type ListPage, type StorageDriver, type WriteOptions } from './driver.js'
+import { fileNotFound, pageOf, type ByteRange, type ListOptions, type ListPage, type StorageDriver, type WriteOptions } from './driver.js'
 import type { Content, FileStat } from './storage.js'
 
 /** `baseUrl` (default `/media/`) is the prefix its URLs claim: nothing serves a MemoryStorage. */
@@ -43,7 +43,7 @@ export class MemoryDriver implements StorageDriver {
     const files = this.#files
     return Readable.from((async function * () {
       const entry = files.get(key)
-      if (entry === undefined) throw Object.assign(new Error(`ENOENT: no such file, open '${key}'`), { code: 'ENOENT' })
+      if (entry === undefined) throw fileNotFound(key)
       yield range === undefined ? entry.content : entry.content.subarray(range.start, (range.end ?? Infinity) + 1)
     })(), { objectMode: false })
   }
@@ -63,7 +63,7 @@ export class MemoryDriver implements StorageDriver {
 
   async copy (from: string, to: string): Promise<boolean> {
     const entry = this.#files.get(from)
-    if (entry === undefined) throw Object.assign(new Error(`ENOENT: no such file, copy '${from}'`), { code: 'ENOENT' })
+    if (entry === undefined) throw fileNotFound(from)
     if (this.#files.has(to)) return false
     this.#files.set(to, { ...entry, modified: new Date() })
     return true

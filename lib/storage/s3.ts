@@ -4,7 +4,7 @@ import { keysOf, knownKeys } from '../check-keys.js'
 import { FST_MEDIA_INVALID_OPTION, FST_MEDIA_STORAGE } from '../errors.js'
 import { isInlineType } from '../mime.js'
 import { Disk } from './disk.js'
-import type { ByteRange, DriverContext, ListOptions, ListPage, StorageDriver, WriteOptions } from './driver.js'
+import { fileNotFound, type ByteRange, type DriverContext, type ListOptions, type ListPage, type StorageDriver, type WriteOptions } from './driver.js'
 import type { S3ClientConfigLike, S3ClientLike } from './s3-client.js'
 import { loadSdk, notFound, preconditionFailed, type Sdk } from './s3-sdk.js'
 import type { Content, FileStat } from './storage.js'
@@ -145,7 +145,7 @@ export class S3Driver implements StorageDriver {
     }))
     return Readable.from((async function * () {
       const response = await send().catch((err: unknown) => {
-        throw notFound(err) ? Object.assign(new Error(`ENOENT: no such object '${key}'`), { code: 'ENOENT' }) : err
+        throw notFound(err) ? fileNotFound(key) : err
       })
       yield * (response.Body as Readable)
     })(), { objectMode: false })

@@ -3,15 +3,13 @@
 // to the same contract as the built-in storages. It has no `move`, so the facade holds small content in
 // memory and copies staged content, the paths S3 takes.
 import { Readable } from 'node:stream'
-import { pageOf, type ByteRange, type Content, type FileStat, type ListOptions, type ListPage, type StorageDriver, type WriteOptions } from '../../lib/index.js'
+import { fileNotFound, pageOf, type ByteRange, type Content, type FileStat, type ListOptions, type ListPage, type StorageDriver, type WriteOptions } from '../../lib/index.js'
 
 interface Stored {
   bytes: Buffer
   modified: Date
   contentType: string | undefined
 }
-
-const missing = (key: string): Error => Object.assign(new Error(`ENOENT: no file '${key}'`), { code: 'ENOENT' })
 
 export class MapDriver implements StorageDriver {
   readonly files = new Map<string, Stored>()
@@ -31,7 +29,7 @@ export class MapDriver implements StorageDriver {
     const file = this.files.get(key)
     if (file === undefined) {
       const stream = new Readable({ read () {} })
-      process.nextTick(() => stream.destroy(missing(key)))
+      process.nextTick(() => stream.destroy(fileNotFound(key)))
       return stream
     }
     return Readable.from([range === undefined ? file.bytes : file.bytes.subarray(range.start, (range.end ?? file.bytes.length - 1) + 1)])
@@ -54,7 +52,7 @@ export class MapDriver implements StorageDriver {
   async copy (from: string, to: string): Promise<boolean> {
     this.calls.copy++
     const file = this.files.get(from)
-    if (file === undefined) throw missing(from)
+    if (file === undefined) throw fileNotFound(from)
     if (this.files.has(to)) return false
     this.files.set(to, { ...file, modified: new Date() })
     return true
