@@ -120,7 +120,8 @@ export class Disk<U extends string | Promise<string> = string | Promise<string>>
     }
     let moved = false
     try {
-      const final = wanted ?? this.#fit((name as () => string)(), maxLength)
+      // fitting is idempotent: a name known at the start comes out as it was
+      const final = this.#fit(typeof name === 'function' ? name() : name, maxLength)
       const { driver } = this
       return await this.#publish(final, maxLength, opts, async (key) => {
         if (driver.move === undefined) return await driver.copy(scratch, key)
@@ -140,13 +141,15 @@ export class Disk<U extends string | Promise<string> = string | Promise<string>>
       if (this.#writing.has(candidate)) continue
       // held before the first await, so no other save here can pass the same checks
       this.#writing.add(candidate)
+      let claimed = false
       let written = false
       try {
         if (this.driver.exclusive !== true && await this.#exists(candidate, 'save')) continue
         opts.claim?.(candidate)
+        claimed = true
         written = await put(candidate)
       } catch (err) {
-        opts.release?.(candidate)
+        if (claimed) opts.release?.(candidate)
         throw this.#wrap(err, 'save', source)
       } finally {
         this.#writing.delete(candidate)
