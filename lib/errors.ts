@@ -17,6 +17,8 @@ export const FST_MEDIA_INVALID_NAME = createError('FST_MEDIA_INVALID_NAME', '%s:
 export const FST_MEDIA_BAD_MULTIPART = createError('FST_MEDIA_BAD_MULTIPART', '%s: malformed multipart body (%s)', 400)
 export const FST_MEDIA_UPLOAD_TIMEOUT = createError('FST_MEDIA_UPLOAD_TIMEOUT', '%s: the upload did not finish within limits.uploadTimeout (%s ms)', 408)
 export const FST_MEDIA_BAD_SIGNATURE = createError('FST_MEDIA_BAD_SIGNATURE', '%s: the signed URL is forged, altered or expired', 403)
+export const FST_MEDIA_RANGE_NOT_SATISFIABLE = createError('FST_MEDIA_RANGE_NOT_SATISFIABLE', '%s: the requested range is outside the file', 416)
+export const FST_MEDIA_PRECONDITION_FAILED = createError('FST_MEDIA_PRECONDITION_FAILED', '%s: If-Match or If-Unmodified-Since does not hold', 412)
 
 // Not request errors: a misconfiguration at register time, a route declared wrongly, or storage trouble.
 export const FST_MEDIA_INVALID_OPTION = createError('FST_MEDIA_INVALID_OPTION', '%s: %s', 500)

@@ -2,23 +2,22 @@ import fastifyStatic from '@fastify/static'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { realpath } from 'node:fs/promises'
 import { join, sep } from 'node:path'
-import { FST_MEDIA_BAD_SIGNATURE } from '../errors.js'
-import { isInlineType, typeForName } from '../mime.js'
 import { normalizeStorageName } from '../storage/valid-name.js'
+import { mediaHeaders } from './headers.js'
+import { checkSignature, type Verify } from './signed.js'
 
 export interface ServeOptions {
   root: string
   prefix: string
   /** For private storages: true when the request carries a valid signature for this file name. */
-  verify?: (name: string, query: Record<string, unknown>) => boolean
+  verify?: Verify
   /** True for a file whose request has not succeeded yet: it is not served. */
   isPending: (name: string) => boolean
 }
 
 /**
- * Serves a storage on disk. Uploaded bytes are hostile by assumption: the type comes from the stored
- * extension (never sniffed by the browser), scripts are sandboxed away, and anything that is not a raster
- * image, audio, video, PDF or plain text downloads instead of rendering.
+ * Serves a storage on disk through @fastify/static, with the headers of `mediaHeaders` (uploaded bytes are
+ * hostile by assumption).
  */
 export async function serveMedia (app: FastifyInstance, { root, prefix, verify, isPending }: ServeOptions): Promise<void> {
   // an encapsulated child, so this instance's decorators and routes cannot clash with the user's own
@@ -27,9 +26,8 @@ export async function serveMedia (app: FastifyInstance, { root, prefix, verify, 
   const realRoot = async (): Promise<string> => (resolvedRoot ??= await realpath(root))
   await app.register(async function media (child) {
     child.addHook('onRequest', async (request: FastifyRequest<{ Params: { '*': string } }>, reply: FastifyReply) => {
+      if (verify !== undefined) checkSignature(verify, request)
       const name = normalizeStorageName(request.params['*']) ?? ''
-      // before the file is looked up: a missing file and a bad signature must be indistinguishable
-      if (verify !== undefined && !verify(name, request.query as Record<string, unknown>)) throw new FST_MEDIA_BAD_SIGNATURE(name || 'url')
       if (isPending(name)) return reply.callNotFound()
       if (name !== '' && !await resolvesInside(root, realRoot, name)) return reply.callNotFound()
     })
@@ -43,16 +41,7 @@ export async function serveMedia (app: FastifyInstance, { root, prefix, verify, 
       // send's Cache-Control would overwrite ours: decided per file in setHeaders
       cacheControl: false,
       setHeaders (reply: FastifyReply, path: string) {
-        const type = typeForName(path)
-        // text was checked to be UTF-8 at upload
-        reply.header('content-type', type.startsWith('text/') ? `${type}; charset=utf-8` : type)
-        reply.header('x-content-type-options', 'nosniff')
-        reply.header('content-security-policy', "default-src 'none'; sandbox")
-        reply.header('cross-origin-resource-policy', 'same-site')
-        // names are never reused, so a URL's bytes never change; an hour bounds how long a deleted file
-        // lingers in caches. A signed URL is one person's: never in a shared cache.
-        reply.header('cache-control', verify === undefined ? 'public, max-age=3600' : 'private, no-store')
-        if (!isInlineType(type)) reply.header('content-disposition', 'attachment')
+        reply.headers(mediaHeaders(path, { signed: verify !== undefined }))
       }
     })
   })
