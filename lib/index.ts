@@ -69,7 +69,7 @@ async function fastifyMedia (app: FastifyInstance, options: FastifyMediaOptions)
   })
 
   const served = servedStorages(config.storages, config.baseDir)
-  for (const { storageName, storage, baseUrl, location } of served) {
+  for (const { storageName, storage, baseUrl, location, head, read } of served) {
     const serve = {
       prefix: baseUrl,
       isPending: (name: string) => pending.has(storage, name),
@@ -77,7 +77,7 @@ async function fastifyMedia (app: FastifyInstance, options: FastifyMediaOptions)
       verify: storage.public ? undefined : (name: string, query: Record<string, unknown>) => verifyQuery(key!, storageName, name, query)
     }
     if (location === undefined) {
-      await serveStream(app, { ...serve, head: async (name) => await storage.stat(name).catch(() => undefined), read: (name, range) => storage.open(name, range) })
+      await serveStream(app, { ...serve, head, read })
     } else {
       await mkdir(location, { recursive: true })
       await serveMedia(app, { ...serve, root: location })

@@ -78,7 +78,15 @@ export class Disk<U extends string | Promise<string> = string | Promise<string>>
   served (baseDir: string): ServedFiles | undefined {
     if (!this.#serve || this.#ownUrls()) return undefined
     const { location } = this.driver
-    return { baseUrl: this.#baseUrl, location: location === undefined ? undefined : resolve(baseDir, location) }
+    return {
+      baseUrl: this.#baseUrl,
+      location: location === undefined ? undefined : resolve(baseDir, location),
+      head: async (name) => {
+        const key = normalizeStorageName(name)
+        return key === undefined ? undefined : await this.driver.head(key).catch((err: unknown) => { throw this.#wrap(err, 'head') })
+      },
+      read: (name, range) => this.open(name, range)
+    }
   }
 
   // URLs that the backend answers itself: the plugin neither makes nor serves them

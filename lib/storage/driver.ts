@@ -1,5 +1,7 @@
 import type { Readable } from 'node:stream'
-import type { Content, FileHeaders, FileStat } from './storage.js'
+import type { ByteRange, Content, FileHeaders, FileStat } from './storage.js'
+
+export type { ByteRange }
 
 /** How a driver stores what it is given, with the headers it may keep. */
 export interface WriteOptions extends FileHeaders {
@@ -10,11 +12,6 @@ export interface WriteOptions extends FileHeaders {
   ifAbsent?: boolean
 }
 
-/** Bytes `start` to `end`, both included (HTTP's byte ranges); `end` defaults to the last byte. */
-export interface ByteRange {
-  start: number
-  end?: number
-}
 
 export interface ListOptions {
   /** Where the previous page stopped (its `cursor`); absent for the first page. */

@@ -1,12 +1,10 @@
-import type { Storage } from './storage.js'
+import type { ServedFiles, Storage } from './storage.js'
 
-export interface ServedStorage {
+export interface ServedStorage extends ServedFiles {
   storageName: string
   storage: Storage
   /** Undefined only before options.ts has refused it. */
   baseUrl: string
-  /** The files' directory when they are on this machine (served from disk), else read through the storage. */
-  location: string | undefined
 }
 
 /** The storages the plugin serves at their baseUrl, by what each says of itself (not by its class). */
@@ -14,7 +12,7 @@ export function servedStorages (storages: ReadonlyMap<string, Storage>, baseDir:
   const served: ServedStorage[] = []
   for (const [storageName, storage] of storages) {
     const files = storage.served?.(baseDir)
-    if (files !== undefined) served.push({ storageName, storage, baseUrl: files.baseUrl as string, location: files.location })
+    if (files !== undefined) served.push({ ...files, storageName, storage, baseUrl: files.baseUrl as string })
   }
   return served
 }

@@ -1,5 +1,10 @@
 import type { Readable } from 'node:stream'
-import type { ByteRange } from './driver.js'
+
+/** Bytes `start` to `end`, both included (HTTP's byte ranges); `end` defaults to the last byte. */
+export interface ByteRange {
+  start: number
+  end?: number
+}
 
 /** What `save` accepts: all of it is read before the file becomes visible. */
 export type Content = Buffer | Readable | AsyncIterable<Uint8Array>
@@ -52,6 +57,10 @@ export interface ServedFiles {
   baseUrl: string | undefined
   /** The absolute directory holding the files, when the driver has one. */
   location: string | undefined
+  /** Size and modification time for serving, undefined for no such file (or a name that cannot be one). */
+  head: (name: string) => Promise<FileStat | undefined>
+  /** The bytes for serving, or a range of them. */
+  read: (name: string, range?: ByteRange) => Readable
 }
 
 /**
