@@ -26,4 +26,4 @@ export const FST_MEDIA_STATIC_NOT_FOUND = createError('FST_MEDIA_STATIC_NOT_FOUN
 export const FST_MEDIA_COLLECT = createError('FST_MEDIA_COLLECT', 'collectstatic: %s', 500)
 
 // Internal: never a response. It ends the image work of a request that is failing anyway.
-export const FST_MEDIA_CANCELLED = createError('FST_MEDIA_CANCELLED', '%s: the request failed before its image work was done, so the work stopped', 500)
+export const FST_MEDIA_CANCELLED = createError('FST_MEDIA_CANCELLED', '%s: the request failed, so its image work stopped', 500)

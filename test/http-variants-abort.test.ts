@@ -85,7 +85,7 @@ t.test('the queued image work of an aborted upload stops with the declared FST_M
   const err = await failure
   t.ok(err instanceof errors.FST_MEDIA_CANCELLED, 'a declared error')
   t.equal((err as { code?: string }).code, 'FST_MEDIA_CANCELLED')
-  t.match(err.message, /^avatar: the request failed before its image work was done/, 'names the field and says what happened')
+  t.match(err.message, /^avatar: the request failed, so its image work stopped$/, 'names the field and says what happened')
   t.same(await waitForNoFiles(root), [], 'the original is gone, and no variant was made')
   t.ok(await waitFor(() => logged.some((line) => line.level === 50 && line.err?.code === 'FST_MEDIA_CANCELLED')), 'logged as an error')
 })
