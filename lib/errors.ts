@@ -26,3 +26,6 @@ export const FST_MEDIA_NOT_UPLOAD_ROUTE = createError('FST_MEDIA_NOT_UPLOAD_ROUT
 export const FST_MEDIA_STORAGE = createError('FST_MEDIA_STORAGE', '%s: storage failed (%s)', 500)
 export const FST_MEDIA_STATIC_NOT_FOUND = createError('FST_MEDIA_STATIC_NOT_FOUND', '%s: %s', 500)
 export const FST_MEDIA_COLLECT = createError('FST_MEDIA_COLLECT', 'collectstatic: %s', 500)
+
+// Internal: never a response. It ends the image work of a request that is failing anyway.
+export const FST_MEDIA_CANCELLED = createError('FST_MEDIA_CANCELLED', '%s: the request failed, so its image work stopped', 500)

@@ -1,3 +1,4 @@
+import send from '@fastify/send'
 import { extname } from 'node:path'
 
 // What a stored extension is served as. Only types we can detect or accept are listed; everything else is
@@ -71,13 +72,38 @@ const ALIASES: Record<string, string> = {
 
 export const DEFAULT_TYPE = 'application/octet-stream'
 
+/** An extension (canonical, no dot) with the type it is stored and served as. */
+export interface TypedExtension {
+  readonly ext: string
+  readonly mime: string
+}
+
+/** The type of a file stored with this extension (canonical, no dot). */
+export const typeOfExtension = (ext: string): TypedExtension => ({ ext, mime: TYPES[ext] ?? DEFAULT_TYPE })
+
+/**
+ * The text formats an upload can be, by extension, in the order sniff.ts tries them. They have no
+ * signature: their bytes are checked instead, and a field must name them.
+ */
+export const TEXT_TYPES: Readonly<Record<string, TypedExtension>> = Object.freeze(Object.fromEntries(['svg', 'json', 'csv', 'txt'].map((ext) => [ext, typeOfExtension(ext)])))
+
 export function canonicalExtension (ext: string): string {
   const lower = ext.toLowerCase()
   return ALIASES[lower] ?? lower
 }
 
 export function typeForName (name: string): string {
-  return TYPES[canonicalExtension(extname(name).slice(1))] ?? DEFAULT_TYPE
+  return typeOfExtension(canonicalExtension(extname(name).slice(1))).mime
+}
+
+/**
+ * What a file under static.url is served as: the type @fastify/static gives it from disk (send's table, which
+ * knows every web type), with the charset send adds, so a file answered from memory carries the same header.
+ * Where send knows no type (and sends no Content-Type), a Buffer would go out as application/octet-stream.
+ */
+export function staticContentType (path: string): string {
+  const type = send.mime.getType(path) ?? DEFAULT_TYPE
+  return send.isUtf8MimeType(type) ? `${type}; charset=utf-8` : type
 }
 
 /** Raster images, audio, video, PDF and plain text display inline; anything else downloads. */

@@ -24,12 +24,17 @@ export interface CliState {
 
 type Holder = typeof globalThis & { [kInstances]?: Recorded[], [kCli]?: CliState }
 
+/** Records an app until it closes: a closed app is no longer one a CLI can use, and is not kept alive here. */
 export function recordInstance (recorded: Recorded): void {
   const holder = globalThis as Holder
   holder[kInstances] ??= []
   holder[kInstances].push(recorded)
+  recorded.instance.addHook('onClose', async () => {
+    holder[kInstances] = recordedInstances().filter((other) => other !== recorded)
+  })
 }
 
+/** The apps with fastify-media that are not closed, in the order they registered it. */
 export function recordedInstances (): readonly Recorded[] {
   return (globalThis as Holder)[kInstances] ?? []
 }

@@ -105,6 +105,16 @@ t.test('other top-level shapes: register without await, listen with a callback, 
   }
 })
 
+t.test('a module that closed one of its two apps: the CLI uses the open one (a closed app is forgotten)', async (t) => {
+  const dir = appDir(t)
+  const res = await shell(['collectstatic', appModule('closes-a-probe.mjs')], { CLI_APP_DIR: dir })
+  t.notOk(res.timedOut)
+  t.equal(res.code, 0, res.stderr)
+  t.same(lines(res.stdout), [summaryLine(2, 0, 2)])
+  t.ok(existsSync(join(dir, 'out', 'css', 'site.css')), 'collected into the open app\'s static.root')
+  t.notOk(existsSync(join(dir, 'probe-out')), 'not into the closed app\'s')
+})
+
 t.test('a module whose top level never settles: a clear error once --timeout (default 5 s) has passed, then exit 1', async (t) => {
   const dir = appDir(t)
   const cut = await shell(['collectstatic', appModule('never-settles.mjs'), '--timeout', '500'], { CLI_APP_DIR: dir })

@@ -2,7 +2,7 @@ import t from 'tap'
 import { Readable } from 'node:stream'
 import sharp from 'sharp'
 import { ImageField, ImageFile, MemoryStorage, type Content, type SaveOptions, type Storage } from '../lib/index.js'
-import { Slots } from '../lib/image/slots.js'
+import { Slots } from '../lib/concurrency.js'
 import { fixture, makeApp, postForm, type Tap } from './helpers.js'
 import { STORAGES } from './storages.js'
 

@@ -32,8 +32,9 @@ const isApp = (value: unknown): value is FastifyInstance =>
  * Everything must be done within `timeout` ms: a module whose top level never settles is cut.
  */
 export async function loadApp (modulePath: string, guard: NoListen, timeout: number): Promise<LoadedApp> {
-  const before = recordedInstances().length
-  const started = (): readonly Recorded[] => recordedInstances().slice(before)
+  // by identity, not position: the registry forgets an app when it closes, which moves the ones after it
+  const before = new Set(recordedInstances())
+  const started = (): readonly Recorded[] => recordedInstances().filter((recorded) => !before.has(recorded))
 
   let timer: NodeJS.Timeout | undefined
   const deadline = new Promise<never>((_resolve, reject) => {

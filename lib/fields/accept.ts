@@ -1,8 +1,13 @@
 import { supportedExtensions, supportedMimeTypes } from 'file-type'
 import { closest } from '../check-keys.js'
-import { canonicalExtension } from '../mime.js'
-import { TEXT_TYPES } from '../upload/sniff.js'
-import type { AcceptRules } from './field.js'
+import { canonicalExtension, TEXT_TYPES } from '../mime.js'
+
+export interface AcceptRules {
+  readonly any: boolean
+  readonly types: ReadonlySet<string>
+  readonly wildcards: readonly string[]
+  readonly extensions: ReadonlySet<string>
+}
 
 // A file's type is found from its bytes, so an `accept` entry can only ever match what file-type reports
 // (as sniff.ts maps it) or one of our text formats: anything else would refuse every file, silently.

@@ -1,12 +1,13 @@
 import { parseBytes } from '../bytes.js'
 import { keysOf, knownKeys } from '../check-keys.js'
 import { FST_MEDIA_INVALID_OPTION } from '../errors.js'
-import { parseAccept } from './accept.js'
+import { parseAccept, type AcceptRules } from './accept.js'
+import { IMAGE_FORMATS, type ImageFormat } from '../image/formats.js'
 import { parseVariants, variantNameRoom, type ResolvedVariant, type VariantOptions } from '../image/variant-options.js'
 import type { UploadTo } from './upload-to.js'
 
-export type ImageFormat = 'jpeg' | 'png' | 'webp' | 'gif' | 'avif' | 'tiff' | 'svg'
-const IMAGE_FORMATS: readonly ImageFormat[] = ['jpeg', 'png', 'webp', 'gif', 'avif', 'tiff', 'svg']
+export type { AcceptRules, ImageFormat }
+
 const DEFAULT_FORMATS: readonly ImageFormat[] = ['jpeg', 'png', 'webp', 'gif', 'avif']
 
 export interface FileFieldOptions {
@@ -45,13 +46,6 @@ export interface ImageFieldOptions<V extends string = string> extends FileFieldO
   autoOrient?: boolean
   /** Resized copies made at upload, stored next to the original as `<name>@<key>.<ext>`. */
   variants?: { [K in V]: VariantOptions }
-}
-
-export interface AcceptRules {
-  readonly any: boolean
-  readonly types: ReadonlySet<string>
-  readonly wildcards: readonly string[]
-  readonly extensions: ReadonlySet<string>
 }
 
 export interface ImageRules {

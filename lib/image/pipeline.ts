@@ -1,5 +1,5 @@
 import { buffer as readAll } from 'node:stream/consumers'
-import { FST_MEDIA_STORAGE } from '../errors.js'
+import { FST_MEDIA_CANCELLED, FST_MEDIA_STORAGE } from '../errors.js'
 import type { ImageFormat, ImageRules } from '../fields/field.js'
 import { ImageFile } from '../fields/field-file.js'
 import { typeForName } from '../mime.js'
@@ -26,9 +26,6 @@ export interface StoredImage {
   cancelled?: () => boolean
 }
 
-/** Thrown to stop the image work of a request that is failing anyway; nobody sees it as a response. */
-const stopped = (): Error => new Error('the request failed: image work stopped')
-
 /** Whether an image field does anything with the whole image once it is stored. */
 export const processesStored = (rules: ImageRules): boolean => rules.verify === 'decode' || rules.variants.length > 0
 
@@ -51,7 +48,7 @@ export async function * sanitizing (input: AsyncIterable<Buffer>, header: () => 
  */
 export async function processStored (image: StoredImage): Promise<Record<string, ImageFile>> {
   return await imageSlots.run(async () => {
-    if (image.cancelled?.() === true) throw stopped()
+    if (image.cancelled?.() === true) throw new FST_MEDIA_CANCELLED(image.field)
     const source: ImageSource = {
       buffer: image.sanitized ?? await readAll(image.storage.open(image.name)),
       format: image.format,
@@ -73,7 +70,7 @@ export async function processStored (image: StoredImage): Promise<Record<string,
 
 async function storeVariant (image: StoredImage, source: ImageSource, variant: ResolvedVariant): Promise<ImageFile> {
   const out = await makeVariant(source, variant)
-  if (image.cancelled?.() === true) throw stopped()
+  if (image.cancelled?.() === true) throw new FST_MEDIA_CANCELLED(image.field)
   const wanted = variantName(image.name, variant.key, variantFormat(variant, image.format))
   const name = await saveAs(image, wanted, out.data)
   return new ImageFile({ name, storage: image.storage, url: await image.storage.url(name), size: out.data.length, contentType: typeForName(name), width: out.width, height: out.height })

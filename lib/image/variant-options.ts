@@ -1,5 +1,5 @@
 import { keysOf, knownKeys } from '../check-keys.js'
-import type { ImageFormat } from '../fields/field.js'
+import { FORMAT_EXTENSION, type ImageFormat } from './formats.js'
 
 /** What a variant can be written as: the formats browsers show that sharp can also write. */
 export type VariantFormat = 'jpeg' | 'png' | 'webp' | 'avif' | 'gif'
@@ -46,9 +46,8 @@ export interface ResolvedVariant {
 
 type Invalid = (option: string, why: string) => Error
 
-const EXTENSION: Record<VariantFormat, string> = { jpeg: 'jpg', png: 'png', webp: 'webp', avif: 'avif', gif: 'gif' }
 // the longest `.ext` a variant can get, for the room its original's name must leave
-const LONGEST_EXTENSION = Math.max(...Object.values(EXTENSION).map((ext) => ext.length))
+const LONGEST_EXTENSION = Math.max(...VARIANT_FORMATS.map((format) => FORMAT_EXTENSION[format].length))
 
 /** The format a variant of an original in `original` format is written in. */
 export function variantFormat (variant: ResolvedVariant, original: ImageFormat): VariantFormat {
@@ -68,7 +67,7 @@ export function keepsAnimation (variant: ResolvedVariant, original: ImageFormat)
  * in it keeps `me.png` and `me.jpg` apart. Derived, never recorded: a record keeps only the original.
  */
 export function variantName (original: string, key: string, format: VariantFormat): string {
-  return `${original}@${key}.${EXTENSION[format]}`
+  return `${original}@${key}.${FORMAT_EXTENSION[format]}`
 }
 
 /** Bytes the longest variant name adds to its original's: what the original's `maxLength` must leave. */

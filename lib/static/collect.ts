@@ -2,14 +2,16 @@ import { createHash } from 'node:crypto'
 import { readFileSync, statSync, type Stats } from 'node:fs'
 import { readFile, rm, stat } from 'node:fs/promises'
 import { join } from 'node:path'
+import { forEachLimited } from '../concurrency.js'
 import { FST_MEDIA_COLLECT } from '../errors.js'
 import { compressVariants, isCompressible } from './compress.js'
+import { COMPRESSED_VARIANT, FILES_AT_ONCE } from './constants.js'
 import type { FoundFile, StaticFinders } from './finders.js'
 import { hashAll, type HashedFiles } from './hash-all.js'
 import { MANIFEST_NAME, serializeManifest } from './manifest.js'
 import type { Storage } from '../storage/storage.js'
 import { uploadStatic } from './upload-static.js'
-import { clearRoot, copyWithTimes, eachInBatches, forEachLimited, isCopyOf, variantAction, variantsOf, withLock, writeAtomically, writeVariants } from './write-files.js'
+import { clearRoot, copyWithTimes, eachInBatches, isCopyOf, variantAction, variantsOf, withLock, writeAtomically, writeVariants } from './write-files.js'
 
 export interface CollectOptions {
   /** Empty `static.root` first. */
@@ -51,8 +53,6 @@ export interface CollectTarget {
 export const summary = (result: CollectResult): string =>
   `${result.copied.length} copied, ${result.unmodified.length} unmodified, ${result.postProcessed.length} post-processed`
 
-const VARIANT = /\.(br|gz)$/
-
 /**
  * Django's collectstatic with ManifestStaticFilesStorage: copies every found file to `static.root`, then
  * writes each again under a name with the hash of its final content, CSS and source-map references
@@ -65,7 +65,7 @@ export async function collectStatic (target: CollectTarget, options: CollectOpti
   const { files, shadowed } = await target.finders.list(options.ignore ?? [])
   const sources = new Set(files.map((file) => file.path))
   if (compress) {
-    const shippedVariant = files.find((file) => VARIANT.test(file.path) && sources.has(file.path.replace(VARIANT, '')))
+    const shippedVariant = files.find((file) => COMPRESSED_VARIANT.test(file.path) && sources.has(file.path.replace(COMPRESSED_VARIANT, '')))
     if (shippedVariant !== undefined) {
       throw new FST_MEDIA_COLLECT(`${shippedVariant.path} is a compressed variant in ${shippedVariant.from.dir}: collectstatic makes those itself (remove it, or pass --no-compress)`)
     }
@@ -95,7 +95,7 @@ async function run ({ root, storage }: CollectTarget, options: CollectOptions, f
     if (isCopyOf(stats, existing(join(root, file.path)))) progress()
     else copies.push({ file, stats })
   })
-  await forEachLimited(copies, async ({ file, stats }) => {
+  await forEachLimited(copies, FILES_AT_ONCE, async ({ file, stats }) => {
     if (!dryRun) await copyWithTimes(file.source, join(root, file.path), stats)
     written.add(file.path)
     progress()
@@ -110,7 +110,7 @@ async function run ({ root, storage }: CollectTarget, options: CollectOptions, f
       if (existing(join(root, hashed)) === undefined) fresh.set(hashed, content)
       else progress()
     })
-    await forEachLimited([...fresh], async ([hashed, content]) => {
+    await forEachLimited([...fresh], FILES_AT_ONCE, async ([hashed, content]) => {
       if (!dryRun) await writeAtomically(join(root, hashed), content)
       progress()
     })
@@ -152,10 +152,10 @@ async function updateAllVariants (root: string, paths: string[], { written, comp
     if (same === undefined) byContent.set(key, { content, paths: [path] })
     else same.paths.push(path)
   })
-  await forEachLimited(removals, async (path) => {
+  await forEachLimited(removals, FILES_AT_ONCE, async (path) => {
     await Promise.all(variantsOf(join(root, path)).filter((variant) => !sources.has(variant.slice(root.length + 1))).map(async (variant) => await rm(variant, { force: true })))
   })
-  await forEachLimited([...byContent.values()], async ({ content, paths }) => {
+  await forEachLimited([...byContent.values()], FILES_AT_ONCE, async ({ content, paths }) => {
     const variants = await compressVariants(content)
     for (const path of paths) await writeVariants(join(root, path), variants)
   })

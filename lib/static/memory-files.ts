@@ -1,7 +1,8 @@
-import send from '@fastify/send'
 import { readFileSync, statSync, type Stats } from 'node:fs'
 import { join } from 'node:path'
+import { staticContentType } from '../mime.js'
 import { normalizeStorageName } from '../storage/valid-name.js'
+import { IMMUTABLE } from './constants.js'
 import { eachInBatches } from './write-files.js'
 
 /** One body of a file as sent: the bytes and every header that goes with them, computed once. */
@@ -34,15 +35,6 @@ export interface MemoryFile {
 export const MEMORY_LIMITS = { maxFileSize: 1024 * 1024, maxTotal: 64 * 1024 * 1024 }
 
 export type MemoryLimits = typeof MEMORY_LIMITS
-
-const IMMUTABLE = 'public, max-age=31536000, immutable'
-
-// the type the disk path gives (@fastify/static asks send's table the same way); where send has none and
-// sends no Content-Type, Fastify would call a Buffer application/octet-stream anyway
-function contentType (path: string): string {
-  const type = send.mime.getType(path) ?? 'application/octet-stream'
-  return send.isUtf8MimeType(type) ? `${type}; charset=utf-8` : type
-}
 
 function statOrUndefined (path: string): Stats | undefined {
   try {
@@ -139,7 +131,7 @@ export class MemoryFiles {
 }
 
 function loadFile (path: string, stats: Stats): MemoryFile {
-  const type = contentType(path)
+  const type = staticContentType(path)
   const identity = loadBody(path, stats, type, undefined)
   const br = loadVariant(`${path}.br`, type, 'br')
   const gzip = loadVariant(`${path}.gz`, type, 'gzip')

@@ -3,11 +3,11 @@ import type { FastifyInstance, FastifyReply, FastifyRequest, FastifySchema } fro
 import { relative } from 'node:path'
 import type { StaticFinders } from './finders.js'
 import type { MemoryFiles } from './memory-files.js'
+import { COMPRESSED_VARIANT, IMMUTABLE } from './constants.js'
 import { answerFromMemory } from './serve-memory.js'
 
 type WildcardRequest = FastifyRequest<{ Params: { '*': string } }>
 
-const IMMUTABLE = 'public, max-age=31536000, immutable'
 const SHORT = 'public, max-age=60'
 
 /**
@@ -48,7 +48,7 @@ export async function serveProduction (app: FastifyInstance, { url, root, finder
       if (file !== undefined && answerFromMemory(request, reply, file)) return
       // a directory is not found (send would say 403), as in development; an ignored name is refused
       // under its own name and under its compressed siblings' names alike
-      if (path === '' || path.endsWith('/') || finders.ignored(path) || finders.ignored(path.replace(/\.(br|gz)$/, ''))) {
+      if (path === '' || path.endsWith('/') || finders.ignored(path) || finders.ignored(path.replace(COMPRESSED_VARIANT, ''))) {
         reply.callNotFound()
         return
       }
@@ -65,7 +65,7 @@ export async function serveProduction (app: FastifyInstance, { url, root, finder
       // send's own Cache-Control would overwrite ours, which depends on the file
       cacheControl: false,
       setHeaders (reply: FastifyReply, path: string) {
-        const served = relative(root, path).split('\\').join('/').replace(/\.(br|gz)$/, '')
+        const served = relative(root, path).split('\\').join('/').replace(COMPRESSED_VARIANT, '')
         reply.header('cache-control', isHashed(served) ? IMMUTABLE : SHORT)
       }
     })

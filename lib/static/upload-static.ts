@@ -2,10 +2,8 @@ import { createReadStream } from 'node:fs'
 import { join } from 'node:path'
 import { typeForName } from '../mime.js'
 import type { Storage } from '../storage/storage.js'
-import { forEachLimited } from './write-files.js'
-
-const IMMUTABLE = 'public, max-age=31536000, immutable'
-const VARIANT = /\.(br|gz)$/
+import { forEachLimited } from '../concurrency.js'
+import { COMPRESSED_VARIANT, FILES_AT_ONCE, IMMUTABLE } from './constants.js'
 
 /**
  * Uploads the hashed files of static.root, and their `.br`/`.gz` variants as objects of their own (with
@@ -15,13 +13,13 @@ const VARIANT = /\.(br|gz)$/
 export async function uploadStatic (storage: Storage, root: string, hashedNames: readonly string[], { dryRun, variants }: { dryRun: boolean, variants: (name: string) => Promise<string[]> }): Promise<string[]> {
   const names = dryRun ? [...hashedNames] : (await Promise.all(hashedNames.map(async (name) => [name, ...await variants(name)]))).flat()
   const uploaded: string[] = []
-  await forEachLimited(names, async (name) => {
+  await forEachLimited(names, FILES_AT_ONCE, async (name) => {
     if (await storage.exists(name)) return
     uploaded.push(name)
     if (dryRun) return
-    const encoding = VARIANT.exec(name)?.[1]
+    const encoding = COMPRESSED_VARIANT.exec(name)?.[1]
     await storage.save(name, createReadStream(join(root, name)), {
-      contentType: typeForName(name.replace(VARIANT, '')),
+      contentType: typeForName(name.replace(COMPRESSED_VARIANT, '')),
       cacheControl: IMMUTABLE,
       contentEncoding: encoding === undefined ? undefined : encoding === 'br' ? 'br' : 'gzip'
     })

@@ -5,17 +5,6 @@ import { setImmediate } from 'node:timers/promises'
 import { basename, dirname, join } from 'node:path'
 import { FST_MEDIA_COLLECT } from '../errors.js'
 
-/** How many files are read, copied or compressed at once: bounded, so 10 000 files never exhaust fds. */
-const CONCURRENCY = 16
-
-export async function forEachLimited<T> (items: readonly T[], work: (item: T) => Promise<void>): Promise<void> {
-  let next = 0
-  const worker = async (): Promise<void> => {
-    while (next < items.length) await work(items[next++] as T)
-  }
-  await Promise.all(Array.from({ length: Math.min(CONCURRENCY, items.length) }, worker))
-}
-
 const BATCH = 200
 
 /**

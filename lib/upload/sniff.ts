@@ -1,8 +1,9 @@
 import { fileTypeFromBuffer } from 'file-type'
 import { FST_MEDIA_INVALID_TYPE } from '../errors.js'
 import { refusal } from '../refusal.js'
-import type { AcceptRules, ImageFormat, ResolvedField } from '../fields/field.js'
-import { canonicalExtension } from '../mime.js'
+import type { AcceptRules, ResolvedField } from '../fields/field.js'
+import { FORMAT_EXTENSION, IMAGE_FORMAT_OF, type ImageFormat } from '../image/formats.js'
+import { canonicalExtension, TEXT_TYPES, typeOfExtension } from '../mime.js'
 
 export interface Detected {
   /** The extension the stored name gets, without a dot. */
@@ -14,23 +15,6 @@ export interface Detected {
   text: boolean
 }
 
-export const IMAGE_FORMAT_OF: Readonly<Record<string, ImageFormat>> = {
-  jpg: 'jpeg',
-  png: 'png',
-  webp: 'webp',
-  gif: 'gif',
-  avif: 'avif',
-  tif: 'tiff',
-  svg: 'svg'
-}
-
-export const TEXT_TYPES: Record<string, { mime: string, ext: string }> = {
-  svg: { mime: 'image/svg+xml', ext: 'svg' },
-  json: { mime: 'application/json', ext: 'json' },
-  csv: { mime: 'text/csv', ext: 'csv' },
-  txt: { mime: 'text/plain', ext: 'txt' }
-}
-
 /**
  * Decides what a file is from its first bytes (never from the client's name or Content-Type) and whether
  * the field takes it. Throws FST_MEDIA_INVALID_TYPE.
@@ -40,7 +24,7 @@ export async function detectType (head: Buffer, clientExt: string, field: Resolv
   // file-type reports SVG with an <?xml prolog as xml: that is still a text candidate
   if (found !== undefined && found.ext !== 'xml') {
     // an animated PNG is a PNG to browsers, sharp and `.png` names alike
-    const { ext, mime } = found.ext === 'apng' ? { ext: 'png', mime: 'image/png' } : { ext: canonicalExtension(found.ext), mime: found.mime }
+    const { ext, mime } = found.ext === 'apng' ? typeOfExtension('png') : { ext: canonicalExtension(found.ext), mime: found.mime }
     const detected = { ext, mime, format: IMAGE_FORMAT_OF[ext], text: false }
     if (!takes(field, detected)) throw refusal(new FST_MEDIA_INVALID_TYPE(fieldName, `${mime} is not accepted`), { field: fieldName, detected: mime })
     return detected
@@ -63,16 +47,6 @@ function accepts (rules: AcceptRules, { ext, mime }: Pick<Detected, 'ext' | 'mim
   return mime !== 'image/svg+xml' && rules.wildcards.some((prefix) => mime.startsWith(prefix))
 }
 
-const FORMAT_TYPES: Readonly<Record<ImageFormat, { mime: string, ext: string }>> = {
-  jpeg: { mime: 'image/jpeg', ext: 'jpg' },
-  png: { mime: 'image/png', ext: 'png' },
-  webp: { mime: 'image/webp', ext: 'webp' },
-  gif: { mime: 'image/gif', ext: 'gif' },
-  avif: { mime: 'image/avif', ext: 'avif' },
-  tiff: { mime: 'image/tiff', ext: 'tif' },
-  svg: { mime: 'image/svg+xml', ext: 'svg' }
-}
-
 /**
  * What a field takes, for a refusal to show: its `accept` entries, or an image field's formats as MIME
  * types (those its `accept` lets through too). Undefined for a file field that takes any detectable type.
@@ -80,7 +54,7 @@ const FORMAT_TYPES: Readonly<Record<ImageFormat, { mime: string, ext: string }>>
 export function acceptedTypes (field: ResolvedField): string[] | undefined {
   const { accept, image } = field
   if (image !== undefined) {
-    return [...image.formats].map((format) => FORMAT_TYPES[format])
+    return [...image.formats].map((format) => typeOfExtension(FORMAT_EXTENSION[format]))
       .filter((type) => accepts(accept, type, true)).map(({ mime }) => mime)
   }
   if (accept.any) return undefined
