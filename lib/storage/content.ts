@@ -24,23 +24,21 @@ export function tracked (content: Content): Tracked {
 }
 
 /**
- * Reads up to `limit` bytes ahead: the whole content as one Buffer when it ends by then, else the same
- * bytes followed by the rest, still streaming.
+ * Reads until more than `limit` bytes have come: the whole content as one Buffer when it ends by then, else
+ * the bytes read followed by the rest, still streaming.
  */
 export async function readAhead (source: Tracked, limit: number): Promise<Buffer | AsyncIterable<Uint8Array>> {
   const iterator = (source.content as AsyncIterable<Uint8Array>)[Symbol.asyncIterator]()
   const head: Uint8Array[] = []
   let size = 0
-  let next = await iterator.next()
-  for (; next.done !== true && size <= limit; next = await iterator.next()) {
+  while (size <= limit) {
+    const next = await iterator.next()
+    if (next.done === true) return Buffer.concat(head, size)
     head.push(next.value)
     size += next.value.length
   }
-  if (next.done === true) return Buffer.concat(head, size)
-  const first = next.value
   return (async function * () {
     yield * head
-    yield first
-    for (next = await iterator.next(); next.done !== true; next = await iterator.next()) yield next.value
+    for (let next = await iterator.next(); next.done !== true; next = await iterator.next()) yield next.value
   })()
 }
