@@ -217,9 +217,9 @@ async function fileInit ({ storage }: StoreContext, { detected }: Checked, store
 async function imageFile (ctx: StoreContext, checked: Checked, { format, rules }: CheckedImage, stored: Stored<Dimensions>): Promise<ImageFile> {
   const { storage, hooks } = ctx
   const { sanitized, header: { width, height, pages } } = stored
-  const init = await fileInit(ctx, checked, stored)
-  if (!processesStored(rules)) return new ImageFile({ ...init, width: sanitized?.width ?? width, height: sanitized?.height ?? height })
+  const init = { ...await fileInit(ctx, checked, stored), width: sanitized?.width ?? width, height: sanitized?.height ?? height }
+  if (!processesStored(rules)) return new ImageFile(init)
   const work = processStored({ storage, name: stored.name, format, pages, rules, field: ctx.fieldName, sanitized: sanitized?.data, hooks })
   hooks.track(work)
-  return new ImageFile({ ...init, width: sanitized?.width ?? width, height: sanitized?.height ?? height, variants: await work })
+  return new ImageFile({ ...init, variants: await work })
 }
