@@ -75,8 +75,9 @@ export class FieldFile<U extends FileUrl = string, N extends number | undefined 
    */
   async stat (): Promise<FieldFile> {
     const [info, url] = await Promise.all([this.storage.stat(this.name), this.url])
+    if (info.contentType !== undefined) this.contentType = info.contentType
     // the same object, now measured and with its URL: its type changes from Loaded<F> to F
-    return Object.assign(this, { url, size: info.size, contentType: info.contentType ?? this.contentType }) as FieldFile
+    return Object.assign(this, { url, size: info.size }) as FieldFile
   }
 
   toJSON (): FieldFileJSON<U, N> {
