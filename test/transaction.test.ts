@@ -41,7 +41,7 @@ t.test('a committed transaction is never rolled back, and its files are served',
 t.test('a rollback waits for image work still using an original, then deletes variants before originals', async (t) => {
   const storage = new FileSystemStorage({ location: tempDir(t) })
   const tx = new UploadTransaction(new PendingNames())
-  const hooks = tx.hooksFor(storage)
+  const hooks = tx.hooksFor(storage, () => {})
   hooks.onStored(await storage.save('a.png', Buffer.from('original')))
   hooks.onStored(await storage.save('a.png@thumb.webp', Buffer.from('variant')))
   let finish!: () => void
@@ -69,8 +69,9 @@ t.test('image work of a failing request stops before its next read or write', as
   const name = await storage.save('a.png', fixture('fixture.png'))
   const rules = ImageField({ variants: { thumb: { width: 10 } } }).options.image!
   const image = { storage, name, format: 'png' as const, pages: 1, rules, field: 'avatar' }
-  await t.rejects(processStored({ ...image, cancelled: () => true }), { message: /image work stopped/ }, 'before reading')
+  const hooks = new UploadTransaction(new PendingNames()).hooksFor(storage, () => {})
+  await t.rejects(processStored({ ...image, hooks: { ...hooks, cancelled: () => true } }), { message: /image work stopped/ }, 'before reading')
   let asked = 0
-  await t.rejects(processStored({ ...image, cancelled: () => asked++ > 0 }), { message: /image work stopped/ }, 'before storing a variant')
+  await t.rejects(processStored({ ...image, hooks: { ...hooks, cancelled: () => asked++ > 0 } }), { message: /image work stopped/ }, 'before storing a variant')
   t.same(await storage.list(), ['a.png'], 'no variant stored')
 })

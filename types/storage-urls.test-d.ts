@@ -1,6 +1,6 @@
 import Fastify from 'fastify'
-import { FieldFile, FileField, FileSystemStorage, ImageField, ImageFile, MemoryStorage, S3Storage, type Loaded } from '../lib/index.js'
-import { expectType } from './helpers.js'
+import { FieldFile, FileField, FileSystemStorage, ImageField, ImageFile, MemoryStorage, S3Storage, type Loaded, type UrlOptions } from '../lib/index.js'
+import { assertTrue, expectType, use, type Equal } from './helpers.js'
 
 // A loaded file's url is what its storage's url() returns. Registering the plugin cannot tell TypeScript
 // which storages it got, so the app declares them (names other tests do not use: this merges program-wide).
@@ -9,6 +9,8 @@ declare module '../lib/index.js' {
     disk: FileSystemStorage
     memory: MemoryStorage
     bucket: S3Storage
+    // a storage that always signs asynchronously, as a private S3Storage does
+    signer: { url: (name: string, opts?: UrlOptions) => Promise<string> }
   }
 }
 
@@ -22,9 +24,10 @@ const Doc = app.media.model('doc', {
   inMemory: ImageField({ storage: 'memory', variants: { thumb: { width: 10 } } }),
   onS3: FileField({ storage: 'bucket' }),
   undeclared: FileField({ storage: 'elsewhere' }),
-  onDefault: FileField()
+  onDefault: FileField(),
+  signed: ImageField({ storage: 'signer', variants: { thumb: { width: 10 } } })
 })
-const files = Doc.load({ onDisk: 'a.pdf', inMemory: 'a.png', onS3: 'a.pdf', undeclared: 'a.pdf', onDefault: 'a.pdf' })
+const files = Doc.load({ onDisk: 'a.pdf', inMemory: 'a.png', onS3: 'a.pdf', undeclared: 'a.pdf', onDefault: 'a.pdf', signed: 'a.png' })
 expectType<string>()(files.onDisk.url)
 expectType<string>()(files.onDisk.toJSON().url)
 expectType<string>()(files.inMemory.url)
@@ -41,3 +44,23 @@ expectType<string>()(await files.onS3.url)
 // an upload's url is always a string: the upload awaited it
 declare const uploaded: FieldFile
 expectType<string>()(uploaded.url)
+expectType<number>()(uploaded.size)
+expectType<string>()(uploaded.toJSON().url)
+
+// what a loaded file is typed as is what it is: the storage's url(), sizes unknown until stat()
+expectType<Promise<string>>()(files.signed.url)
+expectType<Promise<string>>()(files.signed.variants.thumb.url)
+expectType<Promise<string>>()(files.signed.toJSON().url)
+expectType<Loaded<ImageFile<'thumb'>, Promise<string>>>()(files.signed)
+assertTrue<Equal<Loaded<ImageFile<'thumb'>, Promise<string>>, ImageFile<'thumb', Promise<string>, number | undefined>>>()
+assertTrue<Equal<Loaded<FieldFile, string>, FieldFile<string, number | undefined>>>()
+expectType<number | undefined>()(files.signed.size)
+expectType<number | undefined>()(files.signed.width)
+// stat() awaits the signed URLs too: what it returns is what an upload gives
+const measured = await files.signed.stat()
+expectType<ImageFile<'thumb'>>()(measured)
+expectType<string>()(measured.url)
+expectType<string>()(measured.variants.thumb.url)
+expectType<number>()(measured.width)
+// @ts-expect-error -- a Promise is not a string until awaited
+use(files.signed.url.length)

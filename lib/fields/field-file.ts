@@ -1,43 +1,54 @@
 import type { Readable } from 'node:stream'
-import { LATE_HEADER_LIMIT } from '../upload/gate.js'
+import { LATE_HEADER_LIMIT } from '../upload/late-header.js'
 import { readStreamHeader, unreadableHeader } from '../upload/image-header.js'
 import type { Storage } from '../storage/storage.js'
 import { typeForName } from '../mime.js'
 import { publishDeleted, type DeleteOrigin } from '../events.js'
 
-export interface FieldFileInit {
+/** What a storage's `url()` gives: a Promise only where it signs asynchronously (private S3). */
+export type FileUrl = string | Promise<string>
+
+/**
+ * U is the type of `url`; N the type of what is measured (`size`, an image's `width` and `height`): `number`
+ * on an uploaded file, `number | undefined` on a loaded one until `stat()` reads them.
+ */
+export interface FieldFileInit<U extends FileUrl = FileUrl, N extends number | undefined = number | undefined> {
   name: string
   storage: Storage
-  url: string | Promise<string>
-  size?: number
+  url: U
+  size?: N
   contentType?: string
 }
 
-export interface FieldFileJSON {
+export interface FieldFileJSON<U extends FileUrl = string, N extends number | undefined = number> {
   name: string
-  url: string
-  size: number
+  url: U
+  size: N
   contentType: string
 }
 
 /** Deletes with a reason for `fastify-media:deleted` (`Model.delete` passes its own). */
 export const kDelete = Symbol('fastify-media.delete')
 
-/** A stored file: what Django calls FieldFile. */
-export class FieldFile {
+/**
+ * A stored file: what Django calls FieldFile. `FieldFile` (an upload's) has a string `url` and a known
+ * `size`; `Loaded<FieldFile>` is what `Model.load()` rebuilds.
+ */
+export class FieldFile<U extends FileUrl = string, N extends number | undefined = number> {
   /** The name inside its storage, `/`-separated: what a database keeps. */
   readonly name: string
-  /** Always a string on an upload's files; a loaded file's may be a Promise (see `Loaded`). */
-  readonly url: string
-  size: number
+  /** Always a string on an upload's files; a loaded file's is what its storage's `url()` gave (see `Loaded`). */
+  readonly url: U
+  size: N
   contentType: string
   readonly storage: Storage
 
-  constructor (init: FieldFileInit) {
+  constructor (init: FieldFileInit<U, N>) {
     this.name = init.name
     this.storage = init.storage
-    this.url = init.url as string
-    this.size = init.size as number
+    this.url = init.url
+    // a file built without its size (a loaded one) is measured by stat()
+    this.size = init.size as N
     this.contentType = init.contentType ?? typeForName(init.name)
   }
 
@@ -58,87 +69,80 @@ export class FieldFile {
     publishDeleted(this, origin, variant)
   }
 
-  /** Reads what a loaded file does not know yet (size; width and height of images) from the storage. */
-  async stat (): Promise<this> {
-    const info = await this.storage.stat(this.name)
-    this.size = info.size
+  /**
+   * Reads what a loaded file does not know yet from the storage (size; width and height of images) and
+   * awaits a signed URL still pending: the file is then what an upload gives.
+   */
+  async stat (): Promise<FieldFile> {
+    const [info, url] = await Promise.all([this.storage.stat(this.name), this.url])
     if (info.contentType !== undefined) this.contentType = info.contentType
-    return this
+    // the same object, now measured and with its URL: its type changes from Loaded<F> to F
+    return Object.assign(this, { url, size: info.size }) as FieldFile
   }
 
-  toJSON (): FieldFileJSON {
+  toJSON (): FieldFileJSON<U, N> {
     return { name: this.name, url: this.url, size: this.size, contentType: this.contentType }
   }
 }
 
-export interface ImageFileInit extends FieldFileInit {
-  width?: number
-  height?: number
-  variants?: Record<string, ImageFile>
+export interface ImageFileInit<U extends FileUrl = FileUrl, N extends number | undefined = number | undefined> extends FieldFileInit<U, N> {
+  width?: N
+  height?: N
+  variants?: Record<string, ImageFile<never, U, N>>
 }
 
-export interface ImageFileJSON extends FieldFileJSON {
-  width: number
-  height: number
+export interface ImageFileJSON<U extends FileUrl = string, N extends number | undefined = number> extends FieldFileJSON<U, N> {
+  width: N
+  height: N
 }
 
 /** An image's JSON: its variants' too, when its field declares any. */
-export type ImageJSONOf<V extends string> = ImageFileJSON & ([V] extends [never] ? unknown : { variants: { [K in V]: ImageFileJSON } })
+export type ImageJSONOf<V extends string, U extends FileUrl = string, N extends number | undefined = number> =
+  ImageFileJSON<U, N> & ([V] extends [never] ? unknown : { variants: { [K in V]: ImageFileJSON<U, N> } })
 
-export class ImageFile<V extends string = never> extends FieldFile {
-  width: number
-  height: number
+export class ImageFile<V extends string = never, U extends FileUrl = string, N extends number | undefined = number> extends FieldFile<U, N> {
+  width: N
+  height: N
   /** The resized copies its field declares, by name (`avatar.variants.thumb.url`). */
-  readonly variants: { readonly [K in V]: ImageFile }
+  readonly variants: { readonly [K in V]: ImageFile<never, U, N> }
 
-  constructor (init: ImageFileInit) {
+  constructor (init: ImageFileInit<U, N>) {
     super(init)
-    this.width = init.width as number
-    this.height = init.height as number
-    this.variants = Object.freeze(init.variants ?? {}) as { readonly [K in V]: ImageFile }
+    this.width = init.width as N
+    this.height = init.height as N
+    this.variants = Object.freeze(init.variants ?? {}) as { readonly [K in V]: ImageFile<never, U, N> }
   }
 
-  #variantList (): ImageFile[] {
+  #variantList (): Array<ImageFile<never, U, N>> {
     return Object.values(this.variants)
   }
 
   override async [kDelete] (origin: DeleteOrigin, variant?: string): Promise<void> {
-    await Promise.all(Object.entries<ImageFile>(this.variants).map(async ([key, file]) => await file[kDelete](origin, key)))
+    await Promise.all(Object.entries<ImageFile<never, U, N>>(this.variants).map(async ([key, file]) => await file[kDelete](origin, key)))
     await super[kDelete](origin, variant)
   }
 
   /** Reads size and dimensions from the storage, the variants' too. */
-  override async stat (): Promise<this> {
+  override async stat (): Promise<ImageFile<V>> {
     await Promise.all([super.stat(), ...this.#variantList().map(async (variant) => await variant.stat())])
     const meta = await readStreamHeader(this.open(), LATE_HEADER_LIMIT)
     if (meta === undefined) throw unreadableHeader(this.name)
-    this.width = meta.width
-    this.height = meta.height
-    return this
+    // the same object, now measured and with its URLs: its type changes from Loaded<F> to F
+    return Object.assign(this, { width: meta.width, height: meta.height }) as ImageFile<V>
   }
 
-  override toJSON (): ImageJSONOf<V> {
+  override toJSON (): ImageJSONOf<V, U, N> {
     const json = { ...super.toJSON(), width: this.width, height: this.height }
-    const variants = Object.entries<ImageFile>(this.variants)
-    if (variants.length === 0) return json as ImageJSONOf<V>
-    return { ...json, variants: Object.fromEntries(variants.map(([key, file]) => [key, file.toJSON()])) } as unknown as ImageJSONOf<V>
+    const variants = Object.entries<ImageFile<never, U, N>>(this.variants)
+    if (variants.length === 0) return json as ImageJSONOf<V, U, N>
+    return { ...json, variants: Object.fromEntries(variants.map(([key, file]) => [key, file.toJSON()])) } as unknown as ImageJSONOf<V, U, N>
   }
 }
 
-type Unknown<T, K extends PropertyKey> = Omit<T, K> & { [P in K & keyof T]: T[P] | undefined }
-type Measured<F extends FieldFile> = 'size' | ('width' extends keyof F ? 'width' | 'height' : never)
-type LoadedJSON<J, U> = Unknown<Omit<J, 'url'>, 'size' | 'width' | 'height'> & { url: U }
-type VariantsOf<F> = F extends ImageFile<infer V> ? V : never
-
 /**
- * A file rebuilt from a record: size and dimensions are unknown until `stat()`, in its JSON too. Its URL
- * (U) is what its storage's `url()` returns: a Promise where the storage signs asynchronously (private S3),
- * a string elsewhere; `await file.url` works for all. An image's variants are rebuilt from their derived
- * names, loaded the same way.
+ * A file rebuilt from a record (`Model.load()`): size and dimensions are unknown until `stat()`, in its JSON
+ * too. Its URL (U) is what its storage's `url()` returns: a Promise where the storage signs asynchronously
+ * (private S3), a string elsewhere; `await file.url` works for all. Its variants are loaded the same way.
  */
-export type Loaded<F extends FieldFile, U extends string | Promise<string> = string | Promise<string>> = Unknown<Omit<F, 'stat' | 'toJSON' | 'url' | 'variants'>, Measured<F>> & {
-  readonly url: U
-  stat: () => Promise<F>
-  toJSON: () => LoadedJSON<Omit<ReturnType<F['toJSON']>, 'variants'>, U> &
-  ([VariantsOf<F>] extends [never] ? unknown : { variants: { [K in VariantsOf<F>]: LoadedJSON<ImageFileJSON, U> } })
-} & ('variants' extends keyof F ? { readonly variants: { readonly [K in VariantsOf<F>]: Loaded<ImageFile, U> } } : unknown)
+export type Loaded<F extends FieldFile, U extends FileUrl = FileUrl> =
+  F extends ImageFile<infer V> ? ImageFile<V, U, number | undefined> : FieldFile<U, number | undefined>

@@ -9,6 +9,7 @@ import { variantFormat, variantName } from '../image/variant-options.js'
 import { splitExtension } from '../storage/valid-name.js'
 import type { FieldKind, FieldSpec, ResolvedField } from './field.js'
 import { FieldFile, ImageFile, kDelete, type Loaded } from './field-file.js'
+import type { UploadHooks } from '../upload/transaction.js'
 
 export type Fields = Record<string, FieldSpec>
 
@@ -132,16 +133,16 @@ export function createModel<F extends Fields> (name: string, specs: F, storages:
     fields[fieldName] = bindField(spec, fieldName, name, storage)
   }
 
-  const fileFor = (field: BoundField, stored: string): FieldFile => {
+  const fileFor = (field: BoundField, stored: string): Loaded<FieldFile> => {
     const { storage } = field
-    const init = { name: stored, storage, url: storage.url(stored) }
+    const init = { name: stored, storage, url: storage.url(stored), size: undefined }
     const rules = field.options.image
     if (rules === undefined) return new FieldFile(init)
     // a record keeps the original only: its variants' names follow from it
     const format = IMAGE_FORMAT_OF[splitExtension(stored).ext.toLowerCase()] ?? 'png'
     const variants = Object.fromEntries(rules.variants.map((variant) => {
       const name = variantName(stored, variant.key, variantFormat(variant, format))
-      return [variant.key, new ImageFile({ name, storage, url: storage.url(name) })]
+      return [variant.key, new ImageFile({ name, storage, url: storage.url(name), size: undefined })]
     }))
     return new ImageFile({ ...init, variants })
   }
@@ -160,7 +161,7 @@ export function createModel<F extends Fields> (name: string, specs: F, storages:
       return record
     },
     load (record: Record<string, unknown>) {
-      const files: Record<string, FieldFile | FieldFile[] | null> = {}
+      const files: Record<string, Loaded<FieldFile> | Array<Loaded<FieldFile>> | null> = {}
       for (const [fieldName, field] of Object.entries(fields)) {
         const names = namesOf(record[fieldName])
         files[fieldName] = field.multiple
@@ -214,9 +215,24 @@ async function saveFile (field: ResolvedField, fieldName: string, modelName: str
     storage,
     filename,
     source: toSource(content),
-    onStored: (name) => { stored.push(name) }
+    hooks: standaloneHooks(stored)
   }).catch(async (err: unknown) => {
     await Promise.all(stored.map(async (name) => await storage.delete(name)))
     throw err
   }) as FieldFile
 }
+
+const ignore = (): void => {}
+
+/**
+ * Hooks outside HTTP: no request total, no served names to hide, no rollback to wait for; what was stored is
+ * collected, to be deleted again if the save fails.
+ */
+const standaloneHooks = (stored: string[]): UploadHooks => ({
+  count: ignore,
+  onStored: (name) => { stored.push(name) },
+  claim: ignore,
+  release: ignore,
+  track: ignore,
+  cancelled: () => false
+})

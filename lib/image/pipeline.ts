@@ -4,6 +4,7 @@ import type { ImageFormat, ImageRules } from '../fields/field.js'
 import { ImageFile } from '../fields/field-file.js'
 import { typeForName } from '../mime.js'
 import type { Storage } from '../storage/storage.js'
+import type { UploadHooks } from '../upload/transaction.js'
 import { makeVariant, sanitize, verifyDecodes, type Encoded, type ImageSource } from './process.js'
 import { imageSlots } from './slots.js'
 import { variantFormat, variantName, type ResolvedVariant } from './variant-options.js'
@@ -18,28 +19,19 @@ export interface StoredImage {
   field: string
   /** The sanitised original, when there is one: no need to read it back. */
   sanitized?: Buffer
-  claim?: (name: string) => void
-  release?: (name: string) => void
-  /** Told every variant's name as soon as it is stored, so a failing request removes it. */
-  onStored?: (name: string) => void
-  /** True once the request is failing: the work stops before its next read or write. */
-  cancelled?: () => boolean
+  /** Told every variant's name as soon as it is stored (a failing request removes it); `cancelled` stops the work before its next read or write. */
+  hooks: Pick<UploadHooks, 'onStored' | 'claim' | 'release' | 'cancelled'>
 }
 
 /** Whether an image field does anything with the whole image once it is stored. */
 export const processesStored = (rules: ImageRules): boolean => rules.verify === 'decode' || rules.variants.length > 0
 
 /**
- * Collects the checked upload, re-encodes it in an image slot and yields the result: what a `sanitize`
- * field stores. The size limits stay the input's (they guard what the client sends).
+ * The checked upload re-encoded in an image slot: what a `sanitize` field stores. The size limits stay
+ * the input's (they guard what the client sends).
  */
-export async function * sanitizing (input: AsyncIterable<Buffer>, header: () => Omit<ImageSource, 'buffer'>, done: (result: Encoded) => void): AsyncGenerator<Buffer> {
-  const chunks: Buffer[] = []
-  for await (const chunk of input) chunks.push(chunk)
-  // asked only now: a header beyond the first window is known once the input has passed the gate
-  const result = await imageSlots.run(async () => await sanitize({ ...header(), buffer: Buffer.concat(chunks) }))
-  done(result)
-  yield result.data
+export async function sanitizeOriginal (source: ImageSource): Promise<Encoded> {
+  return await imageSlots.run(async () => await sanitize(source))
 }
 
 /**
@@ -48,7 +40,7 @@ export async function * sanitizing (input: AsyncIterable<Buffer>, header: () => 
  */
 export async function processStored (image: StoredImage): Promise<Record<string, ImageFile>> {
   return await imageSlots.run(async () => {
-    if (image.cancelled?.() === true) throw new FST_MEDIA_CANCELLED(image.field)
+    if (image.hooks.cancelled()) throw new FST_MEDIA_CANCELLED(image.field)
     const source: ImageSource = {
       buffer: image.sanitized ?? await readAll(image.storage.open(image.name)),
       format: image.format,
@@ -70,7 +62,7 @@ export async function processStored (image: StoredImage): Promise<Record<string,
 
 async function storeVariant (image: StoredImage, source: ImageSource, variant: ResolvedVariant): Promise<ImageFile> {
   const out = await makeVariant(source, variant)
-  if (image.cancelled?.() === true) throw new FST_MEDIA_CANCELLED(image.field)
+  if (image.hooks.cancelled()) throw new FST_MEDIA_CANCELLED(image.field)
   const wanted = variantName(image.name, variant.key, variantFormat(variant, image.format))
   const name = await saveAs(image, wanted, out.data)
   return new ImageFile({ name, storage: image.storage, url: await image.storage.url(name), size: out.data.length, contentType: typeForName(name), width: out.width, height: out.height })
@@ -81,10 +73,11 @@ async function storeVariant (image: StoredImage, source: ImageSource, variant: R
  * file already holding that variant name belongs to an original that is gone: it is replaced.
  */
 async function saveAs (image: StoredImage, wanted: string, data: Buffer): Promise<string> {
-  const options = { contentType: typeForName(wanted), claim: image.claim, release: image.release }
+  const { claim, release } = image.hooks
+  const options = { contentType: typeForName(wanted), claim, release }
   const discard = async (name: string): Promise<void> => {
     await image.storage.delete(name)
-    image.release?.(name)
+    release(name)
   }
   let name = await image.storage.save(wanted, data, options)
   if (name !== wanted) {
@@ -96,6 +89,6 @@ async function saveAs (image: StoredImage, wanted: string, data: Buffer): Promis
       throw new FST_MEDIA_STORAGE(image.field, `the variant name ${wanted} stays taken`)
     }
   }
-  image.onStored?.(name)
+  image.hooks.onStored(name)
   return name
 }

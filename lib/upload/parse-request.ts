@@ -96,8 +96,7 @@ export async function parseUpload (request: FastifyRequest, model: Model, limits
       filename: part.filename,
       source: parserSource(part.file, fromParser),
       request,
-      count,
-      ...tx.hooksFor(field.storage)
+      hooks: tx.hooksFor(field.storage, count)
     })
     receiving = undefined
     if (file === null) continue

@@ -1,24 +1,28 @@
 import type { FastifyRequest } from 'fastify'
+import { buffer as readAll } from 'node:stream/consumers'
 import { formatBytes } from '../bytes.js'
 import { FST_MEDIA_EXTENSION_MISMATCH, FST_MEDIA_FILE_TOO_LARGE, FST_MEDIA_FILE_TOO_SMALL, FST_MEDIA_INVALID_NAME } from '../errors.js'
 import { isClientError, refusal } from '../refusal.js'
-import type { ResolvedField } from '../fields/field.js'
+import type { ImageFormat, ImageRules, ResolvedField } from '../fields/field.js'
 import { FieldFile, ImageFile } from '../fields/field-file.js'
-import { planName, type UploadToContext } from '../fields/upload-to.js'
+import { planName, type NamePlan, type UploadToContext } from '../fields/upload-to.js'
 import { canonicalExtension } from '../mime.js'
 import type { Storage } from '../storage/storage.js'
 import { getValidName, splitExtension } from '../storage/valid-name.js'
-import { processesStored, processStored, sanitizing } from '../image/pipeline.js'
+import { processesStored, processStored, sanitizeOriginal } from '../image/pipeline.js'
 import type { Encoded } from '../image/process.js'
-import { gate, type GateResult } from './gate.js'
+import { Gate } from './gate.js'
+import type { HeaderSource } from './late-header.js'
 import { readHead, type Head } from './head.js'
 import { checkHeader, readHeader, unreadableHeader, type Dimensions } from './image-header.js'
 import { acceptedTypes, detectType, type Detected } from './sniff.js'
+import type { UploadHooks } from './transaction.js'
 
 /** A file's chunks; `return()` releases what is left unread (a refusal mid-part leaves the rest). */
 export type FileSource = AsyncIterator<Buffer> & { return: (value?: undefined) => Promise<unknown> }
 
-export interface StoreInput {
+/** Everything storing one file needs. */
+export interface StoreContext {
   field: ResolvedField
   fieldName: string
   modelName: string
@@ -27,17 +31,40 @@ export interface StoreInput {
   filename: string
   source: FileSource
   request?: FastifyRequest
-  /** Counts bytes against the request's total; throws past it. */
-  count?: (bytes: number) => void
-  /** Told every name (the original's, then its variants') as soon as the storage has it. */
-  onStored?: (name: string) => void
-  /** Passed to the storage: told the name before the file becomes visible under it. */
-  claim?: (name: string) => void
-  release?: (name: string) => void
-  /** Told of image work that still uses the stored original by name. */
-  track?: (work: Promise<unknown>) => void
-  /** True once the request is failing: image work stops at its next step. */
-  cancelled?: () => boolean
+  hooks: UploadHooks
+}
+
+interface Detection {
+  detected: Detected
+  /** The client's name, cleaned, without its extension. */
+  stem: string
+  clientExt: string
+}
+
+/** What the checks before any write learned of a file. */
+interface Checked {
+  detected: Detected
+  /** Set for an image field. */
+  image: CheckedImage | undefined
+  /** Where it goes. */
+  plan: NamePlan
+}
+
+interface CheckedImage {
+  format: ImageFormat
+  rules: ImageRules
+  /** Read from the sniffing window, or to be read by the gate from the first bytes. */
+  header: HeaderSource<Dimensions>
+}
+
+/** What storing a file learned. */
+interface Stored<H> {
+  name: string
+  size: number
+  sha256: string | undefined
+  header: H
+  /** The re-encoded original of a `sanitize` field. */
+  sanitized: Encoded | undefined
 }
 
 /**
@@ -45,116 +72,154 @@ export interface StoreInput {
  * Nothing is written before the type is known; nothing becomes visible before every check has passed.
  * Returns null for what a browser sends for an untouched file input (no name, no bytes).
  */
-export async function storeFile (input: StoreInput): Promise<FieldFile | null> {
-  const head = await readHead(input.source)
-  const seen: Seen = { result: { size: 0, sha256: undefined } }
+export async function storeFile (ctx: StoreContext): Promise<FieldFile | null> {
+  const head = await readHead(ctx.source)
   try {
-    return await checkAndStore(input, head, seen).catch((err: unknown) => { throw describeRefusal(err, input, head, seen) })
+    if (ctx.filename === '' && head.ended && head.bytes.length === 0) return null
+    const detection = await detectFile(ctx, head).catch(refused(ctx, head))
+    const checked = await checkDetected(ctx, head, detection).catch(refused(ctx, head, detection.detected))
+    const { image } = checked
+    if (image === undefined) {
+      return await storeChecked(ctx, head, checked, { value: undefined }, undefined, async (stored) => new FieldFile(await fileInit(ctx, checked, stored)))
+    }
+    const { format, rules } = image
+    const sanitizeWith = rules.sanitize
+      ? async (buffer: Buffer, { pages }: Dimensions) => await sanitizeOriginal({ buffer, format, pages, rules, field: ctx.fieldName })
+      : undefined
+    return await storeChecked(ctx, head, checked, image.header, sanitizeWith, async (stored) => await imageFile(ctx, checked, image, stored))
   } finally {
     // a refusal before the content was handed over leaves the part unread: release it
-    if (!head.ended) await input.source.return()
+    if (!head.ended) await ctx.source.return()
   }
 }
 
-/** What the checks learned before a refusal, for its details. */
-interface Seen {
-  detected?: Detected
-  result: GateResult
+/** Streams the checked file through the gate into storage and makes its file; a refusal gets what was learned. */
+async function storeChecked<H, F extends FieldFile> (
+  ctx: StoreContext,
+  head: Head,
+  checked: Checked,
+  header: HeaderSource<H>,
+  sanitizeWith: ((buffer: Buffer, header: H) => Promise<Encoded>) | undefined,
+  makeFile: (stored: Stored<H>) => Promise<F>
+): Promise<F> {
+  const { field, fieldName, hooks } = ctx
+  const gate = new Gate(head.chunks, head.ended ? undefined : ctx.source, {
+    field: fieldName,
+    maxSize: field.maxSize,
+    minSize: field.minSize,
+    hash: checked.plan.needsHash,
+    text: checked.detected.text,
+    count: hooks.count
+  }, header)
+  const stored = async (): Promise<F> => await makeFile(await store(ctx, checked, gate, sanitizeWith))
+  return await stored().catch(refused(ctx, head, checked.detected, gate))
 }
 
 /** Every refusal of a file names its field, what it was and how much of it came. */
-function describeRefusal (err: unknown, { field, fieldName }: StoreInput, head: Head, { detected, result }: Seen): unknown {
-  if (isClientError(err)) {
-    const accepted = (err as { code: string }).code === 'FST_MEDIA_INVALID_TYPE' ? acceptedTypes(field) : undefined
-    refusal(err, { field: fieldName, detected: detected?.mime, accepted, bytes: Math.max(head.bytes.length, result.size) })
+function refused ({ field, fieldName }: StoreContext, head: Head, detected?: Detected, gate?: Gate<unknown>) {
+  return (err: unknown): never => {
+    if (isClientError(err)) {
+      const accepted = err.code === 'FST_MEDIA_INVALID_TYPE' ? acceptedTypes(field) : undefined
+      refusal(err, { field: fieldName, detected: detected?.mime, accepted, bytes: Math.max(head.bytes.length, gate?.seen ?? 0) })
+    }
+    throw err
   }
-  return err
 }
 
-async function checkAndStore (input: StoreInput, head: Head, seen: Seen): Promise<FieldFile | null> {
-  const { field, fieldName, source } = input
-  const { result } = seen
-  if (input.filename === '' && head.ended && head.bytes.length === 0) return null
-
-  const validName = getValidName(input.filename)
+/** What the file is: its name is usable, it is not empty, and its first bytes say a type the field takes. */
+async function detectFile ({ field, fieldName, filename }: StoreContext, head: Head): Promise<Detection> {
+  const validName = getValidName(filename)
   if (validName === '') throw new FST_MEDIA_INVALID_NAME(fieldName, 'nothing usable is left of the file name')
   // an empty file has no type to detect: it is refused for its size
   if (head.ended && head.bytes.length === 0) {
     const limit = Math.max(field.minSize, 1)
     throw refusal(new FST_MEDIA_FILE_TOO_SMALL(fieldName, formatBytes(limit)), { field: fieldName, limit, option: 'minSize' })
   }
+  const { stem, ext: clientExt } = splitExtension(validName)
+  return { detected: await detectType(head.bytes, clientExt, field, fieldName), stem, clientExt }
+}
 
-  const clientExt = splitExtension(validName).ext
-  const detected = seen.detected = await detectType(head.bytes, clientExt, field, fieldName)
+/** The other checks the sniffing window allows: extension, image header, size (when the part fit in it). */
+async function checkDetected (ctx: StoreContext, head: Head, { detected, stem, clientExt }: Detection): Promise<Checked> {
+  const { field, fieldName } = ctx
   if (clientExt !== '' && canonicalExtension(clientExt) !== detected.ext) {
     throw new FST_MEDIA_EXTENSION_MISMATCH(fieldName, clientExt, detected.mime)
   }
-
-  let dimensions: Dimensions | undefined
-  let lateHeader: ((bytes: Buffer) => Promise<boolean>) | undefined
-  if (field.image !== undefined) {
-    const rules = field.image
-    const format = detected.format!
-    const meta = await readHeader(head.bytes)
-    if (meta !== undefined) {
-      dimensions = checkHeader(meta, format, rules, fieldName)
-    } else if (head.ended) {
-      throw unreadableHeader(fieldName)
-    } else {
-      lateHeader = async (bytes) => {
-        const late = await readHeader(bytes)
-        if (late === undefined) return false
-        dimensions = checkHeader(late, format, rules, fieldName)
-        return true
-      }
-    }
-  }
+  // detectType gives an image field only the formats it takes
+  const { format } = detected
+  const rules = format === undefined ? undefined : field.image
+  const image = rules === undefined || format === undefined
+    ? undefined
+    : { format, rules, header: await checkImageHeader(head, format, rules, fieldName) }
 
   // size comes last in the contract's order; a part that fit in the window is refused before any write
   if (head.ended && head.bytes.length > field.maxSize) {
     throw refusal(new FST_MEDIA_FILE_TOO_LARGE(fieldName, formatBytes(field.maxSize)), { field: fieldName, limit: field.maxSize, option: 'maxSize' })
   }
+  const filename = `${stem}.${detected.ext}`
+  return { detected, image, plan: namePlan(ctx, filename, detected.ext) }
+}
 
-  const filename = `${splitExtension(validName).stem}.${detected.ext}`
-  const plan = planName({
+/** The header from the sniffing window, or how the gate reads it from the first bytes when it lies beyond. */
+async function checkImageHeader (head: Head, format: ImageFormat, rules: ImageRules, field: string): Promise<HeaderSource<Dimensions>> {
+  const meta = await readHeader(head.bytes)
+  if (meta !== undefined) return { value: checkHeader(meta, format, rules, field) }
+  if (head.ended) throw unreadableHeader(field)
+  return {
+    late: async (bytes) => {
+      const late = await readHeader(bytes)
+      return late === undefined ? undefined : checkHeader(late, format, rules, field)
+    }
+  }
+}
+
+/**
+ * Streams the content through the gate into storage; a `sanitize` image field stores its re-encoded
+ * original instead, once the gate has passed all of it. The name is the storage's (a taken one gets a suffix).
+ */
+async function store<H> (
+  { field, storage, hooks }: StoreContext,
+  { detected, plan }: Checked,
+  gate: Gate<H>,
+  sanitizeWith: ((buffer: Buffer, header: H) => Promise<Encoded>) | undefined
+): Promise<Stored<H>> {
+  const options = { contentType: detected.mime, maxLength: field.maxLength, claim: hooks.claim, release: hooks.release }
+  // a name refused for its path is refused before any byte is read, unless it waits for the content's hash
+  const wanted = plan.needsHash ? () => plan.name(gate.result().sha256) : plan.name()
+  if (sanitizeWith !== undefined) {
+    const input = await readAll(gate)
+    const sanitized = await sanitizeWith(input, gate.result().header)
+    const name = await storage.save(wanted, sanitized.data, options)
+    hooks.onStored(name)
+    return { name, ...gate.result(), sanitized }
+  }
+  const name = await storage.save(wanted, gate, options)
+  hooks.onStored(name)
+  return { name, ...gate.result(), sanitized: undefined }
+}
+
+function namePlan ({ field, fieldName, modelName, request }: StoreContext, filename: string, ext: string): NamePlan {
+  return planName({
     uploadTo: field.uploadTo,
     // the router hands params as strings; the context says so for `ctx.request.params.id`
-    ctx: { filename, field: fieldName, model: input.modelName, request: input.request as UploadToContext['request'], date: new Date() },
-    ext: detected.ext,
+    ctx: { filename, field: fieldName, model: modelName, request: request as UploadToContext['request'], date: new Date() },
+    ext,
     maxLength: field.maxLength,
     timeZone: field.timeZone
   })
-  let content: AsyncIterable<Buffer> = gate(head.chunks, head.ended ? undefined : source, {
-    field: fieldName,
-    maxSize: field.maxSize,
-    minSize: field.minSize,
-    hash: plan.needsHash,
-    text: detected.text,
-    lateHeader,
-    count: input.count
-  }, result)
-  let sanitized: Encoded | undefined
-  const rules = field.image
-  if (rules?.sanitize === true) {
-    // the header checks ran already (a late one inside the gate, before the last byte comes out of it)
-    content = sanitizing(content, () => ({ format: detected.format!, pages: dimensions!.pages, rules, field: fieldName }), (out) => { sanitized = out })
-  }
-  const wanted = plan.needsHash ? () => plan.name(result.sha256) : plan.name()
-  const { storage } = input
-  const name = await storage.save(wanted, content, { contentType: detected.mime, maxLength: field.maxLength, claim: input.claim, release: input.release })
-  input.onStored?.(name)
-
-  const init = { name, storage, url: await storage.url(name), size: sanitized?.data.length ?? result.size, contentType: detected.mime }
-  if (rules === undefined) return new FieldFile(init)
-  const { width, height, pages } = dimensions!
-  let variants: Record<string, ImageFile> | undefined
-  if (processesStored(rules)) {
-    const work = processStored({ storage, name, format: detected.format!, pages, rules, field: fieldName, sanitized: sanitized?.data, ...hooksOf(input) })
-    input.track?.(work)
-    variants = await work
-  }
-  return new ImageFile({ ...init, width: sanitized?.width ?? width, height: sanitized?.height ?? height, variants })
 }
 
-const hooksOf = ({ claim, release, onStored, cancelled }: StoreInput): Pick<StoreInput, 'claim' | 'release' | 'onStored' | 'cancelled'> =>
-  ({ claim, release, onStored, cancelled })
+async function fileInit ({ storage }: StoreContext, { detected }: Checked, stored: Stored<unknown>) {
+  return { name: stored.name, storage, url: await storage.url(stored.name), size: stored.sanitized?.data.length ?? stored.size, contentType: detected.mime }
+}
+
+/** The stored image with its dimensions, after the decode check and the variants its field asks for. */
+async function imageFile (ctx: StoreContext, checked: Checked, { format, rules }: CheckedImage, stored: Stored<Dimensions>): Promise<ImageFile> {
+  const { storage, hooks } = ctx
+  const { sanitized, header: { width, height, pages } } = stored
+  const init = { ...await fileInit(ctx, checked, stored), width: sanitized?.width ?? width, height: sanitized?.height ?? height }
+  if (!processesStored(rules)) return new ImageFile(init)
+  const work = processStored({ storage, name: stored.name, format, pages, rules, field: ctx.fieldName, sanitized: sanitized?.data, hooks })
+  hooks.track(work)
+  return new ImageFile({ ...init, variants: await work })
+}

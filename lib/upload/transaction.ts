@@ -3,9 +3,16 @@ import type { PendingNames } from './pending.js'
 
 type State = 'parsing' | 'handling' | 'committed' | 'rolledBack'
 
-/** What storing one file needs from its request's transaction. */
-export interface StoreHooks {
+/**
+ * What storing one file tells its request's transaction, and asks of it. `field.save()` outside HTTP has
+ * no transaction: it gives its own (see model.ts).
+ */
+export interface UploadHooks {
+  /** Counts a file's bytes against the request's `limits.totalSize`; throws past it. */
+  count: (bytes: number) => void
+  /** Told every name (the original's, then its variants') as soon as the storage has it. */
   onStored: (name: string) => void
+  /** Passed to the storage: told the name before the file becomes visible under it, and released if taken. */
   claim: (name: string) => void
   release: (name: string) => void
   /** Work that still uses a stored original by its name (its variants): a rollback waits for it. */
@@ -49,8 +56,10 @@ export class UploadTransaction {
     this.#pending.delete(storage, name)
   }
 
-  hooksFor (storage: Storage): StoreHooks {
+  /** The hooks of one file stored in `storage`; `count` is the request's byte counter. */
+  hooksFor (storage: Storage, count: (bytes: number) => void): UploadHooks {
     return {
+      count,
       onStored: (name) => this.add(storage, name),
       claim: (name) => this.claim(storage, name),
       release: (name) => this.release(storage, name),
