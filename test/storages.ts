@@ -12,8 +12,7 @@ export const STORAGES: Array<[string, (t: Tap) => Promise<Storage>]> = [
   ['S3Storage', async (t) => {
     const { client, bucket } = await s3Bucket(t)
     return new S3Storage({ bucket, client, prefix: 'media/' })
-  }]
-,
+  }],
   ['Disk over a Map driver', async () => new Disk(new MapDriver(), { baseUrl: '/files/' })],
   ['Disk over a directory driver', async (t) => new Disk(new DirDriver(tempDir(t)), { baseUrl: '/files/' })]
 ]

@@ -9,6 +9,7 @@ declare module '../lib/index.js' {
     disk: FileSystemStorage
     memory: MemoryStorage
     bucket: S3Storage
+    vault: S3Storage<false>
     // a storage that always signs asynchronously, as a private S3Storage does
     signer: { url: (name: string, opts?: UrlOptions) => Promise<string> }
   }
@@ -16,24 +17,31 @@ declare module '../lib/index.js' {
 
 expectType<string>()(new FileSystemStorage({ location: 'x', baseUrl: '/x/' }).url('a.png'))
 expectType<string>()(new MemoryStorage().url('a.png'))
-expectType<string | Promise<string>>()(new S3Storage({ bucket: 'b' }).url('a.png'))
+// S3: a public bucket's URL at once, a private one's presigned as a Promise, either when not known statically
+expectType<string>()(new S3Storage({ bucket: 'b' }).url('a.png'))
+expectType<string>()(new S3Storage({ bucket: 'b', public: true }).url('a.png'))
+expectType<Promise<string>>()(new S3Storage({ bucket: 'b', public: false }).url('a.png'))
+declare const isPublic: boolean
+expectType<string | Promise<string>>()(new S3Storage({ bucket: 'b', public: isPublic }).url('a.png'))
 
 const app = Fastify()
 const Doc = app.media.model('doc', {
   onDisk: FileField({ storage: 'disk' }),
   inMemory: ImageField({ storage: 'memory', variants: { thumb: { width: 10 } } }),
   onS3: FileField({ storage: 'bucket' }),
+  inVault: FileField({ storage: 'vault' }),
   undeclared: FileField({ storage: 'elsewhere' }),
   onDefault: FileField(),
   signed: ImageField({ storage: 'signer', variants: { thumb: { width: 10 } } })
 })
-const files = Doc.load({ onDisk: 'a.pdf', inMemory: 'a.png', onS3: 'a.pdf', undeclared: 'a.pdf', onDefault: 'a.pdf', signed: 'a.png' })
+const files = Doc.load({ onDisk: 'a.pdf', inMemory: 'a.png', onS3: 'a.pdf', inVault: 'a.pdf', undeclared: 'a.pdf', onDefault: 'a.pdf', signed: 'a.png' })
 expectType<string>()(files.onDisk.url)
 expectType<string>()(files.onDisk.toJSON().url)
 expectType<string>()(files.inMemory.url)
 expectType<string>()(files.inMemory.variants.thumb.url)
 expectType<string>()(files.inMemory.toJSON().variants.thumb.url)
-expectType<string | Promise<string>>()(files.onS3.url)
+expectType<string>()(files.onS3.url)
+expectType<Promise<string>>()(files.inVault.url)
 // a storage the app has not declared (here: 'elsewhere', and 'default') may sign asynchronously
 expectType<string | Promise<string>>()(files.undeclared.url)
 expectType<string | Promise<string>>()(files.onDefault.url)

@@ -12,7 +12,6 @@ export interface WriteOptions extends FileHeaders {
   ifAbsent?: boolean
 }
 
-
 export interface ListOptions {
   /** Where the previous page stopped (its `cursor`); absent for the first page. */
   cursor?: string

@@ -39,8 +39,11 @@ const READY_TIMEOUT = 5000
  * overwrites: a name is checked with HeadObject and written with `IfNoneMatch: '*'` (servers that ignore
  * it leave a window between processes; within one process, names being written are held).
  */
-export class S3Storage extends Disk<string | Promise<string>> {
-  constructor (options: S3StorageOptions) {
+/** What `url()` returns: a public bucket's URL at once, a private one's presigned GET as a Promise. */
+export type S3Url<P extends boolean> = P extends true ? string : Promise<string>
+
+export class S3Storage<P extends boolean = true> extends Disk<S3Url<P>> {
+  constructor (options: S3StorageOptions & { public?: P }) {
     OPTIONS.check(options, 'S3Storage')
     super(new S3Driver(options), { public: options.public, expiresIn: options.presignExpires })
   }
