@@ -132,4 +132,4 @@ export type { Content, FileStat, MediaStorages, SaveOptions, ServedFiles, Storag
 export { Disk } from './storage/disk.js'
 export type { DiskOptions } from './storage/disk.js'
 export { fileNotFound, pageOf } from './storage/driver.js'
-export type { ByteRange, DriverContext, ListOptions, ListPage, StorageDriver, WriteOptions } from './storage/driver.js'
+export type { ByteRange, DriverContent, DriverContext, ListOptions, ListPage, StorageDriver, WriteOptions } from './storage/driver.js'

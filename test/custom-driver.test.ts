@@ -1,7 +1,7 @@
 import Fastify from 'fastify'
 import { join } from 'node:path'
 import t from 'tap'
-import fastifyMedia, { Disk, FileField, FileSystemStorage, type Content, type WriteOptions } from '../lib/index.js'
+import fastifyMedia, { Disk, FileField, FileSystemStorage, MemoryStorage, type Content, type Storage, type WriteOptions } from '../lib/index.js'
 import { DirDriver } from './drivers/dir-driver.js'
 import { MapDriver } from './drivers/map-driver.js'
 import { filesUnder, fixture, makeApp, postForm, tempDir } from './helpers.js'
@@ -122,3 +122,58 @@ t.test('one storage in two live apps is refused at register; once the first clos
   await third.register(fastifyMedia, { baseDir: dir, static: false, storages: { files: storage } }).ready()
   t.equal(storage.location, join(dir, 'uploads'), 'now resolved for the app that has it')
 })
+
+t.test('a storage that is not a Disk (the Storage interface alone) is used, never served, and never detached', async (t) => {
+  const memory = new MemoryStorage()
+  // the Django API and nothing else: no attach, detach or served
+  const plain: Storage = {
+    public: true,
+    save: async (name, content, opts) => await memory.save(name, content, opts),
+    open: (name) => memory.open(name),
+    delete: async (name) => await memory.delete(name),
+    exists: async (name) => await memory.exists(name),
+    size: async (name) => await memory.size(name),
+    stat: async (name) => await memory.stat(name),
+    url: (name) => `/plain/${name}`,
+    list: async (prefix) => await memory.list(prefix),
+    getAvailableName: async (name, maxLength) => await memory.getAvailableName(name, maxLength)
+  }
+  const { app } = await makeApp(t, { storages: { plain } })
+  const Doc = app.media.model('doc', { doc: FileField({ uploadTo: 'docs/', storage: 'plain' }) })
+  app.post('/docs', { upload: Doc }, async (req, reply) => await reply.code(201).send(req.uploads))
+  t.equal((await postForm(app, '/docs', [pdf])).json().doc.url, '/plain/docs/report.pdf')
+  t.same(await memory.list(), ['docs/report.pdf'])
+  t.equal((await app.inject('/plain/docs/report.pdf')).statusCode, 404, 'not served: it says nothing of how')
+
+  // a register that fails on a storage taken by another app lets go of the ones it had attached
+  const shared = new Disk(new MapDriver(), { baseUrl: '/shared/' })
+  const owner = Fastify()
+  await owner.register(fastifyMedia, { baseDir: tempDir(t), static: false, storages: { shared } }).ready()
+  const mine = new MemoryStorage()
+  const failing = Fastify()
+  await t.rejects(async () => await failing.register(fastifyMedia, { baseDir: tempDir(t), static: false, storages: { mine, plain, shared } }).ready(), { code: 'FST_MEDIA_INVALID_OPTION' })
+  const again = Fastify()
+  t.teardown(() => again.close())
+  await again.register(fastifyMedia, { baseDir: tempDir(t), static: false, storages: { mine } }).ready()
+  t.pass('the storage attached before the failure was let go')
+  await owner.close()
+})
+
+t.test('a Disk keeps its baseUrl; a name taken ten times over is FST_MEDIA_STORAGE', async (t) => {
+  const driver = new MapDriver()
+  const storage = new Disk(driver, { baseUrl: '/files/' })
+  t.equal(storage.baseUrl, '/files/')
+  driver.write = async () => false
+  await t.rejects(storage.save('a.txt', Buffer.from('x')), { code: 'FST_MEDIA_STORAGE', message: /was taken by another writer/ })
+})
+
+t.test('static files are checked against served directories only: a driver without one is served alongside static files', async (t) => {
+  const dir = tempDir(t)
+  const app = Fastify()
+  t.teardown(() => app.close())
+  await app.register(fastifyMedia, { baseDir: dir, storages: { files: new Disk(new MapDriver(), { baseUrl: '/files/' }), local: new Disk(new DirDriver('local'), { baseUrl: '/local/' }) } })
+  await app.ready()
+  t.equal((await app.inject('/files/none.txt')).statusCode, 404)
+  t.equal((await app.inject('/local/none.txt')).statusCode, 404)
+})
+

@@ -1,8 +1,9 @@
+import type { DriverContent } from './driver.js'
 import type { Content } from './storage.js'
 
 /** A content whose own failure is remembered: the error to report, whatever the driver makes of it. */
 export interface Tracked {
-  readonly content: Content
+  readonly content: DriverContent
   readonly error?: unknown
 }
 

@@ -1,7 +1,10 @@
 import type { Readable } from 'node:stream'
-import type { ByteRange, Content, FileHeaders, FileStat } from './storage.js'
+import type { ByteRange, FileHeaders, FileStat } from './storage.js'
 
 export type { ByteRange }
+
+/** What a driver is given to write: the facade turns every other kind of content into one of these. */
+export type DriverContent = Buffer | AsyncIterable<Uint8Array>
 
 /** How a driver stores what it is given, with the headers it may keep. */
 export interface WriteOptions extends FileHeaders {
@@ -45,7 +48,7 @@ export interface StorageDriver {
    * a failed write, leaves nothing under the key (nor anywhere else). With `ifAbsent`, resolves false when
    * the key exists; a driver whose backend cannot check atomically says so with `exclusive`.
    */
-  write: (key: string, content: Content, options: WriteOptions) => Promise<boolean>
+  write: (key: string, content: DriverContent, options: WriteOptions) => Promise<boolean>
   /** The file's bytes, or a range of them. A missing key errors the stream with `code: 'ENOENT'`. */
   read: (key: string, range?: ByteRange) => Readable
   /** Size and modification time, or undefined when there is no file under the key. */

@@ -7,8 +7,8 @@ import type { FileHandle } from 'node:fs/promises'
 import { keysOf, knownKeys } from '../check-keys.js'
 import { FST_MEDIA_INVALID_OPTION } from '../errors.js'
 import { Disk, type DiskOptions } from './disk.js'
-import { pageOf, type ByteRange, type DriverContext, type ListOptions, type ListPage, type StorageDriver, type WriteOptions } from './driver.js'
-import type { Content, FileStat } from './storage.js'
+import { pageOf, type ByteRange, type DriverContent, type DriverContext, type ListOptions, type ListPage, type StorageDriver, type WriteOptions } from './driver.js'
+import type { FileStat } from './storage.js'
 
 /** The default storage has `baseUrl` = `media.url`. */
 export interface FileSystemStorageOptions extends Omit<DiskOptions, 'serve'> {
@@ -76,7 +76,7 @@ export class FileSystemDriver implements StorageDriver {
     return join(this.#root, key)
   }
 
-  async write (key: string, content: Content, { ifAbsent }: WriteOptions): Promise<boolean> {
+  async write (key: string, content: DriverContent, { ifAbsent }: WriteOptions): Promise<boolean> {
     // a key the facade made unique is written in place ('wx' never follows a planted symlink)
     if (ifAbsent !== true) return await this.#writeFile(this.#path(key), content).then(() => true)
     const temp = join(this.#root, TEMP_DIR, randomUUID())
@@ -91,7 +91,7 @@ export class FileSystemDriver implements StorageDriver {
 
   // Opened before the first byte is read and closed before anything else happens, so a failing source can
   // never leave a file that is still being created after the caller's cleanup.
-  async #writeFile (path: string, content: Content): Promise<void> {
+  async #writeFile (path: string, content: DriverContent): Promise<void> {
     await this.#mkdirInside(dirname(path))
     const handle = await openFile(path, 'wx', this.#fileMode ?? 0o644)
     try {
@@ -226,13 +226,11 @@ export class FileSystemDriver implements StorageDriver {
  * Writes every chunk at the file's position, then closes it. A plain loop rather than pipeline(), which
  * costs an AbortController and an AbortError per file: a tenth of a small upload's time.
  */
-async function writeAll (handle: FileHandle, content: Content): Promise<void> {
+async function writeAll (handle: FileHandle, content: DriverContent): Promise<void> {
   try {
     for await (const chunk of Buffer.isBuffer(content) ? [content] : content) {
-      // a Readable in string mode yields strings
-      const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk as Uint8Array
       // a write may take fewer bytes than it was given
-      for (let offset = 0; offset < bytes.length;) offset += (await handle.write(bytes, offset)).bytesWritten
+      for (let offset = 0; offset < chunk.length;) offset += (await handle.write(chunk, offset)).bytesWritten
     }
   } finally {
     await handle.close()

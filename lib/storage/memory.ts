@@ -1,8 +1,8 @@
 import { Readable } from 'node:stream'
 import { keysOf, knownKeys } from '../check-keys.js'
 import { Disk, type DiskOptions } from './disk.js'
-import { fileNotFound, pageOf, type ByteRange, type ListOptions, type ListPage, type StorageDriver, type WriteOptions } from './driver.js'
-import type { Content, FileStat } from './storage.js'
+import { fileNotFound, pageOf, type ByteRange, type DriverContent, type ListOptions, type ListPage, type StorageDriver, type WriteOptions } from './driver.js'
+import type { FileStat } from './storage.js'
 
 /** `baseUrl` (default `/media/`) is the prefix its URLs claim: nothing serves a MemoryStorage. */
 export type MemoryStorageOptions = Omit<DiskOptions, 'serve'>
@@ -30,7 +30,7 @@ export class MemoryDriver implements StorageDriver {
   readonly exclusive = true
   readonly #files = new Map<string, Entry>()
 
-  async write (key: string, content: Content, { ifAbsent, contentType }: WriteOptions): Promise<boolean> {
+  async write (key: string, content: DriverContent, { ifAbsent, contentType }: WriteOptions): Promise<boolean> {
     const chunks: Buffer[] = []
     for await (const chunk of Buffer.isBuffer(content) ? [content] : content) chunks.push(Buffer.from(chunk))
     if (ifAbsent === true && this.#files.has(key)) return false

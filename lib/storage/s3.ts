@@ -4,10 +4,10 @@ import { keysOf, knownKeys } from '../check-keys.js'
 import { FST_MEDIA_INVALID_OPTION, FST_MEDIA_STORAGE } from '../errors.js'
 import { isInlineType } from '../mime.js'
 import { Disk } from './disk.js'
-import { fileNotFound, type ByteRange, type DriverContext, type ListOptions, type ListPage, type StorageDriver, type WriteOptions } from './driver.js'
+import { fileNotFound, type ByteRange, type DriverContent, type DriverContext, type ListOptions, type ListPage, type StorageDriver, type WriteOptions } from './driver.js'
 import type { S3ClientConfigLike, S3ClientLike } from './s3-client.js'
 import { loadSdk, notFound, preconditionFailed, type Sdk } from './s3-sdk.js'
-import type { Content, FileStat } from './storage.js'
+import type { FileStat } from './storage.js'
 import { urlPath } from './url-path.js'
 import { normalizeStorageName } from './valid-name.js'
 
@@ -114,7 +114,7 @@ export class S3Driver implements StorageDriver {
   }
 
   /** Streams the content up (lib-storage); a failed upload is aborted so that no object and no part is left. */
-  async write (key: string, content: Content, { ifAbsent, contentType = 'application/octet-stream', cacheControl, contentEncoding }: WriteOptions): Promise<boolean> {
+  async write (key: string, content: DriverContent, { ifAbsent, contentType = 'application/octet-stream', cacheControl, contentEncoding }: WriteOptions): Promise<boolean> {
     const upload = new this.#sdk.storage.Upload({
       client: this.#client,
       // two 5 MiB parts in flight: half lib-storage's default, so a burst of uploads holds half the memory

@@ -7,7 +7,7 @@ import { createReadStream } from 'node:fs'
 import { link, mkdir, readdir, stat, unlink, writeFile } from 'node:fs/promises'
 import { dirname, join, resolve } from 'node:path'
 import type { Readable } from 'node:stream'
-import { pageOf, type ByteRange, type Content, type DriverContext, type FileStat, type ListOptions, type ListPage, type StorageDriver } from '../../lib/index.js'
+import { pageOf, type ByteRange, type DriverContent, type DriverContext, type FileStat, type ListOptions, type ListPage, type StorageDriver } from '../../lib/index.js'
 
 const code = (err: unknown): unknown => (err as { code?: unknown }).code
 
@@ -25,11 +25,11 @@ export class DirDriver implements StorageDriver {
     this.#root = resolve(baseDir, this.location)
   }
 
-  async write (key: string, content: Content): Promise<boolean> {
+  async write (key: string, content: DriverContent): Promise<boolean> {
     const temp = join(this.#root, '.tmp', randomUUID())
     await mkdir(dirname(temp), { recursive: true })
     try {
-      await writeFile(temp, Buffer.isBuffer(content) ? content : content as AsyncIterable<Uint8Array>, { flag: 'wx' })
+      await writeFile(temp, content, { flag: 'wx' })
       return await this.#link(temp, key)
     } finally {
       await unlink(temp).catch(() => {})

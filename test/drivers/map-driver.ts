@@ -3,7 +3,7 @@
 // to the same contract as the built-in storages. It has no `move`, so the facade holds small content in
 // memory and copies staged content, the paths S3 takes.
 import { Readable } from 'node:stream'
-import { fileNotFound, pageOf, type ByteRange, type Content, type FileStat, type ListOptions, type ListPage, type StorageDriver, type WriteOptions } from '../../lib/index.js'
+import { fileNotFound, pageOf, type ByteRange, type DriverContent, type FileStat, type ListOptions, type ListPage, type StorageDriver, type WriteOptions } from '../../lib/index.js'
 
 interface Stored {
   bytes: Buffer
@@ -16,7 +16,7 @@ export class MapDriver implements StorageDriver {
   /** Counts each primitive's calls, so tests can see which path the facade took. */
   readonly calls = { write: 0, copy: 0, delete: 0 }
 
-  async write (key: string, content: Content, { ifAbsent, contentType }: WriteOptions): Promise<boolean> {
+  async write (key: string, content: DriverContent, { ifAbsent, contentType }: WriteOptions): Promise<boolean> {
     this.calls.write++
     const chunks: Buffer[] = []
     for await (const chunk of Buffer.isBuffer(content) ? [content] : content) chunks.push(Buffer.from(chunk))
