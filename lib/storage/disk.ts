@@ -145,7 +145,8 @@ export class Disk<U extends string | Promise<string> = string | Promise<string>>
    * visible, released if it turns out to be taken. A one-shot content (`source`) cannot be tried twice.
    */
   async #publish (wanted: string, maxLength: number, opts: SaveOptions, put: (key: string) => Promise<boolean>, source?: ReturnType<typeof tracked>): Promise<string> {
-    for (let attempt = 1, candidate = wanted; ; attempt++, candidate = this.#suffixed(wanted, maxLength)) {
+    let candidate = wanted
+    for (let attempt = 1; attempt <= NAME_ATTEMPTS; attempt++, candidate = this.#suffixed(wanted, maxLength)) {
       if (this.#writing.has(candidate)) continue
       // held before the first await, so no other save here can pass the same checks
       this.#writing.add(candidate)
@@ -164,8 +165,9 @@ export class Disk<U extends string | Promise<string> = string | Promise<string>>
       }
       if (written) return candidate
       opts.release?.(candidate)
-      if (source !== undefined || attempt === NAME_ATTEMPTS) throw new FST_MEDIA_STORAGE('save', `"${candidate}" was taken by another writer`)
+      if (source !== undefined) throw new FST_MEDIA_STORAGE('save', `"${candidate}" was taken by another writer`)
     }
+    throw new FST_MEDIA_STORAGE('save', `no free name for "${wanted}" in ${NAME_ATTEMPTS} tries`)
   }
 
   #suffixed (wanted: string, maxLength: number): string {
