@@ -193,7 +193,7 @@ export class Disk<U extends string | Promise<string> = string | Promise<string>>
     const { code, name, message } = err as { code?: unknown, name?: string, message?: string }
     if (typeof code === 'string' && code.startsWith('FST_')) return err
     // a system error's code (ENOSPC), an SDK's error name (NoSuchBucket), or what a plain Error says
-    const detail = typeof code === 'string' ? code : name !== undefined && name !== 'Error' ? name : message ?? String(err)
+    const detail = typeof code === 'string' ? code : name !== undefined && name !== 'Error' ? name : String(message)
     return new FST_MEDIA_STORAGE(operation, detail, { cause: err })
   }
 
