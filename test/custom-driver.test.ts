@@ -79,6 +79,25 @@ t.test('the facade wraps a driver\'s failure as FST_MEDIA_STORAGE with the failu
   await t.rejects(ok.save('big.bin', (async function * () { yield Buffer.alloc(6 * 1024 * 1024); throw gone })()), gone)
 })
 
+t.test('a driver that stops reading midway gets FST_MEDIA_STORAGE; the content is released (its return() runs) or, without return(), simply dropped', async (t) => {
+  const driver = new DirDriver(tempDir(t))
+  driver.write = async (_key, content) => {
+    for await (const chunk of content as AsyncIterable<Uint8Array>) throw new Error(`the backend took ${chunk.length} bytes and fell over`)
+    return true
+  }
+  const storage = new Disk(driver)
+  const chunks = [Buffer.from('one'), Buffer.from('two')]
+  let returned = 0
+  const releasable = { [Symbol.asyncIterator]: () => ({ next: async () => ({ done: false as const, value: chunks[0] }), return: async () => ({ done: true as const, value: returned++ }) }) }
+  await t.rejects(storage.save('a.txt', releasable), { code: 'FST_MEDIA_STORAGE', message: 'save: storage failed (the backend took 3 bytes and fell over)' })
+  t.equal(returned, 1, 'the content was told to stop once')
+  const bare = { [Symbol.asyncIterator]: () => ({ next: async () => ({ done: false as const, value: chunks[1] }) }) }
+  await t.rejects(storage.save('b.txt', bare), { code: 'FST_MEDIA_STORAGE', message: 'save: storage failed (the backend took 3 bytes and fell over)' })
+  const stuck = new Error('the client went away while we stopped')
+  const failing = { [Symbol.asyncIterator]: () => ({ next: async () => ({ done: false as const, value: chunks[0] }), return: async () => { throw stuck } }) }
+  await t.rejects(storage.save('c.txt', failing), stuck, 'the content\'s own failure, even while stopping, is what the caller sees')
+})
+
 t.test('without move: small content is held and written once to its name, a late name is staged and copied, nothing left in .tmp/', async (t) => {
   const driver = new MapDriver()
   const storage = new Disk(driver)
