@@ -82,19 +82,21 @@ t.test('the facade wraps a driver\'s failure as FST_MEDIA_STORAGE with the failu
 t.test('a driver that stops reading midway gets FST_MEDIA_STORAGE; the content is released (its return() runs) or, without return(), simply dropped', async (t) => {
   const driver = new DirDriver(tempDir(t))
   driver.write = async (_key, content) => {
-    for await (const chunk of content as AsyncIterable<Uint8Array>) throw new Error(`the backend took ${chunk.length} bytes and fell over`)
-    return true
+    const iterator = (content as AsyncIterable<Uint8Array>)[Symbol.asyncIterator]()
+    const first = await iterator.next()
+    await iterator.return?.()
+    throw new Error(`the backend took ${(first.value as Uint8Array).length} bytes and fell over`)
   }
   const storage = new Disk(driver)
-  const chunks = [Buffer.from('one'), Buffer.from('two')]
+  const [one, two] = [Buffer.from('one'), Buffer.from('two')]
   let returned = 0
-  const releasable = { [Symbol.asyncIterator]: () => ({ next: async () => ({ done: false as const, value: chunks[0] }), return: async () => ({ done: true as const, value: returned++ }) }) }
+  const releasable = { [Symbol.asyncIterator]: () => ({ next: async () => ({ done: false as const, value: one }), return: async () => ({ done: true as const, value: returned++ }) }) }
   await t.rejects(storage.save('a.txt', releasable), { code: 'FST_MEDIA_STORAGE', message: 'save: storage failed (the backend took 3 bytes and fell over)' })
   t.equal(returned, 1, 'the content was told to stop once')
-  const bare = { [Symbol.asyncIterator]: () => ({ next: async () => ({ done: false as const, value: chunks[1] }) }) }
+  const bare = { [Symbol.asyncIterator]: () => ({ next: async () => ({ done: false as const, value: two }) }) }
   await t.rejects(storage.save('b.txt', bare), { code: 'FST_MEDIA_STORAGE', message: 'save: storage failed (the backend took 3 bytes and fell over)' })
   const stuck = new Error('the client went away while we stopped')
-  const failing = { [Symbol.asyncIterator]: () => ({ next: async () => ({ done: false as const, value: chunks[0] }), return: async () => { throw stuck } }) }
+  const failing = { [Symbol.asyncIterator]: () => ({ next: async () => ({ done: false as const, value: one }), return: async () => { throw stuck } }) }
   await t.rejects(storage.save('c.txt', failing), stuck, 'the content\'s own failure, even while stopping, is what the caller sees')
 })
 
