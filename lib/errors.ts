@@ -19,6 +19,8 @@ export const FST_MEDIA_UPLOAD_TIMEOUT = createError('FST_MEDIA_UPLOAD_TIMEOUT', 
 export const FST_MEDIA_BAD_SIGNATURE = createError('FST_MEDIA_BAD_SIGNATURE', '%s: the signed URL is forged, altered or expired', 403)
 export const FST_MEDIA_RANGE_NOT_SATISFIABLE = createError('FST_MEDIA_RANGE_NOT_SATISFIABLE', '%s: the requested range is outside the file', 416)
 export const FST_MEDIA_PRECONDITION_FAILED = createError('FST_MEDIA_PRECONDITION_FAILED', '%s: If-Match or If-Unmodified-Since does not hold', 412)
+export const FST_MEDIA_METHOD_NOT_ALLOWED = createError('FST_MEDIA_METHOD_NOT_ALLOWED', '%s: static files answer GET and HEAD, not %s', 405)
+export const FST_MEDIA_FILE_NOT_FOUND = createError('FST_MEDIA_FILE_NOT_FOUND', '%s: no such file in the storage', 404)
 
 // Not request errors: a misconfiguration at register time, a route declared wrongly, or storage trouble.
 export const FST_MEDIA_INVALID_OPTION = createError('FST_MEDIA_INVALID_OPTION', '%s: %s', 500)

@@ -91,9 +91,9 @@ async function fastifyMedia (app: FastifyInstance, options: FastifyMediaOptions)
     staticFiles = new StaticFiles(config.static, config.mode, config.baseDir, storageLocations)
     if (config.mode === 'production') {
       await staticFiles.loadMemory()
-      await serveProduction(app, { url: config.static.url, root: config.static.root, finders: staticFiles.finders, isHashed: (path) => staticFiles!.isHashed(path), memory: staticFiles.memory })
+      await serveProduction(app, { url: config.static.url, root: config.static.root, finders: staticFiles.finders, isHashed: (path) => staticFiles!.isHashed(path), memory: staticFiles.memory, cors: config.static.cors })
     } else {
-      await serveDevelopment(app, { url: config.static.url, finders: staticFiles.finders, baseDir: config.baseDir })
+      await serveDevelopment(app, { url: config.static.url, finders: staticFiles.finders, baseDir: config.baseDir, cors: config.static.cors })
     }
   }
 

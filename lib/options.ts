@@ -25,6 +25,8 @@ export interface FastifyMediaOptions {
     root?: string
     /** A public storage (an S3Storage behind a CDN) that collectstatic also uploads the hashed files to. */
     storage?: Storage
+    /** `Access-Control-Allow-Origin` of static responses: `'*'` (default), one origin, or false for none. */
+    cors?: string | false
   }
   media?: false | {
     url?: string
@@ -59,7 +61,7 @@ export interface MediaLimits {
 export interface MediaConfig {
   readonly baseDir: string
   readonly mode: 'development' | 'production'
-  readonly static: false | { readonly url: string, readonly dirs: readonly StaticDir[], readonly root: string, readonly storage: Storage | undefined }
+  readonly static: false | { readonly url: string, readonly dirs: readonly StaticDir[], readonly root: string, readonly storage: Storage | undefined, readonly cors: string | false }
   readonly media: false | { readonly url: string, readonly root: string }
   readonly storages: ReadonlyMap<string, Storage>
   readonly signingKey: Buffer | undefined
@@ -94,7 +96,7 @@ const PLUGIN_OPTIONS = knownKeys([
   maxSize: 'a field option (FileField, ImageField)'
 })
 const MEDIA_OPTIONS = knownKeys(keysOf<MediaOptions>()(['url', 'root']))
-const STATIC_OPTIONS = knownKeys(keysOf<StaticOptions>()(['url', 'dirs', 'root', 'storage']))
+const STATIC_OPTIONS = knownKeys(keysOf<StaticOptions>()(['url', 'dirs', 'root', 'storage', 'cors']))
 const STATIC_DIR_OPTIONS = knownKeys(keysOf<StaticDir>()(['prefix', 'dir']))
 const LIMITS_OPTIONS = knownKeys(LIMITS_KEYS)
 
@@ -122,6 +124,7 @@ export function resolveOptions (options: FastifyMediaOptions = {}): MediaConfig 
       url: checkUrl('static.url', staticOptions?.url ?? '/static/'),
       root: at(staticOptions?.root ?? 'staticfiles'),
       storage: staticStorage(staticOptions?.storage),
+      cors: staticCors(staticOptions?.cors),
       dirs: Object.freeze((staticOptions?.dirs ?? []).map((entry, i) => {
         STATIC_DIR_OPTIONS.check(entry, `static.dirs[${i}]`)
         const dir = typeof entry === 'string' ? { prefix: '', dir: entry } : entry
@@ -179,6 +182,12 @@ function staticStorage (storage: Storage | undefined): Storage | undefined {
   if (missing.length > 0) throw invalid('static.storage', `is not a Storage (missing ${missing.join(', ')})`)
   if (!storage.public) throw invalid('static.storage', 'must be public: pages link to static files directly')
   return storage
+}
+
+// `*` or one origin (`https://app.example.com`): a header value, so visible ASCII only
+function staticCors (cors: unknown = '*'): string | false {
+  if (cors === false || (typeof cors === 'string' && /^[\x21-\x7e]+$/.test(cors))) return cors
+  throw invalid('static.cors', `${JSON.stringify(cors)} must be "*", an origin such as "https://app.example.com", or false`)
 }
 
 /** A URL prefix for static files: plain segments, no dot segments (never `..`, nor a hidden `.well-known`). */

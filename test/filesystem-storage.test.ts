@@ -117,7 +117,7 @@ t.test('stat of a missing file or a directory is a storage error', async (t) => 
   const { root, store } = storage(t)
   mkdirSync(join(root, 'dir'))
   await t.rejects(store.stat('dir'), { code: 'FST_MEDIA_STORAGE', message: 'stat: storage failed (not a file)' })
-  await t.rejects(store.stat('none.txt'), { code: 'FST_MEDIA_STORAGE', message: /ENOENT/ })
+  await t.rejects(store.stat('none.txt'), { code: 'FST_MEDIA_FILE_NOT_FOUND', statusCode: 404, message: 'none.txt: no such file in the storage' })
   await t.rejects(read(store.open('none.txt')), { code: 'ENOENT' })
 })
 

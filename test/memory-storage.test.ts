@@ -38,7 +38,7 @@ t.test('memory storage options and edges', async (t) => {
   await t.rejects(memory.save('abcdefghij/a.pdf', Buffer.from('2'), { maxLength: 16 }), { code: 'FST_MEDIA_INVALID_NAME', message: /no room/ })
   await t.rejects(memory.getAvailableName('abcdefghij/a.pdf', 16), { code: 'FST_MEDIA_INVALID_NAME' })
   await t.rejects(memory.save('d'.repeat(120) + '/a.txt', Buffer.from('x'), { maxLength: 100 }), { code: 'FST_MEDIA_INVALID_NAME', message: /longer than 100/ })
-  await t.rejects(memory.size('none'), { code: 'FST_MEDIA_STORAGE', message: /size: storage failed \(ENOENT\)/ })
+  await t.rejects(memory.size('none'), { code: 'FST_MEDIA_FILE_NOT_FOUND', message: 'none: no such file in the storage' })
   await memory.save('plain.txt', Buffer.from('x'))
   t.equal((await memory.stat('plain.txt')).contentType, 'text/plain', 'from the name when saved without a type')
 })

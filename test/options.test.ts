@@ -64,7 +64,7 @@ t.test('defaults resolve against baseDir and are frozen; the caller\'s object is
   t.equal(JSON.stringify(options), before)
   t.ok(Object.isFrozen(config))
   t.same(config.media, { url: '/media/', root: '/srv/app/media' })
-  t.same(config.static, { url: '/static/', root: '/srv/app/staticfiles', dirs: [] })
+  t.same(config.static, { url: '/static/', root: '/srv/app/staticfiles', dirs: [], cors: '*' })
   t.same(config.limits, { files: 20, fields: 100, fieldSize: 1_048_576, parts: 1000, totalSize: 1e9, headerPairs: 2000, uploadTimeout: 300_000 })
   t.equal(config.mode, 'development')
   t.ok(config.storages.get('default') instanceof FileSystemStorage)

@@ -36,7 +36,7 @@ app.post('/profiles', { upload: Profile }, async (req, reply) => reply.code(201)
 
 app.get('/files', async () => await app.media.storage().list())
 
-// a missing file is not caught here: the storage's error goes out as it is (FST_MEDIA_STORAGE, 500)
+// a missing file is not caught here: the storage's error goes out as it is (FST_MEDIA_FILE_NOT_FOUND, 404)
 app.get('/profiles/load', async (req) => {
   const file = await Profile.load({ avatar: req.query.avatar }).avatar.stat()
   return { name: file.name, url: await file.url, size: file.size, width: file.width, height: file.height }

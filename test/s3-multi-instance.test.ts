@@ -209,8 +209,8 @@ t.test('two app processes share one S3 bucket', async (t) => {
 
     t.notOk((await listed(a)).includes(name), 'A no longer lists it')
     const gone = await get<{ code: string, message: string }>(a, `/profiles/load?avatar=${q(name)}`)
-    t.equal(gone.statusCode, 500, 'A cannot load it: stat() fails, and the error goes out as it is')
-    t.match(gone.json, { code: 'FST_MEDIA_STORAGE', message: /stat: storage failed \(ENOENT\)/ })
+    t.equal(gone.statusCode, 404, 'A cannot load it: stat() fails, and the error goes out as it is')
+    t.match(gone.json, { code: 'FST_MEDIA_FILE_NOT_FOUND', message: `${name}: no such file in the storage` })
     t.same(await listed(b), [], 'nothing is left in the bucket, no temporary key either')
   })
 

@@ -83,6 +83,46 @@ t.test('a name that waits for the content goes through a temporary key', async (
   t.equal(Buffer.concat(chunks).toString(), 'by content')
 })
 
+t.test('a name that waits for the content is copied with IfNoneMatch: *, so a taken name is never overwritten', async (t) => {
+  const { client, bucket } = await s3Bucket(t)
+  // s3rver ignores IfNoneMatch: what the client sends is watched, and an S3 that honours it is played by
+  // answering 412 (as AWS does for a key written by another process after the facade looked)
+  const copies: Array<{ Key?: string, IfNoneMatch?: string }> = []
+  let refuse = 0
+  client.middlewareStack.add((next, context) => async (args) => {
+    if (context.commandName === 'CopyObjectCommand') {
+      copies.push({ ...(args.input as { Key?: string, IfNoneMatch?: string }) })
+      if (refuse > 0) {
+        refuse--
+        throw Object.assign(new Error('At least one of the pre-conditions you specified did not hold'), { name: 'PreconditionFailed', $metadata: { httpStatusCode: 412 } })
+      }
+    }
+    return await next(args)
+  }, { step: 'initialize', name: 'watchCopies' })
+  const storage = new S3Storage({ bucket, client, prefix: 'media/' })
+  await storage.ready()
+  const text = async (name: string): Promise<string> => {
+    const chunks: Buffer[] = []
+    for await (const chunk of storage.open(name)) chunks.push(chunk as Buffer)
+    return Buffer.concat(chunks).toString()
+  }
+
+  await storage.save('h/x.txt', Buffer.from('first'))
+  const seen = await storage.save(() => 'h/x.txt', Buffer.from('second'))
+  t.match(seen, /^h\/x_[a-zA-Z0-9]{7}\.txt$/, 'taken when the facade looks: a suffixed name')
+
+  refuse = 1
+  const raced = await storage.save(() => 'h/y.txt', Buffer.from('third'))
+  t.match(raced, /^h\/y_[a-zA-Z0-9]{7}\.txt$/, 'taken when the copy lands (412): the next name is tried')
+  t.equal(await storage.exists('h/y.txt'), false, 'the refused copy wrote nothing')
+
+  t.same(copies.map(({ Key }) => Key), [`media/${seen}`, 'media/h/y.txt', `media/${raced}`])
+  t.ok(copies.every(({ IfNoneMatch }) => IfNoneMatch === '*'), 'every CopyObject is conditional')
+  t.equal(await text('h/x.txt'), 'first', 'the taken name keeps its bytes')
+  t.equal(await text(seen), 'second')
+  t.equal(await text(raced), 'third')
+})
+
 t.test('a large upload whose content fails midway is aborted: no object appears', async (t) => {
   const { client, bucket } = await s3Bucket(t)
   const storage = new S3Storage({ bucket, client })

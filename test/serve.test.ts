@@ -1,9 +1,11 @@
 import t from 'tap'
+import Fastify from 'fastify'
 import { writeFileSync, mkdirSync } from 'node:fs'
 import { join } from 'node:path'
-import { FileField, FileSystemStorage } from '../lib/index.js'
+import fastifyMedia, { Disk, FileField, FileSystemStorage } from '../lib/index.js'
 import { signQuery, verifyQuery } from '../lib/storage/signing.js'
-import { fixture, makeApp } from './helpers.js'
+import { MapDriver } from './drivers/map-driver.js'
+import { fixture, makeApp, tempDir } from './helpers.js'
 
 const KEY = 'a-signing-key-of-32-bytes-length'
 
@@ -32,7 +34,7 @@ t.test('media is served with safe headers', async (t) => {
     t.equal(res.headers['x-content-type-options'], 'nosniff')
     t.equal(res.headers['content-security-policy'], "default-src 'none'; sandbox")
     t.equal(res.headers['cross-origin-resource-policy'], 'same-site')
-    t.equal(res.headers['cache-control'], 'public, max-age=3600')
+    t.equal(res.headers['cache-control'], 'public, no-cache')
     t.equal(res.headers['content-disposition'], attachment ? 'attachment' : undefined, name)
   }
   const png = await app.inject('/media/d/a.png')
@@ -132,5 +134,21 @@ t.test('the signer on its own', async (t) => {
     const sibling = query.signature!.slice(0, -1) + alphabet[(last & ~3) | ((last + spare) & 3)]
     t.same(Buffer.from(sibling, 'base64url'), Buffer.from(query.signature!, 'base64url'), 'the same bytes')
     t.equal(verifyQuery(key, 's', 'a.pdf', { ...query, signature: sibling }, now), false, `sibling spelling ${sibling.slice(-1)} refused`)
+  }
+})
+
+t.test('a bad signature is logged once per request, on both the disk and the driver path', async (t) => {
+  for (const storage of [new FileSystemStorage({ location: 'private', baseUrl: '/private/', public: false }), new Disk(new MapDriver(), { baseUrl: '/private/', public: false })]) {
+    const lines: Array<{ reqId?: string, err?: { code?: string }, msg?: string }> = []
+    const app = Fastify({ logger: { level: 'info', stream: { write: (line: string) => lines.push(JSON.parse(line)) } } })
+    t.teardown(() => app.close())
+    await app.register(fastifyMedia, { baseDir: tempDir(t), static: false, signingKey: KEY, storages: { private: storage } })
+    const res = await app.inject('/private/c/deal.pdf?expires=1&signature=abc')
+    t.equal(res.statusCode, 403)
+    const reqIds = new Set(lines.map((line) => line.reqId).filter((id) => id !== undefined))
+    t.equal(reqIds.size, 1, 'one request')
+    const refusals = lines.filter((line) => line.err?.code === 'FST_MEDIA_BAD_SIGNATURE')
+    t.equal(refusals.length, 1, `${storage.constructor.name}: one line for the refusal`)
+    t.match(refusals[0], { msg: /the signed URL is forged, altered or expired/ })
   }
 })

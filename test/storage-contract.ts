@@ -67,7 +67,13 @@ export function storageContract (t: Tap, label: string, make: (t: Tap) => Promis
     t.same(await storage.list('a/'), ['a/b/two.txt', 'a/one.txt'])
     t.same(await storage.list('a'), ['a/b/two.txt', 'a/one.txt'], 'with or without the slash')
     t.same(await storage.list('zzz'), [])
-    await t.rejects(storage.stat('a/none.txt'))
+  })
+
+  t.test(`${label}: stat and size of a missing file are FST_MEDIA_FILE_NOT_FOUND, naming it`, async (t) => {
+    const storage = await make(t)
+    const missing = { code: 'FST_MEDIA_FILE_NOT_FOUND', statusCode: 404, message: 'a/none.txt: no such file in the storage' }
+    await t.rejects(storage.stat('a/none.txt'), missing)
+    await t.rejects(storage.size('a/none.txt'), missing)
   })
 
   t.test(`${label}: delete is idempotent; a missing file errors its stream`, async (t) => {
@@ -79,7 +85,7 @@ export function storageContract (t: Tap, label: string, make: (t: Tap) => Promis
     await t.rejects(read(storage.open(name)), { code: /ENOENT/ })
   })
 
-  t.test(`${label}: never overwrites; getAvailableName never returns a taken name`, async (t) => {
+  t.test(`${label}: never overwrites a stored name; getAvailableName never returns a taken name; a deleted name is free again`, async (t) => {
     const storage = await make(t)
     t.equal(await storage.save('r.pdf', Buffer.from('first')), 'r.pdf')
     const second = await storage.save('r.pdf', Buffer.from('second'))
@@ -89,6 +95,10 @@ export function storageContract (t: Tap, label: string, make: (t: Tap) => Promis
     t.not(available, 'r.pdf')
     t.equal(await storage.exists(available), false)
     t.equal(await storage.getAvailableName('free.pdf'), 'free.pdf')
+    // names are not remembered after a delete (as Django's storages): media is served with no-cache for this
+    await storage.delete('r.pdf')
+    t.equal(await storage.save('r.pdf', Buffer.from('third')), 'r.pdf')
+    t.same(await read(storage.open('r.pdf')), Buffer.from('third'))
   })
 
   t.test(`${label}: concurrent saves of one name get distinct names and keep their bytes`, async (t) => {

@@ -14,9 +14,9 @@ export function mediaHeaders (name: string, { signed }: { signed: boolean }): Re
     'x-content-type-options': 'nosniff',
     'content-security-policy': "default-src 'none'; sandbox",
     'cross-origin-resource-policy': 'same-site',
-    // names are never reused, so a URL's bytes never change; an hour bounds how long a deleted file
-    // lingers in caches. A signed URL is one person's: never in a shared cache.
-    'cache-control': signed ? 'private, no-store' : 'public, max-age=3600'
+    // a deleted file's name may be given to the next upload, so a URL's bytes can change: caches keep a
+    // copy but ask (ETag) before each use. A signed URL is one person's: never in a shared cache.
+    'cache-control': signed ? 'private, no-store' : 'public, no-cache'
   }
   if (!isInlineType(type)) headers['content-disposition'] = 'attachment'
   return headers

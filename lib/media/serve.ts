@@ -4,7 +4,9 @@ import { realpath } from 'node:fs/promises'
 import { join, sep } from 'node:path'
 import { normalizeStorageName } from '../storage/valid-name.js'
 import { mediaHeaders } from './headers.js'
+import { passErrorsOnce } from './pass-errors.js'
 import { checkSignature, type Verify } from './signed.js'
+import { cutSuffixRange, holdSuffixRange } from './suffix-range.js'
 
 export interface ServeOptions {
   root: string
@@ -25,12 +27,15 @@ export async function serveMedia (app: FastifyInstance, { root, prefix, verify, 
   let resolvedRoot: string | undefined
   const realRoot = async (): Promise<string> => (resolvedRoot ??= await realpath(root))
   await app.register(async function media (child) {
+    passErrorsOnce(child)
     child.addHook('onRequest', async (request: FastifyRequest<{ Params: { '*': string } }>, reply: FastifyReply) => {
       if (verify !== undefined) checkSignature(verify, request)
       const name = normalizeStorageName(request.params['*']) ?? ''
       if (isPending(name)) return reply.callNotFound()
       if (name !== '' && !await resolvesInside(root, realRoot, name)) return reply.callNotFound()
+      holdSuffixRange(request)
     })
+    child.addHook('onSend', cutSuffixRange)
     await child.register(fastifyStatic, {
       root,
       prefix,

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { resolve } from 'node:path'
 import { Readable } from 'node:stream'
-import { FST_MEDIA_INVALID_NAME, FST_MEDIA_INVALID_OPTION, FST_MEDIA_STORAGE } from '../errors.js'
+import { FST_MEDIA_FILE_NOT_FOUND, FST_MEDIA_INVALID_NAME, FST_MEDIA_INVALID_OPTION, FST_MEDIA_STORAGE } from '../errors.js'
 import { typeForName } from '../mime.js'
 import type { ByteRange, ListOptions, StorageDriver, WriteOptions } from './driver.js'
 import { readAhead, tracked } from './content.js'
@@ -241,7 +241,7 @@ export class Disk<U extends string | Promise<string> = string | Promise<string>>
     } catch (err) {
       throw this.#wrap(err, operation)
     }
-    if (info === undefined) throw new FST_MEDIA_STORAGE(operation, 'ENOENT')
+    if (info === undefined) throw new FST_MEDIA_FILE_NOT_FOUND(key)
     return { ...info, contentType: info.contentType ?? typeForName(key) }
   }
 

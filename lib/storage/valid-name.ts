@@ -77,28 +77,36 @@ export function withRandomSuffix (name: string, maxLength: number): string | und
   return fitName(name, maxLength, randomSuffix())
 }
 
+/** A segment's limit in bytes on every common file system (ext4, APFS, NTFS in UTF-16 units or fewer). */
+const SEGMENT_MAX = 255
+
+/** The longest start of `text` that fits `budget` bytes, never splitting a character. */
+function cutToBytes (text: string, budget: number): string {
+  let kept = ''
+  let used = 0
+  for (const char of text) {
+    used += Buffer.byteLength(char)
+    if (used > budget) break
+    kept += char
+  }
+  return kept
+}
+
 /**
- * Cuts the stem of the last segment so the whole name fits `maxLength` bytes (and every segment 255, the
- * file system's limit), keeping the extension and never splitting a character. Undefined when even an
- * empty stem would not fit.
+ * Fits a name in `maxLength` bytes and every segment in 255 (the file system's limit), never splitting a
+ * character: a longer directory segment is cut at its end, and the last segment loses characters of its
+ * stem, never its extension. Undefined when even an empty stem would not fit, or a cut leaves a segment
+ * of dots only.
  */
 export function fitName (name: string, maxLength: number, suffix = ''): string | undefined {
   const slash = name.lastIndexOf('/')
-  const dir = name.slice(0, slash + 1)
+  const dir = name.slice(0, slash + 1).split('/').map((segment) => cutToBytes(segment, SEGMENT_MAX)).join('/')
   const { stem, ext } = splitExtension(name.slice(slash + 1))
   const tail = suffix + (ext === '' ? '' : `.${ext}`)
-  const budget = Math.min(maxLength - Buffer.byteLength(dir), 255) - Buffer.byteLength(tail)
+  const budget = Math.min(maxLength - Buffer.byteLength(dir), SEGMENT_MAX) - Buffer.byteLength(tail)
   if (budget < 1) return undefined
-  let kept = ''
-  let used = 0
-  for (const char of stem) {
-    const size = Buffer.byteLength(char)
-    if (used + size > budget) break
-    kept += char
-    used += size
-  }
-  const fitted = kept + tail
-  // `...` splits into `..` and no extension: never hand back a dot-only segment
-  if (/^\.*$/.test(fitted)) return undefined
-  return dir + fitted
+  const fitted = dir + cutToBytes(stem, budget) + tail
+  // `...` splits into `..` and no extension, and a cut directory may end up all dots: never hand one back
+  if (fitted.split('/').some((segment) => /^\.*$/.test(segment))) return undefined
+  return fitted
 }
