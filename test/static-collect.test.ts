@@ -436,6 +436,17 @@ t.test('a reference to a missing file is an error naming both files', async (t) 
   await t.rejects(js.app.media.collectstatic(), { code: 'FST_MEDIA_COLLECT', message: /js\/lonely\.js references lonely\.js\.map/ })
 })
 
+t.test('inline SVG in a data: URI and references in comments are not references', async (t) => {
+  const { app, dir, root } = await project(t)
+  // what an SVG optimiser inlines: a gradient referenced by url(#id), percent-encoded
+  const svg = "url(\"data:image/svg+xml,%3Csvg xmlns='http://www.w3.org/2000/svg'%3E%3Cpath fill='url(%23b)'/%3E%3C/svg%3E\")"
+  const css = `/* @import url("old.css"); */\n.icon { background: ${svg}, url(../img/logo.png); }\n/* .x { background: url(../img/gone.png) } */\n`
+  writeFileSync(join(dir, 'static-a/css/inline.css'), css)
+  const { manifest } = await app.media.collectstatic()
+  const collected = readFileSync(join(root, manifest['css/inline.css'] as string), 'utf8')
+  t.equal(collected, css.replace('../img/logo.png', `../img/${posix.basename(manifest['img/logo.png'] as string)}`), 'only the real reference rewritten; the data: URI and the comments kept byte for byte')
+})
+
 t.test('references in other valid spellings', async (t) => {
   t.test('percent-encoded: rewritten to the encoded hashed name', async (t) => {
     const { app, dir, root } = await project(t)
