@@ -549,6 +549,20 @@ t.test('static(): hashed URLs in production', async (t) => {
   t.not(app.media.static('css/app.css'), url)
 })
 
+t.test('static(): a ?query or #fragment is kept after the hashed name, as Django does', async (t) => {
+  const { app } = await project(t, { mode: 'production' })
+  const { manifest } = await app.media.collectstatic()
+  const hashed = `/static/${manifest['css/app.css'] as string}`
+  t.equal(app.media.static('css/app.css?v=2'), `${hashed}?v=2`)
+  t.equal(app.media.static('css/app.css#frag'), `${hashed}#frag`)
+  t.equal(app.media.static('img/icons.svg?v=2#star'), `/static/${manifest['img/icons.svg'] as string}?v=2#star`)
+  t.equal(app.media.static('fonts/icons.eot?#iefix'), `/static/${manifest['fonts/icons.eot'] as string}?#iefix`)
+  t.throws(() => app.media.static('css/nope.css?v=2'), { code: 'FST_MEDIA_STATIC_NOT_FOUND', message: /^css\/nope\.css: / }, 'the path without its suffix named')
+
+  const dev = await project(t, { mode: 'development' })
+  t.equal(dev.app.media.static('css/app.css?v=2#frag'), '/static/css/app.css?v=2#frag', 'kept in development too')
+})
+
 t.test('static(): original URLs in development', async (t) => {
   const { app } = await project(t, { mode: 'development' })
   t.equal(app.media.static('css/app.css'), '/static/css/app.css')

@@ -70,6 +70,13 @@ export class StaticFiles {
 
   /** The URL of a static file for a page: as is in development, its hashed name in production. */
   url (path: string): string {
+    // as Django's static(): a `?query` or `#fragment` is kept after the (hashed) name, as written
+    const cut = path.search(/[?#]/)
+    const suffix = cut === -1 ? '' : path.slice(cut)
+    return this.#url(cut === -1 ? path : path.slice(0, cut)) + suffix
+  }
+
+  #url (path: string): string {
     const clean = normalizeStorageName(path)
     if (clean === undefined) throw new FST_MEDIA_STATIC_NOT_FOUND(path, 'not a path under static.url')
     if (!this.#production) return this.#config.url + encodePath(clean)
