@@ -327,6 +327,13 @@ t.test('ignore: a path glob leaves a directory out', async (t) => {
   t.notOk(existsSync(join(root, 'js')))
 })
 
+t.test('ignore: braces and character classes, as in fnmatch and shells', async (t) => {
+  const { app, dir } = await project(t)
+  for (const name of ['a.scss', 'b.less', 'a.css', 'b.css', 'c.css']) writeFileSync(join(dir, 'static-a/css', name), '.x {}\n')
+  const { manifest } = await app.media.collectstatic({ ignore: ['*.{scss,less}', '[ab].css'] })
+  t.same(Object.keys(manifest).filter((path) => /^css\/[a-c]\./.test(path)), ['css/c.css'])
+})
+
 t.test('ignore: [*.map] leaves the maps out; the stylesheet and script that point at them are errors', async (t) => {
   const { app, root } = await project(t)
   // the rule is that every reference names a collected file; an ignored map is not one

@@ -149,6 +149,18 @@ t.test('ignoreMatcher', async (t) => {
     [['*.scss', '*.less'], 'css/a.less', true],
     [['**/*.map'], 'css/app.css.map', true],
     [['**/*.map'], 'app.css.map', true],
+    [['*.{scss,less}'], 'css/a.scss', true],
+    [['*.{scss,less}'], 'css/a.less', true],
+    [['*.{scss,less}'], 'css/a.css', false],
+    [['[ab].css'], 'css/a.css', true],
+    [['[ab].css'], 'b.css', true],
+    [['[ab].css'], 'c.css', false],
+    [['[!a].css'], 'b.css', true],
+    [['[!a].css'], 'a.css', false],
+    [['*'], '.env', true],
+    [['!a.css'], 'b.css', false],
+    [['!a.css'], '!a.css', true],
+    [['src/*.{scss,sass}'], 'src/x.sass', true],
     [[], '.env', false]
   ]
   for (const [patterns, path, ignored] of table) {
