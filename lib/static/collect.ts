@@ -75,6 +75,10 @@ export async function collectStatic (target: CollectTarget, options: CollectOpti
   return await withLock(target.root, async () => {
     if (options.clear === true) await clearRoot(target.root)
     return await run(target, options, files, shadowed, outputs, sources)
+  }).catch((err: NodeJS.ErrnoException) => {
+    // a file system refusal (a file where a directory must go, a full disk) is collectstatic's error,
+    // with the system's words and the cause kept; a storage's own error stays as it is
+    throw typeof err.syscall === 'string' ? new FST_MEDIA_COLLECT(`cannot write to ${target.root}: ${err.message}`, { cause: err }) : err
   })
 }
 
@@ -107,7 +111,8 @@ async function run ({ root, storage }: CollectTarget, options: CollectOptions, f
     // the name is the hash of the content, and files land atomically: an existing hashed file is this one
     const fresh = new Map<string, Buffer>()
     await eachInBatches(entries, ([, { hashed, content }]) => {
-      if (existing(join(root, hashed)) === undefined) fresh.set(hashed, content)
+      // a directory squatting the name is no hashed file: the write fails and says so
+      if (existing(join(root, hashed))?.isFile() !== true) fresh.set(hashed, content)
       else progress()
     })
     await forEachLimited([...fresh], FILES_AT_ONCE, async ([hashed, content]) => {
@@ -121,15 +126,19 @@ async function run ({ root, storage }: CollectTarget, options: CollectOptions, f
         written.add(hashed)
       }
     }
-    const manifest = serializeManifest(result.manifest)
-    const manifestPath = join(root, MANIFEST_NAME)
-    if (!dryRun && await readFile(manifestPath, 'utf8').catch(() => undefined) !== manifest) await writeAtomically(manifestPath, manifest)
   }
 
   if (!dryRun) await updateAllVariants(root, [...files.map((file) => file.path), ...Object.values(result.manifest)].filter(isCompressible), { written, compress: options.compress !== false, sources })
   if (storage !== undefined && outputs !== undefined) {
     const variantsOf = async (name: string) => (await Promise.all(['br', 'gz'].map(async (ext) => await stat(join(root, `${name}.${ext}`)).then(() => [`${name}.${ext}`], () => [])))).flat()
     result.uploaded = await uploadStatic(storage, root, Object.values(result.manifest), { dryRun, variants: variantsOf })
+  }
+  // last: a server that starts (or a collect that fails) before this point still has the previous
+  // manifest, whose files are all still there
+  if (!dryRun && outputs !== undefined) {
+    const manifest = serializeManifest(result.manifest)
+    const manifestPath = join(root, MANIFEST_NAME)
+    if (await readFile(manifestPath, 'utf8').catch(() => undefined) !== manifest) await writeAtomically(manifestPath, manifest)
   }
   return result
 }
