@@ -25,6 +25,11 @@ export interface FastifyMediaOptions {
     root?: string
     /** A public storage (an S3Storage behind a CDN) that collectstatic also uploads the hashed files to. */
     storage?: Storage
+    /**
+     * The permission bits of every file collectstatic writes to `static.root` (Django's
+     * `file_permissions_mode`); default: the process's umask decides, for copies and hashed files alike.
+     */
+    fileMode?: number
   }
   media?: false | {
     url?: string
@@ -59,7 +64,7 @@ export interface MediaLimits {
 export interface MediaConfig {
   readonly baseDir: string
   readonly mode: 'development' | 'production'
-  readonly static: false | { readonly url: string, readonly dirs: readonly StaticDir[], readonly root: string, readonly storage: Storage | undefined }
+  readonly static: false | { readonly url: string, readonly dirs: readonly StaticDir[], readonly root: string, readonly storage: Storage | undefined, readonly fileMode: number | undefined }
   readonly media: false | { readonly url: string, readonly root: string }
   readonly storages: ReadonlyMap<string, Storage>
   readonly signingKey: Buffer | undefined
@@ -94,7 +99,7 @@ const PLUGIN_OPTIONS = knownKeys([
   maxSize: 'a field option (FileField, ImageField)'
 })
 const MEDIA_OPTIONS = knownKeys(keysOf<MediaOptions>()(['url', 'root']))
-const STATIC_OPTIONS = knownKeys(keysOf<StaticOptions>()(['url', 'dirs', 'root', 'storage']))
+const STATIC_OPTIONS = knownKeys(keysOf<StaticOptions>()(['url', 'dirs', 'root', 'storage', 'fileMode']))
 const STATIC_DIR_OPTIONS = knownKeys(keysOf<StaticDir>()(['prefix', 'dir']))
 const LIMITS_OPTIONS = knownKeys(LIMITS_KEYS)
 
@@ -122,6 +127,7 @@ export function resolveOptions (options: FastifyMediaOptions = {}): MediaConfig 
       url: checkUrl('static.url', staticOptions?.url ?? '/static/'),
       root: at(staticOptions?.root ?? 'staticfiles'),
       storage: staticStorage(staticOptions?.storage),
+      fileMode: fileMode(staticOptions?.fileMode),
       dirs: Object.freeze((staticOptions?.dirs ?? []).map((entry, i) => {
         STATIC_DIR_OPTIONS.check(entry, `static.dirs[${i}]`)
         const dir = typeof entry === 'string' ? { prefix: '', dir: entry } : entry
@@ -171,6 +177,11 @@ export function resolveOptions (options: FastifyMediaOptions = {}): MediaConfig 
     signingKey,
     limits: resolveLimits(options.limits ?? {})
   })
+}
+
+function fileMode (mode: number | undefined): number | undefined {
+  if (mode !== undefined && !(Number.isInteger(mode) && mode >= 0 && mode <= 0o777)) throw invalid('static.fileMode', 'must be permission bits, an integer from 0 to 0o777 (0o644)')
+  return mode
 }
 
 function staticStorage (storage: Storage | undefined): Storage | undefined {

@@ -195,7 +195,7 @@ t.test('a changed file gets a new hash, and so does every file that references i
   t.same(JSON.parse(readFileSync(join(root, 'staticfiles.json'), 'utf8')).paths, second.manifest, 'manifest on disk updated')
 })
 
-t.test('a changed read-only source is copied again (its copy is read-only too)', async (t) => {
+t.test('a changed read-only source is copied again', async (t) => {
   // as any user but root, writing onto the 0444 copy in place would be EACCES
   const { app, dir, root } = await project(t)
   const hero = join(dir, 'static-a/img/hero.png')
@@ -595,4 +595,16 @@ t.test('onProgress counts up to the total', async (t) => {
   await app.media.collectstatic({ onProgress: (done, total) => calls.push([done, total]) })
   t.same(calls.map(([done]) => done), Array.from({ length: COLLECTED.length * 2 }, (_, i) => i + 1))
   t.ok(calls.every(([, total]) => total === COLLECTED.length * 2))
+})
+
+t.test('static.fileMode must be permission bits', async (t) => {
+  for (const fileMode of [-1, 0o1000, 1.5, '644', Number.NaN]) {
+    const app = Fastify()
+    t.teardown(() => app.close())
+    await t.rejects(async () => await app.register(fastifyMedia, { baseDir: tempDir(t), media: false, static: { fileMode: fileMode as number } }), { code: 'FST_MEDIA_INVALID_OPTION', message: /static\.fileMode: must be permission bits/ }, String(fileMode))
+  }
+  const app = Fastify()
+  t.teardown(() => app.close())
+  await app.register(fastifyMedia, { baseDir: tempDir(t), media: false, static: { fileMode: 0 } })
+  t.pass('0 is a mode')
 })

@@ -48,6 +48,8 @@ export interface CollectTarget {
   finders: StaticFinders
   /** Where the hashed files go as well (a bucket behind a CDN). */
   storage?: Storage
+  /** Permission bits of every file written; undefined: the umask decides. */
+  fileMode?: number | undefined
 }
 
 export const summary = (result: CollectResult): string =>
@@ -82,7 +84,7 @@ export async function collectStatic (target: CollectTarget, options: CollectOpti
   })
 }
 
-async function run ({ root, storage }: CollectTarget, options: CollectOptions, files: FoundFile[], shadowed: FoundFile[], outputs: HashedFiles | undefined, sources: Set<string>): Promise<CollectResult> {
+async function run ({ root, storage, fileMode }: CollectTarget, options: CollectOptions, files: FoundFile[], shadowed: FoundFile[], outputs: HashedFiles | undefined, sources: Set<string>): Promise<CollectResult> {
   const dryRun = options.dryRun === true
   const pretendEmpty = dryRun && options.clear === true
   const total = files.length * (outputs === undefined ? 1 : 2)
@@ -100,7 +102,7 @@ async function run ({ root, storage }: CollectTarget, options: CollectOptions, f
     else copies.push({ file, stats })
   })
   await forEachLimited(copies, FILES_AT_ONCE, async ({ file, stats }) => {
-    if (!dryRun) await copyWithTimes(file.source, join(root, file.path), stats)
+    if (!dryRun) await copyWithTimes(file.source, join(root, file.path), stats, fileMode)
     written.add(file.path)
     progress()
   })
@@ -116,7 +118,7 @@ async function run ({ root, storage }: CollectTarget, options: CollectOptions, f
       else progress()
     })
     await forEachLimited([...fresh], FILES_AT_ONCE, async ([hashed, content]) => {
-      if (!dryRun) await writeAtomically(join(root, hashed), content)
+      if (!dryRun) await writeAtomically(join(root, hashed), content, fileMode)
       progress()
     })
     for (const [path, { hashed }] of entries) {
@@ -128,7 +130,7 @@ async function run ({ root, storage }: CollectTarget, options: CollectOptions, f
     }
   }
 
-  if (!dryRun) await updateAllVariants(root, [...files.map((file) => file.path), ...Object.values(result.manifest)].filter(isCompressible), { written, compress: options.compress !== false, sources })
+  if (!dryRun) await updateAllVariants(root, [...files.map((file) => file.path), ...Object.values(result.manifest)].filter(isCompressible), { written, compress: options.compress !== false, sources, fileMode })
   if (storage !== undefined && outputs !== undefined) {
     const variantsOf = async (name: string) => (await Promise.all(['br', 'gz'].map(async (ext) => await stat(join(root, `${name}.${ext}`)).then(() => [`${name}.${ext}`], () => [])))).flat()
     result.uploaded = await uploadStatic(storage, root, Object.values(result.manifest), { dryRun, variants: variantsOf })
@@ -138,7 +140,7 @@ async function run ({ root, storage }: CollectTarget, options: CollectOptions, f
   if (!dryRun && outputs !== undefined) {
     const manifest = serializeManifest(result.manifest)
     const manifestPath = join(root, MANIFEST_NAME)
-    if (await readFile(manifestPath, 'utf8').catch(() => undefined) !== manifest) await writeAtomically(manifestPath, manifest)
+    if (await readFile(manifestPath, 'utf8').catch(() => undefined) !== manifest) await writeAtomically(manifestPath, manifest, fileMode)
   }
   return result
 }
@@ -148,7 +150,7 @@ async function run ({ root, storage }: CollectTarget, options: CollectOptions, f
  * bytes (no reference to rewrite): those bytes are compressed once. zlib's async calls already run on the
  * thread pool, one per core and more, so the compression uses every core without worker threads.
  */
-async function updateAllVariants (root: string, paths: string[], { written, compress, sources }: { written: Set<string>, compress: boolean, sources: Set<string> }): Promise<void> {
+async function updateAllVariants (root: string, paths: string[], { written, compress, sources, fileMode }: { written: Set<string>, compress: boolean, sources: Set<string>, fileMode: number | undefined }): Promise<void> {
   const removals: string[] = []
   const byContent = new Map<string, { content: Buffer, paths: string[] }>()
   await eachInBatches(paths, (path) => {
@@ -166,6 +168,6 @@ async function updateAllVariants (root: string, paths: string[], { written, comp
   })
   await forEachLimited([...byContent.values()], FILES_AT_ONCE, async ({ content, paths }) => {
     const variants = await compressVariants(content)
-    for (const path of paths) await writeVariants(join(root, path), variants)
+    for (const path of paths) await writeVariants(join(root, path), variants, fileMode)
   })
 }

@@ -15,6 +15,7 @@ export interface StaticConfig {
   readonly dirs: readonly StaticDir[]
   readonly root: string
   readonly storage?: Storage | undefined
+  readonly fileMode?: number | undefined
 }
 
 const encodePath = (path: string): string => path.split('/').map(encodeURIComponent).join('/')
@@ -102,7 +103,7 @@ export class StaticFiles {
   }
 
   async collect (options?: CollectOptions): Promise<CollectResult> {
-    const result = await collectStatic({ root: this.#config.root, url: this.#config.url, finders: this.finders, storage: this.#config.storage }, options)
+    const result = await collectStatic({ root: this.#config.root, url: this.#config.url, finders: this.finders, storage: this.#config.storage, fileMode: this.#config.fileMode }, options)
     if (options?.postProcess !== false && options?.dryRun !== true) {
       this.#paths = result.manifest
       this.#hashed = undefined
