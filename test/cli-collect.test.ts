@@ -259,6 +259,7 @@ export default async function (fastify) {
   const root = join(project, 'staticfiles')
   const modes = Object.fromEntries(posix(filesUnder(root)).map((path) => [path, (statSync(join(root, path)).mode & 0o777).toString(8)]))
   t.ok(Object.keys(modes).some(isVariant) && 'staticfiles.json' in modes && 'css/app.css' in modes, 'copies, hashed files, variants and the manifest all checked')
+  t.equal(statSync(join(root, 'css')).mode & 0o777, 0o750, 'directories follow the umask')
   return modes
 }
 
