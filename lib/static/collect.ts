@@ -133,7 +133,7 @@ async function run ({ root, storage, fileMode }: CollectTarget, options: Collect
   if (!dryRun) await updateAllVariants(root, [...files.map((file) => file.path), ...Object.values(result.manifest)].filter(isCompressible), { written, compress: options.compress !== false, sources, fileMode })
   if (storage !== undefined && outputs !== undefined) {
     const variantsOf = async (name: string) => (await Promise.all(['br', 'gz'].map(async (ext) => await stat(join(root, `${name}.${ext}`)).then(() => [`${name}.${ext}`], () => [])))).flat()
-    result.uploaded = await uploadStatic(storage, root, Object.values(result.manifest), { dryRun, variants: variantsOf })
+    result.uploaded = await uploadStatic(storage, root, result.manifest, { dryRun, variants: variantsOf })
   }
   // last: a server that starts (or a collect that fails) before this point still has the previous
   // manifest, whose files are all still there
