@@ -124,3 +124,13 @@ t.test('a hashed write that fails after the copies: the documented error, the pr
     })
   }
 })
+
+t.test('a name near the file system\'s limit is collected (the temp name beside it is short)', async (t) => {
+  const { app, dir, root } = await project(t)
+  // 230 bytes: with its 13-byte hash still under 255; a temp name built on it would not be
+  const name = `${'n'.repeat(226)}.css`
+  writeFileSync(join(dir, 'static-a', name), '.n {}\n')
+  const { manifest } = await app.media.collectstatic()
+  t.equal(readFileSync(join(root, name), 'utf8'), '.n {}\n')
+  t.equal(readFileSync(join(root, manifest[name]!), 'utf8'), '.n {}\n')
+})

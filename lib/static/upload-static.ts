@@ -1,5 +1,6 @@
 import { createReadStream } from 'node:fs'
 import { join } from 'node:path'
+import { text } from 'node:stream/consumers'
 import { typeForName } from '../mime.js'
 import type { Storage } from '../storage/storage.js'
 import { forEachLimited } from '../concurrency.js'
@@ -8,15 +9,13 @@ import { MANIFEST_NAME, serializeManifest } from './manifest.js'
 
 /** What the storage's own `staticfiles.json` says it holds, and that file's text ('' when there is none). */
 async function storedManifest (storage: Storage): Promise<{ objects: Set<string>, text: string }> {
+  const stored = await text(storage.open(MANIFEST_NAME)).catch(() => '')
+  let objects = new Set<string>()
   try {
-    const chunks: Buffer[] = []
-    for await (const chunk of storage.open(MANIFEST_NAME)) chunks.push(chunk as Buffer)
-    const text = Buffer.concat(chunks).toString('utf8')
     // a manifest without `objects` (or not ours) vouches for nothing
-    return { objects: new Set((JSON.parse(text) as { objects?: string[] }).objects), text }
-  } catch {
-    return { objects: new Set(), text: '' }
-  }
+    objects = new Set((JSON.parse(stored) as { objects?: string[] }).objects)
+  } catch {}
+  return { objects, text: stored }
 }
 
 /**
@@ -43,11 +42,11 @@ export async function uploadStatic (storage: Storage, root: string, manifest: Re
       contentEncoding: encoding === undefined ? undefined : encoding === 'br' ? 'br' : 'gzip'
     })
   })
-  const text = serializeManifest(manifest, names)
-  if (!dryRun && text !== stored.text) {
+  const manifestText = serializeManifest(manifest, names)
+  if (!dryRun && manifestText !== stored.text) {
     // a storage never overwrites: the old one goes first (a run cut here leaves none, which vouches for nothing)
     await storage.delete(MANIFEST_NAME)
-    await storage.save(MANIFEST_NAME, Buffer.from(text), { contentType: 'application/json', cacheControl: 'no-cache' })
+    await storage.save(MANIFEST_NAME, Buffer.from(manifestText), { contentType: 'application/json', cacheControl: 'no-cache' })
   }
   return uploaded.sort()
 }

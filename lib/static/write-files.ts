@@ -3,7 +3,7 @@ import { createReadStream, createWriteStream, statSync, type Stats } from 'node:
 import { chmod, mkdir, open, readdir, rename, rm, utimes, writeFile } from 'node:fs/promises'
 import { pipeline } from 'node:stream/promises'
 import { setImmediate } from 'node:timers/promises'
-import { basename, dirname, join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { FST_MEDIA_COLLECT } from '../errors.js'
 
 const BATCH = 200
@@ -27,7 +27,8 @@ export async function eachInBatches<T> (items: readonly T[], work: (item: T) => 
 // Every file is created anew, so the umask decides its mode, the same for copies and hashed files (a
 // copyFile would carry the source's mode over); `mode` then sets it whatever the umask.
 async function replaceWith (target: string, write: (temp: string) => Promise<void>, mode: number | undefined): Promise<void> {
-  const temp = join(dirname(target), `.${basename(target)}.${randomUUID()}.tmp`)
+  // short whatever the name: a name near the file system's 255 bytes still gets a temp name beside it
+  const temp = join(dirname(target), `.collectstatic-${randomUUID()}.tmp`)
   try {
     await write(temp).catch(async () => {
       await mkdir(dirname(target), { recursive: true })
