@@ -566,8 +566,20 @@ t.test('static(): a ?query or #fragment is kept after the hashed name, as Django
   t.equal(app.media.static('fonts/icons.eot?#iefix'), `/static/${manifest['fonts/icons.eot'] as string}?#iefix`)
   t.throws(() => app.media.static('css/nope.css?v=2'), { code: 'FST_MEDIA_STATIC_NOT_FOUND', message: /^css\/nope\.css: / }, 'the path without its suffix named')
 
+  t.throws(() => app.media.static('../x.css?v=2'), { code: 'FST_MEDIA_STATIC_NOT_FOUND' }, 'not a path under static.url')
+
   const dev = await project(t, { mode: 'development' })
   t.equal(dev.app.media.static('css/app.css?v=2#frag'), '/static/css/app.css?v=2#frag', 'kept in development too')
+  t.equal(dev.app.media.static('plugin/widget/widget.css?v=2'), '/static/plugin/widget/widget.css?v=2', 'under a prefix too')
+})
+
+t.test('static(): a file whose name holds ? or # is named whole, in both modes', async (t) => {
+  const { app, dir } = await project(t, { mode: 'production' })
+  writeFileSync(join(dir, 'static-a/img/#1?.txt'), 'odd name')
+  const { manifest } = await app.media.collectstatic()
+  t.equal(app.media.static('img/#1?.txt'), `/static/${(manifest['img/#1?.txt'] as string).replace('#1?', '%231%3F')}`)
+  const dev = await project(t, { mode: 'development', dir })
+  t.equal(dev.app.media.static('img/#1?.txt'), '/static/img/%231%3F.txt')
 })
 
 t.test('static(): original URLs in development', async (t) => {

@@ -71,10 +71,18 @@ export class StaticFiles {
 
   /** The URL of a static file for a page: as is in development, its hashed name in production. */
   url (path: string): string {
-    // as Django's static(): a `?query` or `#fragment` is kept after the (hashed) name, as written
+    // as Django's static(): a `?query` or `#fragment` is kept after the (hashed) name, as written; unless
+    // the whole path names a file (whose name holds a `?` or `#`)
     const cut = path.search(/[?#]/)
-    const suffix = cut === -1 ? '' : path.slice(cut)
-    return this.#url(cut === -1 ? path : path.slice(0, cut)) + suffix
+    if (cut === -1 || this.#names(path)) return this.#url(path)
+    return this.#url(path.slice(0, cut)) + path.slice(cut)
+  }
+
+  /** Whether a path names a static file: in the manifest (production), in a static dir (development). */
+  #names (path: string): boolean {
+    const clean = normalizeStorageName(path)
+    if (clean === undefined) return false
+    return this.#production ? this.#manifest()?.[clean] !== undefined : this.finders.hasFileSync(clean)
   }
 
   #url (path: string): string {
