@@ -27,6 +27,11 @@ export interface FastifyMediaOptions {
     storage?: Storage
     /** `Access-Control-Allow-Origin` of static responses: `'*'` (default), one origin, or false for none. */
     cors?: string | false
+    /**
+     * The permission bits of every file collectstatic writes to `static.root` (Django's
+     * `file_permissions_mode`); default: the process's umask decides, for copies and hashed files alike.
+     */
+    fileMode?: number
   }
   media?: false | {
     url?: string
@@ -61,7 +66,7 @@ export interface MediaLimits {
 export interface MediaConfig {
   readonly baseDir: string
   readonly mode: 'development' | 'production'
-  readonly static: false | { readonly url: string, readonly dirs: readonly StaticDir[], readonly root: string, readonly storage: Storage | undefined, readonly cors: string | false }
+  readonly static: false | { readonly url: string, readonly dirs: readonly StaticDir[], readonly root: string, readonly storage: Storage | undefined, readonly cors: string | false, readonly fileMode: number | undefined }
   readonly media: false | { readonly url: string, readonly root: string }
   readonly storages: ReadonlyMap<string, Storage>
   readonly signingKey: Buffer | undefined
@@ -96,7 +101,7 @@ const PLUGIN_OPTIONS = knownKeys([
   maxSize: 'a field option (FileField, ImageField)'
 })
 const MEDIA_OPTIONS = knownKeys(keysOf<MediaOptions>()(['url', 'root']))
-const STATIC_OPTIONS = knownKeys(keysOf<StaticOptions>()(['url', 'dirs', 'root', 'storage', 'cors']))
+const STATIC_OPTIONS = knownKeys(keysOf<StaticOptions>()(['url', 'dirs', 'root', 'storage', 'cors', 'fileMode']))
 const STATIC_DIR_OPTIONS = knownKeys(keysOf<StaticDir>()(['prefix', 'dir']))
 const LIMITS_OPTIONS = knownKeys(LIMITS_KEYS)
 
@@ -125,6 +130,7 @@ export function resolveOptions (options: FastifyMediaOptions = {}): MediaConfig 
       root: at(staticOptions?.root ?? 'staticfiles'),
       storage: staticStorage(staticOptions?.storage),
       cors: staticCors(staticOptions?.cors),
+      fileMode: fileMode(staticOptions?.fileMode),
       dirs: Object.freeze((staticOptions?.dirs ?? []).map((entry, i) => {
         STATIC_DIR_OPTIONS.check(entry, `static.dirs[${i}]`)
         const dir = typeof entry === 'string' ? { prefix: '', dir: entry } : entry
@@ -174,6 +180,11 @@ export function resolveOptions (options: FastifyMediaOptions = {}): MediaConfig 
     signingKey,
     limits: resolveLimits(options.limits ?? {})
   })
+}
+
+function fileMode (mode: number | undefined): number | undefined {
+  if (mode !== undefined && !(Number.isInteger(mode) && mode >= 0 && mode <= 0o777)) throw invalid('static.fileMode', 'must be permission bits, an integer from 0 to 0o777 (0o644)')
+  return mode
 }
 
 function staticStorage (storage: Storage | undefined): Storage | undefined {

@@ -2,10 +2,10 @@
 // stderr lines, and the tree it leaves in static.root (helpers in cli-run.ts).
 import t from 'tap'
 import { createHash } from 'node:crypto'
-import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs'
+import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs'
 import { basename, dirname, join } from 'node:path'
-import { filesUnder } from './helpers.js'
-import { BIN, copyProject, duplicateLine, expectedFiles, ignoredByDefault, isVariant, lines, onProject, posix, PROJECT, PROJECT_APP, snapshot, summaryLine, withoutVariants } from './cli-run.js'
+import { filesUnder, type Tap } from './helpers.js'
+import { BIN, copyProject, ROOT, run, duplicateLine, expectedFiles, ignoredByDefault, isVariant, lines, onProject, posix, PROJECT, PROJECT_APP, snapshot, summaryLine, withoutVariants } from './cli-run.js'
 
 t.before(() => {
   if (!existsSync(BIN)) throw new Error(`${BIN} is missing: run npm run build first`)
@@ -241,3 +241,34 @@ t.test('a symlink cycle inside a static dir is not followed round and round', as
 })
 
 // `script` (util-linux) runs the CLI on a pseudo-terminal
+
+/** collectstatic on the project under a shell's `umask 027`; the sources made 0644 first. */
+async function underUmask027 (t: Tap, options: string) {
+  const project = copyProject(t)
+  for (const path of filesUnder(project)) chmodSync(join(project, path), 0o644)
+  // the fixture's app with one more static option
+  const app = join(project, 'app-mode.mjs')
+  writeFileSync(app, `import fastifyMedia from ${JSON.stringify(join(ROOT, 'dist/index.js'))}
+export default async function (fastify) {
+  await fastify.register(fastifyMedia, { baseDir: ${JSON.stringify(project)}, static: { dirs: ['static-a', 'static-b'], ${options} }, media: false })
+  fastify.media.addStaticDir('plugin-static', { prefix: 'plugin' })
+}
+`)
+  const result = await run('sh', ['-c', 'umask 027 && exec "$@"', 'sh', process.execPath, BIN, 'collectstatic', app])
+  t.equal(result.code, 0, result.stderr)
+  const root = join(project, 'staticfiles')
+  const modes = Object.fromEntries(posix(filesUnder(root)).map((path) => [path, (statSync(join(root, path)).mode & 0o777).toString(8)]))
+  t.ok(Object.keys(modes).some(isVariant) && 'staticfiles.json' in modes && 'css/app.css' in modes, 'copies, hashed files, variants and the manifest all checked')
+  t.equal(statSync(join(root, 'css')).mode & 0o777, 0o750, 'directories follow the umask')
+  return modes
+}
+
+t.test('under umask 027, every file collectstatic writes follows the umask: copies, hashed files, variants, the manifest', async (t) => {
+  const modes = await underUmask027(t, '')
+  t.same(Object.entries(modes).filter(([, mode]) => mode !== '640'), [], 'all 0640 (the sources are 0644)')
+})
+
+t.test('static.fileMode sets every file\'s mode whatever the umask', async (t) => {
+  const modes = await underUmask027(t, 'fileMode: 0o644')
+  t.same(Object.entries(modes).filter(([, mode]) => mode !== '644'), [], 'all 0644 under umask 027')
+})

@@ -1,6 +1,7 @@
 import t from 'tap'
 import Fastify from 'fastify'
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs'
+import { createHash } from 'node:crypto'
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { gunzipSync } from 'node:zlib'
 import fastifyMedia from '../lib/index.js'
@@ -86,7 +87,7 @@ t.test('a file where a directory must go: the error, and nothing written', async
   const { app, root } = await project(t)
   mkdirSync(root, { recursive: true })
   writeFileSync(join(root, 'css'), 'not a directory')
-  await t.rejects(app.media.collectstatic({ compress: false }), { code: 'ENOTDIR' })
+  await t.rejects(app.media.collectstatic({ compress: false }), { code: 'FST_MEDIA_COLLECT', message: /^collectstatic: cannot write to .*staticfiles: ENOTDIR/, cause: { code: 'ENOTDIR' } })
   t.equal(readFileSync(join(root, 'css'), 'utf8'), 'not a directory')
   t.notOk(existsSync(join(root, '.collectstatic.lock')), 'the lock is released')
 })
@@ -95,7 +96,41 @@ t.test('a write that fails leaves no temp file behind', async (t) => {
   const { app, root } = await project(t)
   // a directory where a file must go: the rename onto it fails
   mkdirSync(join(root, 'css', 'base.css'), { recursive: true })
-  await t.rejects(app.media.collectstatic({ compress: false }), { code: /EISDIR|ENOTEMPTY|EEXIST/ })
+  await t.rejects(app.media.collectstatic({ compress: false }), { code: 'FST_MEDIA_COLLECT', cause: { code: /EISDIR|ENOTEMPTY|EEXIST/ } })
   t.same(readdirSync(join(root, 'css')).filter((name) => name.endsWith('.tmp')), [])
   t.notOk(existsSync(join(root, '.collectstatic.lock')), 'the lock is released after a failure too')
+})
+
+t.test('a hashed write that fails after the copies: the documented error, the previous manifest byte for byte', async (t) => {
+  for (const stage of ['the hashed file', 'its .br variant'] as const) {
+    t.test(stage, async (t) => {
+      const { app, dir, root } = await project(t)
+      await app.media.collectstatic()
+      const previous = readFileSync(join(root, 'staticfiles.json'))
+      // a new content for base.css (no reference in it): its hashed name is known before the run
+      // long and repetitive, so its .br is worth writing
+      const content = `.base { color: red } /* ${stage} */\n`.repeat(20)
+      writeFileSync(join(dir, 'static-a/css/base.css'), content)
+      const hashed = `css/base.${createHash('md5').update(content).digest('hex').slice(0, 12)}.css`
+      // a directory holding a file where that name must land: nothing can rename onto it, root or not
+      const blocked = stage === 'the hashed file' ? hashed : `${hashed}.br`
+      mkdirSync(join(root, blocked, 'squatter'), { recursive: true })
+      await t.rejects(app.media.collectstatic(), { code: 'FST_MEDIA_COLLECT', message: `collectstatic: cannot write to ${root}: `, cause: { code: /EISDIR|ENOTEMPTY|EEXIST/ } })
+      t.equal(readFileSync(join(root, 'css/base.css'), 'utf8'), content, 'the copies went through first')
+      t.match((await app.media.collectstatic().catch((err: Error) => err) as Error).message, blocked, 'the message names the path')
+      if (stage === 'its .br variant') t.ok(statSync(join(root, hashed)).isFile(), 'and so did the hashed file')
+      t.ok(readFileSync(join(root, 'staticfiles.json')).equals(previous), 'the manifest on disk is the previous run\'s, byte for byte')
+      t.notOk(existsSync(join(root, '.collectstatic.lock')), 'the lock is released')
+    })
+  }
+})
+
+t.test('a name near the file system\'s limit is collected (the temp name beside it is short)', async (t) => {
+  const { app, dir, root } = await project(t)
+  // 230 bytes: with its 13-byte hash still under 255; a temp name built on it would not be
+  const name = `${'n'.repeat(226)}.css`
+  writeFileSync(join(dir, 'static-a', name), '.n {}\n')
+  const { manifest } = await app.media.collectstatic()
+  t.equal(readFileSync(join(root, name), 'utf8'), '.n {}\n')
+  t.equal(readFileSync(join(root, manifest[name]!), 'utf8'), '.n {}\n')
 })

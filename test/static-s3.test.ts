@@ -2,6 +2,7 @@ import t from 'tap'
 import Fastify from 'fastify'
 import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { DeleteObjectCommand, type S3Client } from '@aws-sdk/client-s3'
 import { request } from 'undici'
 import fastifyMedia, { S3Storage } from '../lib/index.js'
 import { main } from '../lib/cli/main.js'
@@ -44,6 +45,52 @@ t.test('collectstatic uploads hashed files and their variants to static.storage'
   const dry = await app.media.collectstatic({ dryRun: true })
   t.ok(dry.uploaded.length > 0, 'a dry run says what it would upload')
   t.same((await app.media.collectstatic()).uploaded.filter((name) => !/\.(br|gz)$/.test(name)).sort(), [...dry.uploaded].sort(), 'and then uploads that')
+})
+
+/** Every command the client sends from now on, as `Command key` (a middleware on the SDK client, not our storage). */
+function commandsOf (client: S3Client): string[] {
+  const sent: string[] = []
+  client.middlewareStack.add((next, context) => async (args) => {
+    const key = (args.input as { Key?: string }).Key
+    sent.push(key === undefined ? context.commandName as string : `${context.commandName as string} ${key}`)
+    return await next(args)
+  }, { step: 'initialize' })
+  return sent
+}
+
+t.test('a re-run over an unchanged tree reads the bucket\'s staticfiles.json once and sends nothing per file', async (t) => {
+  const { client, bucket } = await s3Bucket(t)
+  const dir = tempDir(t)
+  cpSync(join(FIXTURES, 'static-project'), dir, { recursive: true })
+  const app = Fastify()
+  t.teardown(() => app.close())
+  await app.register(fastifyMedia, { baseDir: dir, mode: 'production', media: false, static: { dirs: ['static-a', 'static-b'], storage: new S3Storage({ bucket, client, prefix: 'static/' }) } })
+  const first = await app.media.collectstatic()
+  const sent = commandsOf(client)
+
+  t.same((await app.media.collectstatic()).uploaded, [])
+  t.same(sent.splice(0), ['GetObjectCommand static/staticfiles.json'], 'one GET of the bucket\'s manifest, no HEAD per object, no write')
+  t.same((await app.media.collectstatic({ dryRun: true })).uploaded, [], 'a dry run reads it too')
+  t.same(sent.splice(0), ['GetObjectCommand static/staticfiles.json'])
+
+  const stored = JSON.parse(await (await request(app.media.static('css/app.css').replace(/css\/app\.[0-9a-f]{12}\.css$/, 'staticfiles.json'))).body.text()) as { paths: Record<string, string>, objects: string[] }
+  t.same(stored.paths, first.manifest, 'the bucket\'s manifest has the paths')
+  t.same(stored.objects, [...first.uploaded].sort(), 'and every object of the run, variants included')
+
+  writeFileSync(join(dir, 'static-a/css/base.css'), 'body { margin: 1px }\n')
+  const changed = await app.media.collectstatic()
+  t.ok(changed.uploaded.length > 0)
+  const headed = new Set(sent.splice(0).filter((command) => command.startsWith('HeadObjectCommand ')).map((command) => command.slice('HeadObjectCommand static/'.length)))
+  t.same([...headed].sort(), [...changed.uploaded, 'staticfiles.json'].sort(), 'only the new objects (and the manifest, saved again) are looked up')
+
+  // without the bucket's manifest (a first run, a run cut short) every object is looked up, none uploaded again
+  await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: 'static/staticfiles.json' }))
+  sent.splice(0)
+  t.same((await app.media.collectstatic()).uploaded, [], 'the objects are there: nothing uploaded')
+  t.ok(sent.filter((command) => command.startsWith('HeadObjectCommand ')).length >= stored.objects.length, 'each looked up')
+  sent.splice(0)
+  t.same((await app.media.collectstatic()).uploaded, [])
+  t.same(sent, ['GetObjectCommand static/staticfiles.json'], 'and the manifest written again: one request per run again')
 })
 
 t.test('static.storage must be a public storage', async (t) => {

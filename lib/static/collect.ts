@@ -48,6 +48,8 @@ export interface CollectTarget {
   finders: StaticFinders
   /** Where the hashed files go as well (a bucket behind a CDN). */
   storage?: Storage
+  /** Permission bits of every file written; undefined: the umask decides. */
+  fileMode?: number | undefined
 }
 
 export const summary = (result: CollectResult): string =>
@@ -75,10 +77,14 @@ export async function collectStatic (target: CollectTarget, options: CollectOpti
   return await withLock(target.root, async () => {
     if (options.clear === true) await clearRoot(target.root)
     return await run(target, options, files, shadowed, outputs, sources)
+  }).catch((err: NodeJS.ErrnoException) => {
+    // a file system refusal (a file where a directory must go, a full disk) is collectstatic's error,
+    // with the system's words and the cause kept; a storage's own error stays as it is
+    throw typeof err.syscall === 'string' ? new FST_MEDIA_COLLECT(`cannot write to ${target.root}: ${err.message}`, { cause: err }) : err
   })
 }
 
-async function run ({ root, storage }: CollectTarget, options: CollectOptions, files: FoundFile[], shadowed: FoundFile[], outputs: HashedFiles | undefined, sources: Set<string>): Promise<CollectResult> {
+async function run ({ root, storage, fileMode }: CollectTarget, options: CollectOptions, files: FoundFile[], shadowed: FoundFile[], outputs: HashedFiles | undefined, sources: Set<string>): Promise<CollectResult> {
   const dryRun = options.dryRun === true
   const pretendEmpty = dryRun && options.clear === true
   const total = files.length * (outputs === undefined ? 1 : 2)
@@ -96,7 +102,7 @@ async function run ({ root, storage }: CollectTarget, options: CollectOptions, f
     else copies.push({ file, stats })
   })
   await forEachLimited(copies, FILES_AT_ONCE, async ({ file, stats }) => {
-    if (!dryRun) await copyWithTimes(file.source, join(root, file.path), stats)
+    if (!dryRun) await copyWithTimes(file.source, join(root, file.path), stats, fileMode)
     written.add(file.path)
     progress()
   })
@@ -107,11 +113,12 @@ async function run ({ root, storage }: CollectTarget, options: CollectOptions, f
     // the name is the hash of the content, and files land atomically: an existing hashed file is this one
     const fresh = new Map<string, Buffer>()
     await eachInBatches(entries, ([, { hashed, content }]) => {
-      if (existing(join(root, hashed)) === undefined) fresh.set(hashed, content)
+      // a directory squatting the name is no hashed file: the write fails and says so
+      if (existing(join(root, hashed))?.isFile() !== true) fresh.set(hashed, content)
       else progress()
     })
     await forEachLimited([...fresh], FILES_AT_ONCE, async ([hashed, content]) => {
-      if (!dryRun) await writeAtomically(join(root, hashed), content)
+      if (!dryRun) await writeAtomically(join(root, hashed), content, fileMode)
       progress()
     })
     for (const [path, { hashed }] of entries) {
@@ -121,15 +128,19 @@ async function run ({ root, storage }: CollectTarget, options: CollectOptions, f
         written.add(hashed)
       }
     }
-    const manifest = serializeManifest(result.manifest)
-    const manifestPath = join(root, MANIFEST_NAME)
-    if (!dryRun && await readFile(manifestPath, 'utf8').catch(() => undefined) !== manifest) await writeAtomically(manifestPath, manifest)
   }
 
-  if (!dryRun) await updateAllVariants(root, [...files.map((file) => file.path), ...Object.values(result.manifest)].filter(isCompressible), { written, compress: options.compress !== false, sources })
+  if (!dryRun) await updateAllVariants(root, [...files.map((file) => file.path), ...Object.values(result.manifest)].filter(isCompressible), { written, compress: options.compress !== false, sources, fileMode })
   if (storage !== undefined && outputs !== undefined) {
     const variantsOf = async (name: string) => (await Promise.all(['br', 'gz'].map(async (ext) => await stat(join(root, `${name}.${ext}`)).then(() => [`${name}.${ext}`], () => [])))).flat()
-    result.uploaded = await uploadStatic(storage, root, Object.values(result.manifest), { dryRun, variants: variantsOf })
+    result.uploaded = await uploadStatic(storage, root, result.manifest, { dryRun, variants: variantsOf })
+  }
+  // last: a server that starts (or a collect that fails) before this point still has the previous
+  // manifest, whose files are all still there
+  if (!dryRun && outputs !== undefined) {
+    const manifest = serializeManifest(result.manifest)
+    const manifestPath = join(root, MANIFEST_NAME)
+    if (await readFile(manifestPath, 'utf8').catch(() => undefined) !== manifest) await writeAtomically(manifestPath, manifest, fileMode)
   }
   return result
 }
@@ -139,7 +150,7 @@ async function run ({ root, storage }: CollectTarget, options: CollectOptions, f
  * bytes (no reference to rewrite): those bytes are compressed once. zlib's async calls already run on the
  * thread pool, one per core and more, so the compression uses every core without worker threads.
  */
-async function updateAllVariants (root: string, paths: string[], { written, compress, sources }: { written: Set<string>, compress: boolean, sources: Set<string> }): Promise<void> {
+async function updateAllVariants (root: string, paths: string[], { written, compress, sources, fileMode }: { written: Set<string>, compress: boolean, sources: Set<string>, fileMode: number | undefined }): Promise<void> {
   const removals: string[] = []
   const byContent = new Map<string, { content: Buffer, paths: string[] }>()
   await eachInBatches(paths, (path) => {
@@ -157,6 +168,6 @@ async function updateAllVariants (root: string, paths: string[], { written, comp
   })
   await forEachLimited([...byContent.values()], FILES_AT_ONCE, async ({ content, paths }) => {
     const variants = await compressVariants(content)
-    for (const path of paths) await writeVariants(join(root, path), variants)
+    for (const path of paths) await writeVariants(join(root, path), variants, fileMode)
   })
 }

@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs'
 import { lstat, readdir, realpath, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { normalizeStorageName } from '../storage/valid-name.js'
@@ -51,6 +52,17 @@ export class StaticFinders {
     } catch {
       return undefined
     }
+  }
+
+  /**
+   * Whether some dir holds a file at the (normalised) path, asked synchronously for `static()` in
+   * development, to tell a name holding `?` or `#` from a query or fragment. Not a lookup for serving.
+   */
+  hasFileSync (path: string): boolean {
+    return this.#dirs.some((from) => {
+      const prefix = from.prefix === '' ? '' : `${from.prefix}/`
+      return path.startsWith(prefix) && statSync(join(from.dir, path.slice(prefix.length)), { throwIfNoEntry: false })?.isFile() === true
+    })
   }
 
   /** Every dir's copy of a path, the winner first. */

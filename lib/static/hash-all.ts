@@ -5,8 +5,6 @@ import { hashedName } from './manifest.js'
 import { isAdjustable, rewriteReferences } from './rewrite.js'
 import { eachInBatches } from './write-files.js'
 
-const MAX_PASSES = 5
-
 export type HashedFiles = Map<string, { hashed: string, content: Buffer }>
 
 const EMPTY = Buffer.alloc(0)
@@ -26,7 +24,7 @@ export async function hashAll (files: FoundFile[], url: string): Promise<HashedF
   for (const file of files) {
     const content = originals.get(file.path)!
     // a file with references is named after its rewritten content; until then, a stand-in that only
-    // says the file exists (its hash is read by nothing while no cycle needs it)
+    // says the file exists (its hash is never read: a file is rewritten after the files it references)
     outputs.set(file.path, { hashed: hashedName(file.path, adjustableSet.has(file.path) ? EMPTY : content), content })
   }
 
@@ -47,47 +45,37 @@ export async function hashAll (files: FoundFile[], url: string): Promise<HashedF
   if (missing.length > 0) throw new FST_MEDIA_COLLECT(missing.join('; '))
 
   const { order, cyclic } = dependencyOrder(adjustable, (path) => references.get(path)!.references)
-  /** Rewrites a file with the names known now; true when its own name changed. */
-  const settle = (path: string): boolean => {
+  // a file's name would have to be the hash of a text that holds that name
+  if (cyclic.length > 0) throw new FST_MEDIA_COLLECT(`${cyclic.join(', ')} ${cyclic.length === 1 ? 'references itself' : 'reference each other in a cycle'}: a hashed name cannot cover itself`)
+  for (const path of order) {
     const text = rewrite(path).content
     // untouched text keeps its exact bytes
     const content = text === texts.get(path) ? originals.get(path)! : Buffer.from(text)
-    const hashed = hashedName(path, content)
-    const changed = hashed !== outputs.get(path)!.hashed
-    outputs.set(path, { hashed, content })
-    return changed
+    outputs.set(path, { hashed: hashedName(path, content), content })
   }
-  if (!cyclic) {
-    for (const path of order) settle(path)
-    return outputs
-  }
-  // A cycle cannot settle: a file's name would have to be the hash of a text that holds that name. A few
-  // passes from the original hashes show which files keep changing.
-  for (const path of adjustable) outputs.set(path, { hashed: hashedName(path, originals.get(path)!), content: originals.get(path)! })
-  let changed: string[] = []
-  for (let pass = 1; pass <= MAX_PASSES; pass++) changed = order.filter(settle)
-  throw new FST_MEDIA_COLLECT(`hashed names did not settle after ${MAX_PASSES} passes: ${changed.join(', ')} reference each other in a cycle`)
+  return outputs
 }
 
 /**
- * Paths ordered so that what a file references comes before it (depth first; a cycle is cut anywhere),
- * and whether there was a cycle (a file that references itself included).
+ * Paths ordered so that what a file references comes before it (depth first), and the files on a cycle,
+ * sorted (a file that references itself included).
  */
-function dependencyOrder (paths: string[], referencesOf: (path: string) => string[]): { order: string[], cyclic: boolean } {
+function dependencyOrder (paths: string[], referencesOf: (path: string) => string[]): { order: string[], cyclic: string[] } {
   const adjustable = new Set(paths)
   const order: string[] = []
   const visited = new Set<string>()
-  const open = new Set<string>()
-  let cyclic = false
+  const open: string[] = []
+  const cyclic = new Set<string>()
   const visit = (path: string): void => {
-    if (open.has(path)) cyclic = true
+    const at = open.indexOf(path)
+    if (at !== -1) for (const member of open.slice(at)) cyclic.add(member)
     if (visited.has(path)) return
     visited.add(path)
-    open.add(path)
+    open.push(path)
     for (const reference of referencesOf(path)) if (adjustable.has(reference)) visit(reference)
-    open.delete(path)
+    open.pop()
     order.push(path)
   }
   for (const path of paths) visit(path)
-  return { order, cyclic }
+  return { order, cyclic: [...cyclic].sort() }
 }

@@ -36,7 +36,8 @@ export function readManifest (root: string): Manifest | undefined {
   }
 }
 
-export function serializeManifest (paths: Record<string, string>): string {
+/** `objects`: for a storage's copy, every object of the run (hashed names and their variants). */
+export function serializeManifest (paths: Record<string, string>, objects?: readonly string[]): string {
   const sorted = Object.fromEntries(Object.entries(paths).sort(([a], [b]) => a < b ? -1 : 1))
-  return JSON.stringify({ version: MANIFEST_VERSION, paths: sorted }, null, 2) + '\n'
+  return JSON.stringify({ version: MANIFEST_VERSION, paths: sorted, objects: objects === undefined ? undefined : [...objects].sort() }, null, 2) + '\n'
 }

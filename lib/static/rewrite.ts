@@ -11,9 +11,11 @@ export interface RewriteResult {
   references: string[]
 }
 
-// CSS function and at-rule names are case-insensitive; minifiers drop the space after @import
-const CSS_URL = /(url\(\s*)(['"]?)([^'")]+?)\2(\s*\))/gi
-const CSS_IMPORT = /(@import\s*)(['"])([^'"]+)\2/gi
+// One pass over CSS, leftmost match first: a comment, a url() (its quoted form read as a whole string, so
+// a data: URI holding `url(#id)` is one token), an @import string, or any other string. Only url() and
+// @import are references: comments and other strings are copied as they are (Django #21080, #36348).
+// CSS function and at-rule names are case-insensitive; minifiers drop the space after @import.
+const CSS_TOKEN = /\/\*[\s\S]*?(?:\*\/|$)|(url\(\s*)(?:"((?:[^"\\\n]|\\[\s\S])*)"|'((?:[^'\\\n]|\\[\s\S])*)'|([^'"()\s]*))(\s*\))|(@import\s*)(?:"((?:[^"\\\n]|\\[\s\S])*)"|'((?:[^'\\\n]|\\[\s\S])*)')|"(?:[^"\\\n]|\\[\s\S])*"|'(?:[^'\\\n]|\\[\s\S])*'/gi
 // only a comment that opens a line, as Django: a string in the code that mentions it is not one
 const SOURCE_MAP = /^(\/\/|\/\*)(\s*[#@]\s*sourceMappingURL=)([^\s*]+)/gm
 
@@ -63,11 +65,20 @@ export function rewriteReferences (path: string, text: string, staticUrl: string
   }
 
   let content = text
-  if (/\.css$/i.test(path)) {
-    content = content
-      .replace(CSS_URL, (_, open: string, quote: string, reference: string, close: string) => `${open}${quote}${replace(reference)}${quote}${close}`)
-      .replace(CSS_IMPORT, (_, open: string, quote: string, reference: string) => `${open}${quote}${replace(reference)}${quote}`)
-  }
+  if (/\.css$/i.test(path)) content = content.replace(CSS_TOKEN, cssToken(replace))
   content = content.replace(SOURCE_MAP, (_, comment: string, key: string, reference: string) => `${comment}${key}${replace(reference)}`)
   return { content, missing, references }
+}
+
+/** What a CSS token becomes: url() and @import with their reference replaced, anything else as it was. */
+function cssToken (replace: (reference: string) => string) {
+  return (token: string, url?: string, urlDouble?: string, urlSingle?: string, urlBare?: string, close?: string, at?: string, atDouble?: string, atSingle?: string): string => {
+    if (url !== undefined) {
+      const quote = urlDouble !== undefined ? '"' : urlSingle !== undefined ? "'" : ''
+      return `${url}${quote}${replace(urlDouble ?? urlSingle ?? urlBare!)}${quote}${close!}`
+    }
+    if (at === undefined) return token
+    const quote = atDouble !== undefined ? '"' : "'"
+    return `${at}${quote}${replace(atDouble ?? atSingle!)}${quote}`
+  }
 }

@@ -15,6 +15,7 @@ export interface StaticConfig {
   readonly dirs: readonly StaticDir[]
   readonly root: string
   readonly storage?: Storage | undefined
+  readonly fileMode?: number | undefined
 }
 
 const encodePath = (path: string): string => path.split('/').map(encodeURIComponent).join('/')
@@ -70,6 +71,21 @@ export class StaticFiles {
 
   /** The URL of a static file for a page: as is in development, its hashed name in production. */
   url (path: string): string {
+    // as Django's static(): a `?query` or `#fragment` is kept after the (hashed) name, as written; unless
+    // the whole path names a file (whose name holds a `?` or `#`)
+    const cut = path.search(/[?#]/)
+    if (cut === -1 || this.#names(path)) return this.#url(path)
+    return this.#url(path.slice(0, cut)) + path.slice(cut)
+  }
+
+  /** Whether a path names a static file: in the manifest (production), in a static dir (development). */
+  #names (path: string): boolean {
+    const clean = normalizeStorageName(path)
+    if (clean === undefined) return false
+    return this.#production ? this.#manifest()?.[clean] !== undefined : this.finders.hasFileSync(clean)
+  }
+
+  #url (path: string): string {
     const clean = normalizeStorageName(path)
     if (clean === undefined) throw new FST_MEDIA_STATIC_NOT_FOUND(path, 'not a path under static.url')
     if (!this.#production) return this.#config.url + encodePath(clean)
@@ -95,7 +111,7 @@ export class StaticFiles {
   }
 
   async collect (options?: CollectOptions): Promise<CollectResult> {
-    const result = await collectStatic({ root: this.#config.root, url: this.#config.url, finders: this.finders, storage: this.#config.storage }, options)
+    const result = await collectStatic({ root: this.#config.root, url: this.#config.url, finders: this.finders, storage: this.#config.storage, fileMode: this.#config.fileMode }, options)
     if (options?.postProcess !== false && options?.dryRun !== true) {
       this.#paths = result.manifest
       this.#hashed = undefined

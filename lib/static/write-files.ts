@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto'
-import { statSync, type Stats } from 'node:fs'
-import { copyFile, mkdir, open, readdir, rename, rm, utimes, writeFile } from 'node:fs/promises'
+import { createReadStream, createWriteStream, statSync, type Stats } from 'node:fs'
+import { chmod, mkdir, open, readdir, rename, rm, utimes, writeFile } from 'node:fs/promises'
+import { pipeline } from 'node:stream/promises'
 import { setImmediate } from 'node:timers/promises'
-import { basename, dirname, join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { FST_MEDIA_COLLECT } from '../errors.js'
 
 const BATCH = 200
@@ -23,13 +24,17 @@ export async function eachInBatches<T> (items: readonly T[], work: (item: T) => 
 // Every file lands under its name complete or not at all: a server reading static.root during a run, or
 // a run killed half-way, never meets a half-written file (an existing hashed name is trusted as complete).
 // Most writes go to a directory that exists: it is made (and the write tried again) only when one fails.
-async function replaceWith (target: string, write: (temp: string) => Promise<void>): Promise<void> {
-  const temp = join(dirname(target), `.${basename(target)}.${randomUUID()}.tmp`)
+// Every file is created anew, so the umask decides its mode, the same for copies and hashed files (a
+// copyFile would carry the source's mode over); `mode` then sets it whatever the umask.
+async function replaceWith (target: string, write: (temp: string) => Promise<void>, mode: number | undefined): Promise<void> {
+  // short whatever the name: a name near the file system's 255 bytes still gets a temp name beside it
+  const temp = join(dirname(target), `.collectstatic-${randomUUID()}.tmp`)
   try {
     await write(temp).catch(async () => {
       await mkdir(dirname(target), { recursive: true })
       await write(temp)
     })
+    if (mode !== undefined) await chmod(temp, mode)
     await rename(temp, target)
   } catch (err) {
     await rm(temp, { force: true })
@@ -37,8 +42,8 @@ async function replaceWith (target: string, write: (temp: string) => Promise<voi
   }
 }
 
-export async function writeAtomically (target: string, content: Buffer | string): Promise<void> {
-  await replaceWith(target, async (temp) => await writeFile(temp, content))
+export async function writeAtomically (target: string, content: Buffer | string, mode?: number): Promise<void> {
+  await replaceWith(target, async (temp) => await writeFile(temp, content), mode)
 }
 
 /**
@@ -49,11 +54,11 @@ export function isCopyOf (source: Stats, target: Stats | undefined): boolean {
   return target !== undefined && target.size === source.size && Math.abs(target.mtimeMs - source.mtimeMs) < 0.01
 }
 
-export async function copyWithTimes (source: string, target: string, times: Stats): Promise<void> {
+export async function copyWithTimes (source: string, target: string, times: Stats, mode: number | undefined): Promise<void> {
   await replaceWith(target, async (temp) => {
-    await copyFile(source, temp)
+    await pipeline(createReadStream(source), createWriteStream(temp))
     await utimes(temp, times.atimeMs / 1000, times.mtimeMs / 1000)
-  })
+  }, mode)
 }
 
 /**
@@ -73,11 +78,11 @@ export function variantAction (path: string, { written, compress, shipped }: { w
 export const variantsOf = (path: string): [string, string] => [`${path}.br`, `${path}.gz`]
 
 /** Writes the variants that are worth it and removes the ones that are not. */
-export async function writeVariants (path: string, { br, gz }: { br?: Buffer | undefined, gz?: Buffer | undefined }): Promise<void> {
+export async function writeVariants (path: string, { br, gz }: { br?: Buffer | undefined, gz?: Buffer | undefined }, mode: number | undefined): Promise<void> {
   const [brPath, gzPath] = variantsOf(path)
   for (const [variant, content] of [[brPath, br], [gzPath, gz]] as const) {
     if (content === undefined) await rm(variant, { force: true })
-    else await writeAtomically(variant, content)
+    else await writeAtomically(variant, content, mode)
   }
 }
 
