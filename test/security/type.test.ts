@@ -122,7 +122,7 @@ function countInflatedBytes (t: Test): { bytes: number } {
   const counted = { bytes: 0 }
   const Original = globalThis.DecompressionStream
   class Counting extends Original {
-    constructor (format: CompressionFormat) {
+    constructor (format: ConstructorParameters<typeof DecompressionStream>[0]) {
       super(format)
       const count = new TransformStream<Uint8Array, Uint8Array>({
         transform (chunk, controller) {
