@@ -1,6 +1,8 @@
 // A client that goes away in the middle of an upload, over a real socket: nothing may be left behind,
 // neither a stored file nor a temp file, and the server keeps answering.
+import { once } from 'node:events'
 import { statSync } from 'node:fs'
+import type { Socket } from 'node:net'
 import { join } from 'node:path'
 import t, { type Test } from 'tap'
 import { request } from 'undici'
@@ -103,17 +105,22 @@ t.test('a client that disconnects in the second file, after the first was stored
 })
 
 t.test('a client that disconnects inside the sniffing window leaves nothing', async (t) => {
-  const { root, origin, port, calls } = await setup(t)
+  const { app, root, origin, port, calls } = await setup(t)
+  const received = once(app.server, 'connection') as Promise<[Socket]>
   const conn = await RawConnection.open(port)
   t.teardown(() => conn.destroy())
+  const [socket] = await received
 
   const head = partHead('doc', 'small.pdf')
-  await send(conn, requestHead('/upload', port, head.length + MiB))
+  const requestStart = requestHead('/upload', port, head.length + MiB)
+  await send(conn, requestStart)
   await send(conn, head)
   await send(conn, '%PDF-1.4\n')
   for (const chunk of filler(10 * 1024)) await send(conn, chunk)
-  // nothing can be written before the type is known: there is no file to wait for
-  await new Promise((resolve) => setTimeout(resolve, 100))
+  // nothing can be written before the type is known: there is no file to wait for, so wait until the
+  // server has read every byte sent
+  const sent = Buffer.byteLength(requestStart) + head.length + 9 + 10 * 1024
+  t.ok(await waitFor(() => socket.bytesRead >= sent), 'the server read all that was sent')
   t.same(filesUnder(root), [], 'nothing was written before the sniffing window was full')
 
   conn.destroy()

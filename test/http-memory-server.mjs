@@ -2,8 +2,10 @@
 // (run `npm run build` first), a FileField route and an ImageField-with-variants route, RSS sampled while
 // it works. Talks over IPC:
 // sends { type: 'ready', port }; answers 'baseline' with { type: 'baseline', rss } (and starts tracking the
-// peak from there), 'report' with { type: 'report', baseline, peak, samples, maxRSS }; exits on 'close'.
+// peak from there), 'report' with { type: 'report', baseline, peak, samples, maxRSS, maxSharpTasks }; exits on
+// 'close'. maxSharpTasks is the most sharp operations seen in flight (queued in libvips' pool or running) at once.
 import Fastify from 'fastify'
+import sharp from 'sharp'
 import fastifyMedia, { FileField, ImageField } from '../dist/index.js'
 
 const dir = process.argv[2]
@@ -28,11 +30,14 @@ await app.listen({ host: '127.0.0.1', port: 0 })
 let baseline = 0
 let peak = 0
 let samples = 0
+let maxSharpTasks = 0
 let timer
 const sample = () => {
   const { rss } = process.memoryUsage()
   samples++
   if (rss > peak) peak = rss
+  const { queue, process: running } = sharp.counters()
+  if (queue + running > maxSharpTasks) maxSharpTasks = queue + running
 }
 
 process.on('message', (message) => {
@@ -45,7 +50,7 @@ process.on('message', (message) => {
   } else if (message === 'report') {
     sample()
     // maxRSS is the kernel's high-water mark over the whole life of the process, startup included
-    process.send({ type: 'report', baseline, peak, samples, maxRSS: process.resourceUsage().maxRSS * 1024 })
+    process.send({ type: 'report', baseline, peak, samples, maxRSS: process.resourceUsage().maxRSS * 1024, maxSharpTasks })
   } else if (message === 'close') {
     clearInterval(timer)
     app.close().then(() => process.exit(0), () => process.exit(1))
