@@ -214,7 +214,11 @@ async function store<H> (
   const options = { contentType: detected.mime, maxLength: field.maxLength, claim: hooks.claim, release: hooks.release }
   // a name refused for its path is refused before any byte is read, unless it waits for the content's hash
   const wanted = plan.needsHash ? () => plan.name(gate.result().sha256) : plan.name()
-  if (inStorage !== undefined && sanitizeWith === undefined) return await copyInStorage(inStorage, gate, header, options, wanted)
+  if (inStorage !== undefined && sanitizeWith === undefined) {
+    const copied = await copyInStorage(inStorage, gate, header, options, wanted)
+    hooks.onStored(copied.name)
+    return copied
+  }
   if (sanitizeWith !== undefined) {
     const input = await readAll(gate)
     const sanitized = await sanitizeWith(input, gate.result().header)
