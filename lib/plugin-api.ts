@@ -42,8 +42,8 @@ export interface MediaApi {
   signPart: (token: string, partNumber: number) => Promise<{ url: string }>
   /** The parts the storage has of a multipart upload. */
   listParts: (token: string) => Promise<UploadedPart[]>
-  /** Joins a multipart upload's parts (refused with 413 when they pass the field's maxSize). */
-  completeMultipart: (token: string) => Promise<void>
+  /** Joins a multipart upload's parts (`{ PartNumber, ETag }`, as the part uploads answered); 413 past the field's maxSize. */
+  completeMultipart: (token: string, parts: readonly UploadedPart[]) => Promise<void>
   /** Drops a multipart upload and its parts. */
   abortMultipart: (token: string) => Promise<void>
   /** A plugin of the JSON routes a browser calls around direct uploads: `app.register(app.media.directRoutes, { prefix, fields })`. */

@@ -37,3 +37,17 @@ export async function openMultipartUploads (client: S3Client, bucket: string): P
   const page = await client.send(new ListMultipartUploadsCommand({ Bucket: bucket }))
   return (page.Uploads ?? []).map((upload) => upload.Key!)
 }
+
+/**
+ * Answers one SDK command on the client itself, before it is sent, and records what it was asked: for what
+ * s3rver does not implement (ListParts, AbortMultipartUpload). The answer may throw, as S3 would.
+ */
+export function answer (client: S3Client, command: string, respond: (input: any) => unknown): any[] {
+  const asked: any[] = []
+  client.middlewareStack.add((next, context) => async (args) => {
+    if (context.commandName !== command) return await next(args)
+    asked.push(args.input)
+    return { output: { $metadata: {}, ...(await respond(args.input) as object) }, response: {} }
+  }, { step: 'initialize', name: `answer-${command}` })
+  return asked
+}

@@ -153,20 +153,23 @@ export class DirectUploads {
   }
 
   /**
-   * Joins the parts the storage has received (its own list, not the client's). Parts adding up to more than
-   * the field's maxSize are dropped instead, with a 413: the parts are never joined into a file.
+   * Joins the parts (as the client lists them: S3 checks each ETag) into the quarantined file. A file that
+   * comes out larger than the field's maxSize is deleted at once, with a 413: parts cannot be size-checked
+   * one by one, the joined file can.
    */
-  async completeMultipart (token: string): Promise<void> {
+  async completeMultipart (token: string, parts: readonly UploadedPart[]): Promise<void> {
     const { claims, multipart, uploadId, field } = this.#multipart(token)
     const key = quarantineKey(claims.id)
-    const parts = await this.listParts(token)
-    const size = parts.reduce((sum, part) => sum + (part.Size ?? 0), 0)
+    const { driver } = field.storage as Disk
+    const size = await (async () => {
+      await multipart.complete(key, uploadId, [...parts].sort((a, b) => a.PartNumber - b.PartNumber))
+      return (await driver.head(key))?.size ?? 0
+    })().catch((err: unknown) => { throw storageFailed('completeMultipart', err) })
     const { maxSize } = field.options
     if (size > maxSize) {
-      await multipart.abort(key, uploadId).catch(() => {})
+      await driver.delete(key).catch(() => {})
       throw refusal(new FST_MEDIA_FILE_TOO_LARGE(field.name, formatBytes(maxSize)), { field: field.name, limit: maxSize, option: 'maxSize' })
     }
-    await multipart.complete(key, uploadId, parts).catch((err: unknown) => { throw storageFailed('completeMultipart', err) })
   }
 
   async abortMultipart (token: string): Promise<void> {

@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify'
 import { FST_MEDIA_INVALID_OPTION } from '../errors.js'
 import type { BoundField } from '../fields/model.js'
+import type { UploadedPart } from '../storage/driver.js'
 import { refusalErrorHandler } from '../upload/refusal-reply.js'
 import type { DirectUploads, PresignRequest } from './direct-uploads.js'
 
@@ -52,8 +53,16 @@ export function directRoutes (direct: DirectUploads): FastifyPluginAsync<DirectR
 
     app.post<{ Body: { token: string } }>('/parts/list', { schema: { body: tokenBody } }, async (request) => await direct.listParts(request.body.token))
 
-    app.post<{ Body: { token: string } }>('/complete', { schema: { body: tokenBody } }, async (request) => {
-      await direct.completeMultipart(request.body.token)
+    const parts = {
+      type: 'array',
+      minItems: 1,
+      maxItems: 10_000,
+      items: { type: 'object', required: ['PartNumber', 'ETag'], properties: { PartNumber: { type: 'integer', minimum: 1, maximum: 10_000 }, ETag: { type: 'string', minLength: 1, maxLength: 256 } } }
+    } as const
+    app.post<{ Body: { token: string, parts: UploadedPart[] } }>('/complete', {
+      schema: { body: { type: 'object', required: ['token', 'parts'], additionalProperties: false, properties: { token, parts } } }
+    }, async (request) => {
+      await direct.completeMultipart(request.body.token, request.body.parts)
       return {}
     })
 
