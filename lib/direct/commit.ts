@@ -16,7 +16,7 @@ const committing = new Set<string>()
  * under `.direct/used/`), and the record, the quarantined file and the copy all belong to the request's
  * transaction: a refusal or a failed request leaves none of them.
  */
-export async function commitDirect (direct: DirectUploads, field: BoundField, token: unknown, request: FastifyRequest | undefined, hooks: UploadHooks): Promise<FieldFile> {
+export async function commitDirect (direct: DirectUploads, field: BoundField, token: string, request: FastifyRequest | undefined, hooks: UploadHooks): Promise<FieldFile> {
   const { id, filename } = direct.claims(token, `${field.model}.${field.name}`, field.name)
   const storage = field.storage as Disk
   if (committing.has(id)) throw invalidToken(field.name, 'the upload token is being used by another request')

@@ -119,8 +119,9 @@ export class DirectUploads {
   }
 
   /** The claims of a token for `field` (any field: undefined), or the refusal a client gets. */
-  claims (token: unknown, field: string | undefined, fieldName: string | null): TokenClaims & { upload: BoundField } {
-    const result = typeof token === 'string' && this.#key !== undefined ? verifyToken(this.#key, token, field) : 'forged'
+  claims (token: string, field: string | undefined, fieldName: string | null): TokenClaims & { upload: BoundField } {
+    // a token reaches here only for a field registered, which needs the key
+    const result = verifyToken(this.#key!, token, field)
     if (typeof result === 'string') throw invalidToken(fieldName, TOKEN_PROBLEMS[result])
     // a token signed for a field declared in another app sharing the key: as good as forged here
     const upload = this.#fields.get(result.field)
@@ -128,7 +129,7 @@ export class DirectUploads {
     return { ...result, upload }
   }
 
-  #multipart (token: unknown): { claims: TokenClaims, multipart: MultipartDriver, uploadId: string, field: BoundField } {
+  #multipart (token: string): { claims: TokenClaims, multipart: MultipartDriver, uploadId: string, field: BoundField } {
     const claims = this.claims(token, undefined, null)
     const multipart = (claims.upload.storage as Disk).driver.multipart
     if (claims.uploadId === undefined || multipart === undefined) throw invalidToken(null, 'not a token of a multipart upload')
@@ -157,14 +158,12 @@ export class DirectUploads {
   async completeMultipart (token: string, parts: readonly UploadedPart[]): Promise<void> {
     const { claims, multipart, uploadId, field } = this.#multipart(token)
     const key = quarantineKey(claims.id)
-    const { driver } = field.storage as Disk
-    const size = await attempt('completeMultipart', async () => {
-      await multipart.complete(key, uploadId, [...parts].sort((a, b) => a.PartNumber - b.PartNumber))
-      return (await driver.head(key))?.size ?? 0
-    })
+    const storage = field.storage as Disk
+    await attempt('completeMultipart', async () => { await multipart.complete(key, uploadId, [...parts].sort((a, b) => a.PartNumber - b.PartNumber)) })
+    const size = await storage.size(key)
     const { maxSize } = field.options
     if (size > maxSize) {
-      await driver.delete(key).catch(() => {})
+      await storage.delete(key).catch(() => {})
       throw refusal(new FST_MEDIA_FILE_TOO_LARGE(field.name, formatBytes(maxSize)), { field: field.name, limit: maxSize, option: 'maxSize' })
     }
   }
