@@ -52,6 +52,22 @@ export function * filler (size: number, chunkSize = 64 * 1024, byte = 0x41): Gen
   }
 }
 
+/**
+ * `promise`, or a rejection naming `what` when it has not settled within `ms`: a guard that turns an event
+ * that never comes into a failed test instead of a hung one. It orders nothing.
+ */
+export async function within<T> (promise: Promise<T>, what: string, ms = 10_000): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const guard = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: not within ${ms} ms`)), ms)
+  })
+  try {
+    return await Promise.race([promise, guard])
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
 /** Polls until `check` holds or `timeout` ms passed; returns whether it held. Not a timing assertion. */
 export async function waitFor (check: () => boolean | Promise<boolean>, timeout = 5000, interval = 20): Promise<boolean> {
   const end = Date.now() + timeout
