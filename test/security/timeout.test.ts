@@ -34,6 +34,7 @@ t.test('limits.uploadTimeout: a file sent one byte per second is cut off with 40
   const server = await startServer(t, { limits: { uploadTimeout: 1500 } })
   // past the 64 KiB sniffing window, so the file is being written to a temp file when the timer fires
   const { response, closed } = await slowClient(t, server, Buffer.concat([filePart, Buffer.alloc(70_000, 0x41)]), {
+    // a temp file appearing has no event the client side can hear: polled (bounded)
     whileSending: async () => { t.ok(await waitFor(() => storedFiles(server).some((path) => path.startsWith('media/.tmp/'))), 'a temp file is open') }
   })
   t.ok(closed, 'the server closed the connection')
