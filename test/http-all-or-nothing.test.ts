@@ -5,14 +5,16 @@ import t, { type Test } from 'tap'
 import { request } from 'undici'
 import { FileField, ImageField, type FieldFile } from '../lib/index.js'
 import { filesUnder, fixture, makeApp } from './helpers.js'
-import { body, CLOSING, filler, listen, mediaRootOf, MULTIPART, PART_END, partHead, waitFor } from './http-helpers.js'
+import { body, CLOSING, filler, listen, mediaRootOf, MULTIPART, PART_END, partHead } from './http-helpers.js'
+import { WatchedStorage } from './watched-storage.js'
 
 const MB = 1_000_000
 
 type Behaviour = 'ok' | 'throw' | 'conflict'
 
 async function setup (t: Test, behaviour: Behaviour) {
-  const { app, dir } = await makeApp(t)
+  const storage = new WatchedStorage()
+  const { app, dir } = await makeApp(t, { storages: { default: storage } })
   const Profile = app.media.model('profile', {
     avatar: ImageField({ uploadTo: 'avatars/' }),
     doc: FileField({ uploadTo: 'docs/', accept: ['application/pdf'], maxSize: '1 MB' })
@@ -28,7 +30,7 @@ async function setup (t: Test, behaviour: Behaviour) {
     return reply.code(201).send(req.uploads)
   })
   const { origin } = await listen(app)
-  return { root: mediaRootOf(dir), origin, seen }
+  return { root: mediaRootOf(dir), origin, seen, storage }
 }
 
 const validBody = (): Buffer => body([
@@ -45,8 +47,9 @@ const post = async (origin: string, payload: Buffer | AsyncIterable<Buffer>) => 
 })
 
 t.test('the second of two files fails: the first, already stored, is removed too', async (t) => {
-  const { root, origin, seen } = await setup(t, 'ok')
+  const { root, origin, seen, storage } = await setup(t, 'ok')
   const stored = { first: false }
+  const firstSaved = storage.next('saved', 'avatars/me.png')
 
   async function * payload (): AsyncGenerator<Buffer> {
     yield partHead('avatar', 'me.png', 'image/png')
@@ -55,7 +58,8 @@ t.test('the second of two files fails: the first, already stored, is removed too
     // the next part's header ends the first part for the parser; its content waits until the first file
     // is on disk, so the failure really comes after a file was stored
     yield partHead('doc', 'huge.pdf', 'application/pdf')
-    stored.first = await waitFor(() => filesUnder(root).includes('avatars/me.png'))
+    await firstSaved
+    stored.first = filesUnder(root).includes('avatars/me.png')
     yield Buffer.from('%PDF-1.4\n')
     yield * filler(3 * MB)
     yield PART_END

@@ -49,6 +49,7 @@ t.test('20 concurrent uploads of report.pdf get 20 distinct names, each file com
     return { status: res.statusCode, json: await res.body.json() as { doc: { name: string, size: number, contentType: string } } }
   })
   const temps = () => filesUnder(root).filter((path) => path.startsWith('.tmp/')).length
+  // N temp files open at once is a state of the disk with no event: polled (bounded)
   t.ok(await waitFor(() => temps() === N, 10_000), `all ${N} uploads were being written at the same time (${temps()} temp files)`)
   release()
   const results = await Promise.all(responses)

@@ -1,6 +1,7 @@
 // Helpers for the tests that go over real HTTP (127.0.0.1 only): streamed multipart bodies, raw sockets,
 // bounded polling of the media root.
 import type { FastifyInstance } from 'fastify'
+import { once } from 'node:events'
 import { connect, type Socket } from 'node:net'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -52,7 +53,28 @@ export function * filler (size: number, chunkSize = 64 * 1024, byte = 0x41): Gen
   }
 }
 
-/** Polls until `check` holds or `timeout` ms passed; returns whether it held. Not a timing assertion. */
+/**
+ * `promise`, or a rejection naming `what` when it has not settled within `ms`: a guard that turns an event
+ * that never comes into a failed test instead of a hung one. It orders nothing.
+ */
+export async function within<T> (promise: Promise<T>, what: string, ms = 10_000): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const guard = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: not within ${ms} ms`)), ms)
+  })
+  try {
+    return await Promise.race([promise, guard])
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
+/**
+ * Polls until `check` holds or `timeout` ms passed; returns whether it held. The last resort, for a state
+ * that has no event to wait on (a temp file growing on disk, the image queue's length): the interval only
+ * spaces the checks, the condition decides. Wait on an event where one exists (once(), the storage's calls
+ * through WatchedStorage, onError, a promise the handler resolves).
+ */
 export async function waitFor (check: () => boolean | Promise<boolean>, timeout = 5000, interval = 20): Promise<boolean> {
   const end = Date.now() + timeout
   for (;;) {
@@ -144,7 +166,8 @@ export class RawConnection {
 
   /** Waits (bounded) for the server to close the connection; returns whether it did. */
   async waitClosed (timeout = 10_000): Promise<boolean> {
-    return await waitFor(() => this.closed, timeout)
+    if (this.closed) return true
+    return await within(once(this.socket, 'close'), 'the connection\'s close', timeout).then(() => true, () => false)
   }
 
   destroy (): void {

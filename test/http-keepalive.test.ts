@@ -5,7 +5,7 @@ import t, { type Test } from 'tap'
 import { Client } from 'undici'
 import { FileField, ImageField } from '../lib/index.js'
 import { filesUnder, fixture, makeApp } from './helpers.js'
-import { body, CLOSING, filler, listen, mediaRootOf, MULTIPART, PART_END, partHead, RawConnection, requestHead, waitForNoFiles } from './http-helpers.js'
+import { body, CLOSING, filler, listen, mediaRootOf, MULTIPART, PART_END, partHead, RawConnection, requestHead } from './http-helpers.js'
 
 const MB = 1_000_000
 
@@ -91,7 +91,7 @@ for (const [name, make, status, code, field] of refusals) {
     t.equal(json.code, code)
     t.match(json.message, field, 'the message names the field')
     t.equal(calls.handler, 0, 'the handler never ran')
-    t.same(await waitForNoFiles(root), [], 'no file and no temp file is left')
+    t.same(filesUnder(root), [], 'no file and no temp file is left when the response arrives')
 
     await nextRequestIsAnswered(t, client, root)
     t.ok(connections.count === 1 || res.headers.connection === 'close', 'the connection was drained and reused, or closed as announced')
@@ -119,7 +119,7 @@ for (const [name, make, status, code] of [
     t.ok(first, 'the failed request is answered')
     t.equal(first?.status, status)
     t.equal(first?.body === undefined ? undefined : JSON.parse(first.body).code, code)
-    t.same(await waitForNoFiles(root), [], 'no file and no temp file is left')
+    t.same(filesUnder(root), [], 'no file and no temp file is left when the response arrives')
 
     const next = body([{ name: 'doc', filename: 'next.pdf', content: fixture('fixture.pdf') }])
     const written = sentWhole && await conn.write(Buffer.concat([Buffer.from(requestHead('/upload', port, next.length)), next]))

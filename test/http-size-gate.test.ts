@@ -5,7 +5,7 @@
 import { Readable } from 'node:stream'
 import t, { type Test } from 'tap'
 import { request } from 'undici'
-import { FileField, type FileFieldOptions } from '../lib/index.js'
+import { FileField, MemoryStorage, type Content, type FileFieldOptions, type SaveOptions } from '../lib/index.js'
 import { filesUnder, fixture, makeApp } from './helpers.js'
 import { CLOSING, filler, listen, mediaRootOf, MULTIPART, PART_END, partHead } from './http-helpers.js'
 
@@ -59,6 +59,32 @@ for (const [where, maxSize] of [['inside the sniffing window', 10 * KiB], ['past
     t.same(filesUnder(root), [], 'no file, not even under .tmp')
   })
 }
+
+/** A storage of the app's own that counts the writes it is asked for. */
+class CountingStorage extends MemoryStorage {
+  saves = 0
+  override async save (name: string | (() => string), content: Content, opts?: SaveOptions): Promise<string> {
+    this.saves++
+    return await super.save(name, content, opts)
+  }
+}
+
+// The gate would refuse maxSize + 1 too, but only once the storage is writing: a part that ends inside the
+// sniffing window is measured whole before any write, so no storage is ever asked to write it.
+t.test('inside the sniffing window, maxSize + 1 bytes are refused before the storage is asked to write', async (t) => {
+  const storage = new CountingStorage()
+  const { app } = await makeApp(t, { media: false, storages: { default: storage } })
+  const Upload = app.media.model('upload', { file: FileField({ uploadTo: 'up/', maxSize: 10 * KiB, accept: ['text/plain'] }) })
+  app.post('/u', { upload: Upload }, async (req, reply) => await reply.code(201).send(req.uploads))
+  const { origin } = await listen(app)
+  const refused = await post(origin, writes('edge.txt', filler(10 * KiB + 1, 7 * KiB), 'text/plain'))
+  t.equal(refused.json.code, 'FST_MEDIA_FILE_TOO_LARGE', JSON.stringify(refused.json))
+  t.equal(storage.saves, 0, 'no write was started')
+  const stored = await post(origin, writes('edge.txt', filler(10 * KiB, 7 * KiB), 'text/plain'))
+  t.equal(stored.status, 201, JSON.stringify(stored.json))
+  t.equal(storage.saves, 1, 'maxSize bytes are written')
+  t.same(await storage.list(), ['up/edge.txt'])
+})
 
 const XLSX = 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet'
 

@@ -9,15 +9,29 @@ import Fastify from 'fastify'
 import fastifyMedia, { errors, ImageField } from '../lib/index.js'
 import { imageSlots } from '../lib/image/slots.js'
 import { filesUnder, makeApp, postForm, tempDir } from './helpers.js'
-import { body, listen, RawConnection, requestHead, waitFor, waitForNoFiles } from './http-helpers.js'
+import { body, listen, RawConnection, requestHead, waitFor, within } from './http-helpers.js'
+import { WatchedStorage } from './watched-storage.js'
 
 t.test('an aborted upload with queued variants never touches a retried upload\'s files', async (t) => {
-  const { app, dir } = await makeApp(t)
+  const storage = new WatchedStorage()
+  const { app, dir } = await makeApp(t, { storages: { default: storage } })
   const Profile = app.media.model('profile', { avatar: ImageField({ uploadTo: 'avatars/', variants: { thumb: { width: 20, format: 'webp' } } }) })
   app.post('/p', { upload: Profile }, async (req, reply) => reply.code(201).send(req.uploads))
   // counts the connections the server saw close, once every listener of that 'close' (the rollback's) has run
   let closed = 0
-  app.addHook('onRequest', async (_request, reply) => { reply.raw.once('close', () => setImmediate(() => { closed++ })) })
+  let counted: (() => void) | undefined
+  app.addHook('onRequest', async (_request, reply) => {
+    reply.raw.once('close', () => setImmediate(() => {
+      closed++
+      counted?.()
+    }))
+  })
+  const closedAtLeast = async (n: number): Promise<void> => {
+    for (;;) {
+      if (closed >= n) return
+      await within(new Promise<void>((resolve) => { counted = resolve }), `${n} closed connections`)
+    }
+  }
   const { port } = await listen(app)
   const root = join(dir, 'media')
   const png = await sharp({ create: { width: 64, height: 64, channels: 3, background: '#c33' } }).png().toBuffer()
@@ -31,22 +45,28 @@ t.test('an aborted upload with queued variants never touches a retried upload\'s
 
     const a = await RawConnection.open(port)
     const payload = body([{ name: 'avatar', filename, content: png }])
+    const stored = storage.next('saved', `avatars/${filename}`)
     await a.write(Buffer.concat([Buffer.from(requestHead('/p', port, payload.length)), payload]))
-    t.ok(await waitFor(() => existsSync(join(root, 'avatars', filename))), 'A stored its original')
+    await stored
+    t.ok(existsSync(join(root, 'avatars', filename)), 'A stored its original')
+    // the image queue has no event of its own: polled (bounded)
     t.ok(await waitFor(() => imageSlots.waiting > 0), 'A\'s variants wait for a slot')
     a.destroy()
-    t.ok(await waitFor(() => closed >= 2 * i + 1), 'the server saw A leave and began its rollback')
+    await closedAtLeast(2 * i + 1)
+    t.pass('the server saw A leave and began its rollback')
     t.ok(existsSync(join(root, 'avatars', filename)), 'A\'s original keeps its name while A\'s image work is queued')
 
     const b = postForm(app, '/p', [{ name: 'avatar', filename, content: png }])
     t.ok(await waitFor(() => imageSlots.waiting >= 2), 'B stored its original, and its variants wait behind A\'s')
+    const aGone = storage.next('deleted', `avatars/${filename}`)
     free()
     await Promise.all(holders)
     const res = await b
     t.equal(res.statusCode, 201)
     const { avatar } = res.json()
     t.not(avatar.name, `avatars/${filename}`, 'B got a name of its own')
-    t.ok(await waitFor(() => !existsSync(join(root, 'avatars', filename))), 'A\'s original went once its work stopped')
+    await aGone
+    t.notOk(existsSync(join(root, 'avatars', filename)), 'A\'s original went once its work stopped')
     t.same(filesUnder(root).filter((name) => name.includes(`me${i}`)), [avatar.name, avatar.variants.thumb.name].sort(), 'B\'s files only')
     t.equal((await app.inject(avatar.variants.thumb.url)).statusCode, 200)
   }
@@ -54,8 +74,13 @@ t.test('an aborted upload with queued variants never touches a retried upload\'s
 
 t.test('the queued image work of an aborted upload stops with the declared FST_MEDIA_CANCELLED, and leaves no file', async (t) => {
   const dir = tempDir(t)
-  const logged: Array<{ level: number, err?: { code?: string } }> = []
-  const app = Fastify({ logger: { level: 'error', stream: { write: (line: string) => { logged.push(JSON.parse(line)) } } } })
+  let loggedCancel!: () => void
+  const cancelLogged = new Promise<void>((resolve) => { loggedCancel = resolve })
+  const write = (line: string): void => {
+    const entry = JSON.parse(line) as { level: number, err?: { code?: string } }
+    if (entry.level === 50 && entry.err?.code === 'FST_MEDIA_CANCELLED') loggedCancel()
+  }
+  const app = Fastify({ logger: { level: 'error', stream: { write } } })
   t.teardown(() => app.close())
   await app.register(fastifyMedia, { baseDir: dir, static: false })
   const Profile = app.media.model('profile', { avatar: ImageField({ uploadTo: 'avatars/', variants: { thumb: { width: 20, format: 'webp' } } }) })
@@ -76,16 +101,19 @@ t.test('the queued image work of an aborted upload stops with the declared FST_M
   const a = await RawConnection.open(port)
   const payload = body([{ name: 'avatar', filename: 'gone.png', content: png }])
   await a.write(Buffer.concat([Buffer.from(requestHead('/p', port, payload.length)), payload]))
+  // the image queue has no event of its own: polled (bounded)
   t.ok(await waitFor(() => imageSlots.waiting > 0), 'the variants wait for a slot')
   a.destroy()
   await gone
   free()
   await Promise.all(holders)
 
-  const err = await failure
+  const err = await within(failure, 'the cancelled image work\'s error')
   t.ok(err instanceof errors.FST_MEDIA_CANCELLED, 'a declared error')
   t.equal((err as { code?: string }).code, 'FST_MEDIA_CANCELLED')
   t.match(err.message, /^avatar: the request failed, so its image work stopped$/, 'names the field and says what happened')
-  t.same(await waitForNoFiles(root), [], 'the original is gone, and no variant was made')
-  t.ok(await waitFor(() => logged.some((line) => line.level === 50 && line.err?.code === 'FST_MEDIA_CANCELLED')), 'logged as an error')
+  // onError runs once the rollback the error caused has ended
+  t.same(filesUnder(root), [], 'the original is gone, and no variant was made')
+  await within(cancelLogged, 'the error log line')
+  t.pass('logged as an error')
 })

@@ -5,6 +5,7 @@ import { cpSync, mkdirSync, readFileSync, rmSync, utimesSync, writeFileSync } fr
 import { join } from 'node:path'
 import fastifyMedia, { type FastifyMediaOptions } from '../lib/index.js'
 import { MemoryFiles } from '../lib/static/memory-files.js'
+import { rememberedChoices } from '../lib/static/serve-memory.js'
 import { FIXTURES, tempDir, type Tap } from './helpers.js'
 
 // Production answers the manifest's hashed files from memory. Two ways to see that it does, without
@@ -158,14 +159,18 @@ t.test('a Vary set before (by CORS, say) is kept, with Accept-Encoding added as 
   t.equal(head.headers.vary, 'Origin, accept-encoding', 'HEAD too')
 })
 
-t.test('Accept-Encoding values are remembered within a bound', async (t) => {
+t.test('Accept-Encoding values are remembered within a bound of 500, and answers stay right past it', async (t) => {
   const { app, manifest } = await collected(t)
   const url = `/static/${manifest['css/app.css']!}`
-  // more distinct values than are remembered: the memory starts over, answers stay right
+  // more distinct values than are remembered: the memory starts over instead of growing, answers stay right
+  let most = 0
   for (let i = 0; i < 600; i++) {
     const res = await app.inject({ url, headers: { 'accept-encoding': `gzip;q=0.${(i % 9) + 1}, x-${i}` } })
     if (res.headers['content-encoding'] !== 'gzip') t.fail(`value ${i}: ${String(res.headers['content-encoding'])}`)
+    most = Math.max(most, rememberedChoices())
   }
+  t.equal(most, 500, 'never more than 500 values remembered, and the bound was reached')
+  t.ok(rememberedChoices() < 500, 'the memory started over')
   t.pass('600 distinct values, each answered with gzip')
 })
 

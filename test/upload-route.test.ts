@@ -1,20 +1,25 @@
 import t from 'tap'
 import Fastify from 'fastify'
 import { createHash } from 'node:crypto'
+import { subscribe, unsubscribe } from 'node:diagnostics_channel'
+import { once } from 'node:events'
 import { join } from 'node:path'
 import { Readable } from 'node:stream'
-import fastifyMedia, { FileField, ImageField } from '../lib/index.js'
+import fastifyMedia, { FileField, ImageField, type StoredMessage } from '../lib/index.js'
 import { filesUnder, fixture, makeApp, multipart, postForm, tempDir, type Tap } from './helpers.js'
+import { listen, RawConnection, requestHead, within } from './http-helpers.js'
+import { WatchedStorage } from './watched-storage.js'
 
 async function profileApp (t: Tap, options: Parameters<typeof makeApp>[1] = {}) {
-  const { app, dir } = await makeApp(t, options)
+  const storage = new WatchedStorage()
+  const { app, dir } = await makeApp(t, { storages: { default: storage }, ...options })
   const Profile = app.media.model('profile', {
     avatar: ImageField({ uploadTo: 'avatars/', maxSize: '100 kB', required: false }),
     document: FileField({ uploadTo: 'docs/', accept: ['application/pdf'], minSize: 100 }),
     photos: ImageField({ uploadTo: 'photos/', multiple: true, maxCount: 2, required: false })
   })
   const media = join(dir, 'media')
-  return { app, Profile, media, stored: () => filesUnder(media) }
+  return { app, Profile, media, storage, stored: () => filesUnder(media) }
 }
 
 /**
@@ -25,10 +30,14 @@ function requestFailed (app: Awaited<ReturnType<typeof makeApp>>['app']): Promis
   return new Promise((resolve) => app.addHook('onError', async (_req, _reply, err) => resolve(err)))
 }
 
-/** Waits (bounded) until nothing is left under the media root. */
-async function nothingLeft (stored: () => string[]): Promise<string[]> {
-  for (let i = 0; i < 100 && stored().length > 0; i++) await new Promise((resolve) => setTimeout(resolve, 20))
-  return stored()
+/** Resolves with the name of the next file the plugin reports kept (README "Events"). */
+async function nextStored (t: Tap): Promise<string> {
+  const message = new Promise<string>((resolve) => {
+    const onMessage = (message: unknown): void => { resolve((message as StoredMessage).name) }
+    subscribe('fastify-media:stored', onMessage)
+    t.teardown(() => { unsubscribe('fastify-media:stored', onMessage) })
+  })
+  return await within(message, 'a fastify-media:stored message')
 }
 
 const pdf = { name: 'document', filename: 'report.pdf', content: fixture('fixture.pdf') }
@@ -107,17 +116,20 @@ t.test('a required multiple field needs at least one file', async (t) => {
 })
 
 t.test('a body that breaks off mid-file leaves nothing', async (t) => {
-  const { app, Profile, stored } = await profileApp(t)
+  const { app, Profile, storage, stored } = await profileApp(t)
   const failed = requestFailed(app)
   app.post('/p', { upload: Profile }, async (req) => req.uploads)
   const { payload, headers } = multipart([pdf, { name: 'avatar', filename: 'big.png', content: Buffer.concat([fixture('fixture.png'), Buffer.alloc(40_000)]) }])
   const body = new Readable({ read () {} })
-  body.push(payload.subarray(0, 30_000))
-  setImmediate(() => body.destroy(new Error('client went away')))
+  // the pdf and the avatar's first 10 kB; the body breaks off once the pdf is stored
+  body.push(payload.subarray(0, payload.indexOf('name="avatar"') + 10_000))
+  storage.next('saved', 'docs/report.pdf').then(() => body.destroy(new Error('client went away')), (err: Error) => body.destroy(err))
   const res = await app.inject({ method: 'POST', url: '/p', headers, payload: body }).catch((err: Error) => err)
   t.match(res, { message: 'client went away' }, 'the client sees its own failure')
+  // the error reaches onError after the rollback it caused has ended
   t.match(await failed, { code: 'FST_MEDIA_BAD_MULTIPART', statusCode: 400 }, 'the server saw a broken body')
-  t.same(await nothingLeft(stored), [], 'the pdf stored before the break is gone, and no temp file is left')
+  t.same(storage.log, ['saved docs/report.pdf', 'deleted docs/report.pdf'], 'the pdf stored before the break was deleted')
+  t.same(stored(), [], 'and no temp file is left')
 })
 
 t.test('{hash} names a file by its content', async (t) => {
@@ -133,18 +145,19 @@ t.test('{hash} names a file by its content', async (t) => {
 })
 
 t.test('a body that breaks off between parts leaves nothing', async (t) => {
-  const { app, Profile, stored } = await profileApp(t)
+  const { app, Profile, storage, stored } = await profileApp(t)
   const failed = requestFailed(app)
   app.post('/p', { upload: Profile }, async (req) => req.uploads)
   const { payload, headers } = multipart([pdf, png])
   const body = new Readable({ read () {} })
-  // the pdf part complete, the avatar part's boundary begun
+  // the pdf part complete, the avatar part's boundary begun; the body breaks off once the pdf is stored
   body.push(payload.subarray(0, payload.indexOf('name="avatar"') - 30))
-  setTimeout(() => body.destroy(new Error('client went away')), 50)
+  storage.next('saved', 'docs/report.pdf').then(() => body.destroy(new Error('client went away')), (err: Error) => body.destroy(err))
   const res = await app.inject({ method: 'POST', url: '/p', headers, payload: body }).catch((err: Error) => err)
   t.match(res, { message: 'client went away' })
   t.match(await failed, { code: 'FST_MEDIA_BAD_MULTIPART', statusCode: 400 }, 'the server saw a broken body')
-  t.same(await nothingLeft(stored), [])
+  t.same(storage.log, ['saved docs/report.pdf', 'deleted docs/report.pdf'], 'the pdf stored before the break was deleted')
+  t.same(stored(), [])
 })
 
 t.test('a request that is not multipart/form-data gets 415', async (t) => {
@@ -266,7 +279,7 @@ t.test('all or nothing: a failing later part, a thrown handler, a reply >= 400',
 })
 
 t.test('a file is not served until its request has succeeded', async (t) => {
-  const { app, Profile, stored } = await profileApp(t)
+  const { app, Profile, storage, stored } = await profileApp(t)
   app.post('/p', {
     upload: Profile,
     preHandler: async (req, reply) => {
@@ -278,8 +291,9 @@ t.test('a file is not served until its request has succeeded', async (t) => {
   for (const authorization of ['no', 'yes']) {
     const body = new Readable({ read () {} })
     body.push(payload.subarray(0, split))
+    const saved = storage.next('saved', 'docs/report.pdf')
     const response = app.inject({ method: 'POST', url: '/p', headers: { ...headers, authorization }, payload: body })
-    for (let i = 0; i < 100 && !stored().includes('docs/report.pdf'); i++) await new Promise((resolve) => setTimeout(resolve, 10))
+    await saved
     t.ok(stored().includes('docs/report.pdf'), 'the pdf is on disk while the request is open')
     t.equal((await app.inject('/media/docs/report.pdf')).statusCode, 404, `${authorization}: not served while the request is open`)
     body.push(payload.subarray(split))
@@ -293,29 +307,43 @@ t.test('a file is not served until its request has succeeded', async (t) => {
 
 t.test('a client that leaves while the handler runs does not take the handler\'s files away', async (t) => {
   const { app, Profile, stored } = await profileApp(t)
+  let handling: () => void
+  const inHandler = new Promise<void>((resolve) => { handling = resolve })
   let saved: (record: unknown) => void
   const record = new Promise((resolve) => { saved = resolve })
-  app.post('/p', { upload: Profile }, async (req) => {
-    req.raw.destroy()
-    await new Promise((resolve) => setTimeout(resolve, 100))
+  const kept = nextStored(t)
+  app.post('/p', { upload: Profile }, async (req, reply) => {
+    // the plugin hears the same close (it listens on reply.raw too); the handler decides after it
+    const closed = once(reply.raw, 'close')
+    handling()
+    await closed
     saved(Profile.toRecord(req.uploads))
     return { saved: true }
   })
-  await postForm(app, '/p', [pdf]).catch(() => {})
-  t.match(await record, { document: 'docs/report.pdf' })
-  await new Promise((resolve) => setTimeout(resolve, 50))
+  const { port } = await listen(app)
+  const { payload, headers } = multipart([pdf])
+  const conn = await RawConnection.open(port)
+  t.teardown(() => conn.destroy())
+  await conn.write(requestHead('/p', port, payload.length, headers))
+  await conn.write(payload)
+  await within(inHandler, 'the handler')
+  conn.destroy()
+  t.match(await within(record, 'the handler\'s record'), { document: 'docs/report.pdf' })
+  t.equal(await kept, 'docs/report.pdf', 'the request ended by keeping its file')
   t.same(stored(), ['docs/report.pdf'], 'the record the handler saved points at a file that exists')
 })
 
 t.test('a hijacked reply rolls back like an abort', async (t) => {
-  const { app, Profile, stored } = await profileApp(t)
+  const { app, Profile, storage, stored } = await profileApp(t)
   app.post('/h', { upload: Profile }, async (req, reply) => {
     reply.hijack()
     reply.raw.end('raw')
   })
+  const deleted = storage.next('deleted', 'docs/report.pdf')
   const res = await postForm(app, '/h', [pdf])
   t.equal(res.body, 'raw')
-  await new Promise((resolve) => setTimeout(resolve, 50))
+  await deleted
+  t.same(storage.log, ['saved docs/report.pdf', 'deleted docs/report.pdf'], 'stored, then deleted once the hijacked reply ended')
   t.same(stored(), [])
 })
 

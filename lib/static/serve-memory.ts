@@ -7,6 +7,9 @@ import type { MemoryBody, MemoryFile } from './memory-files.js'
 const CHOICES_MAX = 500
 const choices = new Map<string, 'br' | 'gzip' | undefined>()
 
+/** How many choices are remembered now: for the test that holds the bound (not exported by the package). */
+export const rememberedChoices = (): number => choices.size
+
 /**
  * The encoding @fastify/static would pick: its lower-casing, `*` as gzip, and q-values negotiated among
  * the variants that exist (it tries the best one and moves on when its file is missing).

@@ -156,7 +156,10 @@ export function storedFiles (server: Server): string[] {
   return Object.entries(server.roots).flatMap(([label, root]) => filesUnder(root).map((path) => `${label}/${path}`)).sort()
 }
 
-/** Check 2: exactly `expected` is under the roots (waits, bounded, for cleanups that follow a close). */
+/**
+ * Check 2: exactly `expected` is under the roots. Waits (bounded) for the cleanup that follows a client's
+ * close: the harness sees only the socket, and a rollback on the server ends with no event it can hear.
+ */
 export async function assertFiles (t: Test, server: Server, expected: string[], what = 'nothing else is stored'): Promise<void> {
   const sorted = [...expected].sort()
   await waitFor(() => JSON.stringify(storedFiles(server)) === JSON.stringify(sorted), 5000)

@@ -52,6 +52,7 @@ t.test('a chunked body that never sends its last chunk, then closes: nothing is 
   await conn.write(head('/upload', { 'content-type': multipartType(), 'transfer-encoding': 'chunked' }))
   await conn.write(Buffer.concat([Buffer.from(`${body.length.toString(16)}\r\n`), body, Buffer.from('\r\n')]))
   // the server is writing the file (past the 64 KiB it sniffs) when the client goes, not before it began
+  // a temp file appearing has no event the client side can hear: polled (bounded)
   t.ok(await waitFor(() => storedFiles(server).length > 0), 'the upload reached the disk')
   conn.destroy()
   await assertFiles(t, server, [])
@@ -63,6 +64,7 @@ t.test('a socket destroyed in the middle of a file: no file, no temp file, the s
   const conn = await RawConnection.open(server.port)
   await conn.write(head('/upload', { 'content-type': multipartType(), 'content-length': 1_000_000 }))
   await conn.write(part({ name: 'doc', filename: 'x.png', content: png(16, 16, Buffer.alloc(300_000)) }).subarray(0, 200_000))
+  // a temp file appearing has no event the client side can hear: polled (bounded)
   t.ok(await waitFor(() => storedFiles(server).length > 0), 'the upload reached the disk')
   conn.destroy()
   await assertFiles(t, server, [])
