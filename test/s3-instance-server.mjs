@@ -1,14 +1,15 @@
 // One app instance of s3-multi-instance.test.ts, in its own process: the built package (run `npm run build`
 // first) with an S3Storage on a bucket the test process serves (s3rver on 127.0.0.1), so two of these
-// share nothing but the bucket. Talks over IPC: sends { type: 'ready', port }; exits on 'close', and when
+// share nothing but the bucket (and the signing key the test gives them: direct-upload tokens made by one are
+// committed by the other). Talks over IPC: sends { type: 'ready', port }; exits on 'close', and when
 // the parent goes away.
 import { S3Client } from '@aws-sdk/client-s3'
 import Fastify from 'fastify'
-import fastifyMedia, { ImageField, S3Storage } from '../dist/index.js'
+import fastifyMedia, { FileField, ImageField, S3Storage } from '../dist/index.js'
 
-const [endpoint, bucket] = process.argv.slice(2)
-if (endpoint === undefined || bucket === undefined || process.send === undefined) {
-  throw new Error('usage: fork(s3-instance-server.mjs, [endpoint, bucket]) with IPC')
+const [endpoint, bucket, signingKey] = process.argv.slice(2)
+if (endpoint === undefined || bucket === undefined || signingKey === undefined || process.send === undefined) {
+  throw new Error('usage: fork(s3-instance-server.mjs, [endpoint, bucket, signingKey]) with IPC')
 }
 const { hostname } = new URL(endpoint)
 if (hostname !== '127.0.0.1') throw new Error(`the S3 endpoint must be on 127.0.0.1, not ${hostname}`)
@@ -26,11 +27,19 @@ const app = Fastify({ connectionTimeout: 30_000, requestTimeout: 30_000 })
 await app.register(fastifyMedia, {
   media: false,
   static: false,
+  signingKey,
   storages: { default: new S3Storage({ bucket, client, prefix: 'media/' }) }
 })
 const Profile = app.media.model('profile', {
   avatar: ImageField({ uploadTo: 'avatars/' })
 })
+const Clip = app.media.model('clip', {
+  video: FileField({ uploadTo: 'videos/', accept: ['video/mp4'], maxSize: 20_000_000, direct: true })
+})
+
+// POST /direct/presign { field: 'clip.video', filename, size, contentType }; the token commits on POST /clips
+await app.register(app.media.directRoutes, { prefix: '/direct', fields: [Clip.fields.video] })
+app.post('/clips', { upload: Clip }, async (req, reply) => reply.code(201).send(Clip.toRecord(req.uploads)))
 
 app.post('/profiles', { upload: Profile }, async (req, reply) => reply.code(201).send(Profile.toRecord(req.uploads)))
 

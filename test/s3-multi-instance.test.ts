@@ -1,6 +1,8 @@
-// Two app processes share one S3 bucket and nothing else: a file uploaded through one is listed, loaded,
+// Two app processes share one S3 bucket (and a signing key) and nothing else: a file uploaded through one is listed, loaded,
 // served and deleted through the other, and the same client file name uploaded through both at once ends up
-// under two names. The apps are separate processes (the built package: run `npm run build` first), so
+// under two names. A direct upload presigned through one is committed through the other, its token then spent
+// for both (the single-use record is in the bucket), and a token signed with another key is refused by both.
+// The apps are separate processes (the built package: run `npm run build` first), so
 // nothing held in memory (the names being written) is shared; only the bucket (s3rver on 127.0.0.1) is.
 //
 // The apps reach s3rver through a gate (a proxy in this process, on 127.0.0.1) for two reasons. s3rver
@@ -14,6 +16,8 @@ import { createServer, request as httpRequest, type IncomingMessage, type Server
 import { join } from 'node:path'
 import t from 'tap'
 import { request } from 'undici'
+import type { PresignedForm } from '../lib/index.js'
+import { commitForm, keysUnder, mp4, postToBucket } from './direct-helpers.js'
 import { fixture, multipart, type Tap } from './helpers.js'
 import { s3Bucket } from './s3-server.js'
 
@@ -21,6 +25,9 @@ const SERVER = join(import.meta.dirname, 's3-instance-server.mjs')
 const DIST = join(import.meta.dirname, '..', 'dist', 'index.js')
 const PNG = fixture('fixture.png')
 const TIMEOUT = 15_000
+/** The signing key both instances share; a third instance signs with OTHER_KEY. */
+const KEY = 'shared-key-'.padEnd(32, 'k')
+const OTHER_KEY = 'other-key-'.padEnd(32, 'o')
 
 interface Stat { name: string, url: string, size: number, width: number, height: number }
 
@@ -132,12 +139,12 @@ async function stop (child: ChildProcess): Promise<void> {
 }
 
 /** One app instance in its own process, on the shared bucket; stopped when the test ends. */
-async function instance (t: Tap, endpoint: string, bucket: string): Promise<string> {
+async function instance (t: Tap, endpoint: string, bucket: string, signingKey = KEY): Promise<string> {
   // a clean child: no TypeScript loader, no coverage, none of tap's NODE_OPTIONS
   const env = { ...process.env }
   delete env.NODE_OPTIONS
   delete env.NODE_V8_COVERAGE
-  const child = fork(SERVER, [endpoint, bucket], { env, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+  const child = fork(SERVER, [endpoint, bucket, signingKey], { env, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
   t.teardown(() => stop(child))
   return `http://127.0.0.1:${await ready(child)}`
 }
@@ -174,6 +181,13 @@ async function bytesVia (t: Tap, origin: string, name: string, bucketUrl: string
   t.equal(object.statusCode, 200, 'the object is there')
   t.equal(object.headers['content-type'], 'image/png', 'served as image/png')
   return Buffer.from(await object.body.arrayBuffer())
+}
+
+/** Asks an instance's presign route (app.media.directRoutes) for a form that sends an MP4 to the bucket. */
+async function presign (origin: string, filename: string, size: number): Promise<{ statusCode: number, json: PresignedForm }> {
+  const body = JSON.stringify({ field: 'clip.video', filename, size, contentType: 'video/mp4' })
+  const res = await request(`${origin}/direct/presign`, { method: 'POST', headers: { 'content-type': 'application/json' }, body, ...timeouts })
+  return { statusCode: res.statusCode, json: await res.body.json() as PresignedForm }
 }
 
 t.test('two app processes share one S3 bucket', async (t) => {
@@ -236,5 +250,46 @@ t.test('two app processes share one S3 bucket', async (t) => {
       t.match(loaded, { statusCode: 200, json: { name, size: PNG.length, width: 200, height: 133 } }, `${name} loads through the other instance`)
       t.same(await bytesVia(t, other, name, bucketUrl), PNG, `${name} holds the uploaded bytes`)
     }
+  })
+
+  await t.test('a direct upload presigned through A is committed through B, and its token is spent for A too', async (t) => {
+    const bytes = mp4(300_000)
+    const presigned = await presign(a, 'clip.mp4', bytes.length)
+    t.equal(presigned.statusCode, 200, 'A presigns')
+    t.equal(presigned.json.method, 'POST', 'a form to post to the bucket')
+    const quarantined = presigned.json.fields.key
+    t.match(quarantined, /^media\/\.direct\/q\/[0-9a-f-]{36}$/, 'to a key under the quarantine prefix')
+    t.equal(await postToBucket(presigned.json, bytes), 204, 'the bytes go to the bucket')
+    t.same(await keysUnder(s3.client, bucket, 'media/.direct/q/'), [quarantined], 'and wait in quarantine')
+
+    const committed = await commitForm(`${b}/clips`, { video: presigned.json.token })
+    t.equal(committed.statusCode, 201, 'B commits the token A signed')
+    t.same(committed.json, { video: 'videos/clip.mp4' }, 'under the field\'s uploadTo name')
+    const object = await request(`${bucketUrl}media/videos/clip.mp4`, timeouts)
+    t.equal(object.statusCode, 200, 'the object is at its name')
+    t.equal(object.headers['content-type'], 'video/mp4', 'with the type read from its bytes')
+    t.same(Buffer.from(await object.body.arrayBuffer()), bytes, 'holding the uploaded bytes')
+    t.same(await keysUnder(s3.client, bucket, 'media/.direct/q/'), [], 'quarantine is empty')
+
+    const replay = await commitForm(`${a}/clips`, { video: presigned.json.token })
+    t.equal(replay.statusCode, 400, 'the same token through A is refused')
+    t.match(replay.json, { code: 'FST_MEDIA_INVALID_TOKEN', field: 'video', message: /used already/ }, 'A knows it was spent through B: the record is in the bucket')
+    t.same(await keysUnder(s3.client, bucket, 'media/videos/'), ['media/videos/clip.mp4'], 'the replay stored nothing')
+  })
+
+  await t.test('a token signed by an instance with another key is refused by both', async (t) => {
+    const c = await instance(t, endpoint, bucket, OTHER_KEY)
+    const bytes = mp4(300_000)
+    const presigned = await presign(c, 'other.mp4', bytes.length)
+    t.equal(presigned.statusCode, 200, 'the third instance presigns')
+    // its bytes are in the bucket: a refusal can only come from the token
+    t.equal(await postToBucket(presigned.json, bytes), 204, 'the bytes go to the bucket')
+    for (const [origin, label] of [[a, 'A'], [b, 'B']] as const) {
+      const res = await commitForm(`${origin}/clips`, { video: presigned.json.token })
+      t.equal(res.statusCode, 400, `${label} refuses it`)
+      t.match(res.json, { code: 'FST_MEDIA_INVALID_TOKEN', field: 'video', message: /forged or altered/ }, `${label} finds the signature wrong`)
+    }
+    t.same(await keysUnder(s3.client, bucket, 'media/videos/'), ['media/videos/clip.mp4'], 'nothing was committed')
+    t.same(await keysUnder(s3.client, bucket, 'media/.direct/q/'), [presigned.json.fields.key], 'the upload stays in quarantine, where the lifecycle rule expires it')
   })
 })
