@@ -1,7 +1,7 @@
 // Direct uploads in a real browser: the demo started against a bucket (s3rver, with the CORS rule of
 // example/s3-cors.xml, as README's "Direct uploads" starts it), a video chosen in chromium, sent to the bucket
 // by the page's script through the routes of app.media.directRoutes(), then committed by the form.
-import { GetObjectCommand, ListObjectsCommand } from '@aws-sdk/client-s3'
+import { GetObjectCommand, ListObjectsCommand, PutBucketCorsCommand, type CORSConfiguration } from '@aws-sdk/client-s3'
 import { createHash, randomBytes } from 'node:crypto'
 import { once } from 'node:events'
 import { createWriteStream, readFileSync } from 'node:fs'
@@ -45,10 +45,25 @@ async function writeMp4 (path: string, size: number): Promise<string> {
   return hash.digest('hex')
 }
 
-/** The demo against a fresh bucket, with a count of every byte its server reads from its sockets. */
-async function demoWithBucket (t: Tap): Promise<Demo & { bucketUrl: string, received: () => number, keys: () => Promise<string[]>, sha256Of: (key: string) => Promise<string> }> {
-  const { client, bucket, endpoint } = await s3Bucket(t, { configs: [CORS] })
+/** README's CORS rule for AWS (the JSON after its marker), with `origin` in place of its example origin. */
+function readmeCorsRule (origin: string): CORSConfiguration {
+  const readme = readFileSync(join(import.meta.dirname, '..', '..', 'README.md'), 'utf8')
+  const marker = '<!-- test/e2e/direct-upload.test.ts applies this rule to its bucket -->'
+  const json = /^```json\n([\s\S]*?)```/.exec(readme.slice(readme.indexOf(marker) + marker.length).trimStart())?.[1]
+  if (readme.indexOf(marker) < 0 || json === undefined) throw new Error('README lost the CORS rule\'s marker or its json block')
+  const rule = JSON.parse(json) as CORSConfiguration
+  for (const entry of rule.CORSRules!) entry.AllowedOrigins = [origin]
+  return rule
+}
+
+/**
+ * The demo against a fresh bucket, with a count of every byte its server reads from its sockets. The bucket's
+ * CORS rule: example/s3-cors.xml (what README's s3rver command gives it), or README's JSON rule for AWS.
+ */
+async function demoWithBucket (t: Tap, { cors = 'xml' }: { cors?: 'xml' | 'readme-json' } = {}): Promise<Demo & { bucketUrl: string, received: () => number, keys: () => Promise<string[]>, sha256Of: (key: string) => Promise<string> }> {
+  const { client, bucket, endpoint } = await s3Bucket(t, { configs: cors === 'xml' ? [CORS] : [] })
   const demo = await startDemo(t, { s3: { bucket, endpoint } })
+  if (cors === 'readme-json') await client.send(new PutBucketCorsCommand({ Bucket: bucket, CORSConfiguration: readmeCorsRule(new URL(demo.url).origin) }))
   let received = 0
   demo.app.server.on('connection', (socket) => socket.on('data', (chunk: Buffer) => { received += chunk.length }))
   return {
@@ -115,8 +130,8 @@ if (browser !== undefined) {
     t.equal(await page.getAttribute('.video-link', 'href'), `${demo.bucketUrl}/${key}`, 'the link is the object\'s URL in the bucket')
   })
 
-  t.test('a video under the multipart threshold goes as one POST of the signed form', async (t) => {
-    const demo = await demoWithBucket(t)
+  t.test('a video under the multipart threshold goes as one POST of the signed form, allowed by README\'s CORS rule for AWS', async (t) => {
+    const demo = await demoWithBucket(t, { cors: 'readme-json' })
     const video = join(tempDir(t), 'short.mp4')
     const sha256 = await writeMp4(video, 1_000_000)
     const { page } = await newPage(t, browser)
