@@ -20,6 +20,7 @@ export const FST_MEDIA_BAD_SIGNATURE = createError('FST_MEDIA_BAD_SIGNATURE', '%
 export const FST_MEDIA_RANGE_NOT_SATISFIABLE = createError('FST_MEDIA_RANGE_NOT_SATISFIABLE', '%s: the requested range is outside the file', 416)
 export const FST_MEDIA_PRECONDITION_FAILED = createError('FST_MEDIA_PRECONDITION_FAILED', '%s: If-Match or If-Unmodified-Since does not hold', 412)
 export const FST_MEDIA_METHOD_NOT_ALLOWED = createError('FST_MEDIA_METHOD_NOT_ALLOWED', '%s: static files answer GET and HEAD, not %s', 405)
+export const FST_MEDIA_INVALID_TOKEN = createError('FST_MEDIA_INVALID_TOKEN', '%s: %s', 400)
 export const FST_MEDIA_FILE_NOT_FOUND = createError('FST_MEDIA_FILE_NOT_FOUND', '%s: no such file in the storage', 404)
 
 // Not request errors: a misconfiguration at register time, a route declared wrongly, or storage trouble.

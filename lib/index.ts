@@ -18,6 +18,7 @@ import { serveDevelopment, serveProduction } from './static/serve.js'
 import { StaticFiles } from './static/static-files.js'
 import { PendingNames } from './upload/pending.js'
 import { kUploads, uploadRoutes } from './upload/route.js'
+import { DirectUploads } from './direct/direct-uploads.js'
 import './types.js'
 
 async function fastifyMedia (app: FastifyInstance, options: FastifyMediaOptions): Promise<void> {
@@ -62,7 +63,8 @@ async function fastifyMedia (app: FastifyInstance, options: FastifyMediaOptions)
   } as never)
   const pending = new PendingNames()
   const documented: Array<() => void> = []
-  app.addHook('onRoute', uploadRoutes(config.limits, pending, documented))
+  const direct = new DirectUploads(key)
+  app.addHook('onRoute', uploadRoutes(config.limits, pending, documented, direct))
   // by now every route's validation is compiled: readers of routeOptions.schema (@fastify/swagger) see the document
   app.addHook('onReady', async () => {
     for (const document of documented.splice(0)) document()
@@ -97,7 +99,7 @@ async function fastifyMedia (app: FastifyInstance, options: FastifyMediaOptions)
     }
   }
 
-  const api = createMediaApi(config, staticFiles)
+  const api = createMediaApi(config, staticFiles, direct)
   recordInstance({ api, instance: app })
   app.decorate('media', api)
 }
@@ -113,6 +115,9 @@ export type { FileFieldOptions, ImageFieldOptions, ImageFormat, FieldSpec } from
 export { FieldFile, ImageFile } from './fields/field-file.js'
 export type { FieldFileJSON, ImageFileJSON, ImageJSONOf, Loaded } from './fields/field-file.js'
 export type { VariantFormat, VariantOptions } from './image/variant-options.js'
+export type { DirectOptions } from './direct/options.js'
+export type { PresignedForm, PresignedMultipart, PresignRequest, PresignResult } from './direct/direct-uploads.js'
+export type { DirectRoutesOptions } from './direct/routes.js'
 export type { SrcsetImage } from './image/srcset.js'
 export type { BoundField, Fields, LoadedFileOf, LoadedOf, LoadedRowOf, Model, RecordOf, RowOf, Uploads, UploadsOf, UploadValue } from './fields/model.js'
 export type { UploadTo, UploadToContext } from './fields/upload-to.js'
@@ -132,4 +137,5 @@ export type { Content, FileStat, MediaStorages, SaveOptions, ServedFiles, Storag
 export { Disk } from './storage/disk.js'
 export type { DiskOptions } from './storage/disk.js'
 export { fileNotFound, pageOf } from './storage/driver.js'
-export type { ByteRange, DriverContent, DriverContext, ListOptions, ListPage, StorageDriver, WriteOptions } from './storage/driver.js'
+export { sourceChanged } from './storage/driver.js'
+export type { ByteRange, CopyOptions, DriverContent, DriverContext, ListOptions, ListPage, MultipartDriver, PresignedPost, PresignPostOptions, ReadOptions, StorageDriver, UploadedPart, WriteOptions } from './storage/driver.js'

@@ -7,6 +7,11 @@ import type { CollectOptions, CollectResult } from './static/collect.js'
 import type { FoundFile } from './static/finders.js'
 import type { StaticFiles } from './static/static-files.js'
 import type { Storage } from './storage/storage.js'
+import type { DirectUploads, PresignRequest, PresignResult } from './direct/direct-uploads.js'
+import { directRoutes, type DirectRoutesOptions } from './direct/routes.js'
+import type { BoundField } from './fields/model.js'
+import type { UploadedPart } from './storage/driver.js'
+import type { FastifyPluginAsync } from 'fastify'
 
 const ADD_STATIC_DIR_OPTIONS = knownKeys(['prefix'])
 
@@ -28,9 +33,24 @@ export interface MediaApi {
   findstatic: (path: string) => Promise<FoundFile[]>
   /** A `srcset` attribute of an image's variants (all of them by default): `'/media/a.png@s.webp 200w, …'`. */
   srcset: <V extends string>(image: SrcsetImage<V>, variants?: readonly V[]) => string
+  /**
+   * Where a browser sends a file of a `direct` field itself: a POST form, or a multipart upload for a file
+   * above the field's `multipartAbove`. The `token` in the result, sent as the field's form value, commits it.
+   */
+  presign: (field: BoundField, file: PresignRequest) => Promise<PresignResult>
+  /** A URL for one part of a multipart upload. */
+  signPart: (token: string, partNumber: number) => Promise<{ url: string }>
+  /** The parts the storage has of a multipart upload. */
+  listParts: (token: string) => Promise<UploadedPart[]>
+  /** Joins a multipart upload's parts (`{ PartNumber, ETag }`, as the part uploads answered); 413 past the field's maxSize. */
+  completeMultipart: (token: string, parts: readonly UploadedPart[]) => Promise<void>
+  /** Drops a multipart upload and its parts. */
+  abortMultipart: (token: string) => Promise<void>
+  /** A plugin of the JSON routes a browser calls around direct uploads: `app.register(app.media.directRoutes, { prefix, fields })`. */
+  directRoutes: FastifyPluginAsync<DirectRoutesOptions>
 }
 
-export function createMediaApi (config: MediaConfig, staticFiles: StaticFiles | undefined): MediaApi {
+export function createMediaApi (config: MediaConfig, staticFiles: StaticFiles | undefined, direct: DirectUploads): MediaApi {
   const models = new Set<string>()
   const statics = (): StaticFiles => {
     if (staticFiles === undefined) throw new FST_MEDIA_INVALID_OPTION('static', 'static files are turned off (static: false)')
@@ -41,6 +61,7 @@ export function createMediaApi (config: MediaConfig, staticFiles: StaticFiles | 
     model<F extends Fields> (name: string, fields: F): Model<F> {
       if (models.has(name)) throw new FST_MEDIA_INVALID_OPTION('model', `"${name}" is declared twice`)
       const model = createModel(name, fields, config.storages)
+      for (const field of Object.values(model.fields)) direct.register(field)
       models.add(name)
       return model
     },
@@ -56,6 +77,12 @@ export function createMediaApi (config: MediaConfig, staticFiles: StaticFiles | 
     },
     collectstatic: async (options?: CollectOptions) => await statics().collect(options),
     findstatic: async (path: string) => await statics().find(path),
-    srcset
+    srcset,
+    presign: direct.presign.bind(direct),
+    signPart: direct.signPart.bind(direct),
+    listParts: direct.listParts.bind(direct),
+    completeMultipart: direct.completeMultipart.bind(direct),
+    abortMultipart: direct.abortMultipart.bind(direct),
+    directRoutes: directRoutes(direct)
   })
 }

@@ -5,6 +5,7 @@ import { parseAccept, type AcceptRules } from './accept.js'
 import { IMAGE_FORMATS, type ImageFormat } from '../image/formats.js'
 import { parseVariants, variantNameRoom, type ResolvedVariant, type VariantOptions } from '../image/variant-options.js'
 import type { UploadTo } from './upload-to.js'
+import { parseDirect, type DirectOptions, type DirectRules } from '../direct/options.js'
 
 export type { AcceptRules, ImageFormat }
 
@@ -26,6 +27,11 @@ export interface FileFieldOptions {
   maxLength?: number
   /** IANA zone for the strftime codes of `uploadTo`; default UTC. */
   timeZone?: string
+  /**
+   * Direct uploads: the browser sends the file to the storage itself (`app.media.presign()`), and the form
+   * sends the token it got as this field's value. The storage must presign (S3Storage).
+   */
+  direct?: boolean | DirectOptions
 }
 
 export interface ImageFieldOptions<V extends string = string> extends FileFieldOptions {
@@ -74,6 +80,7 @@ export interface ResolvedField {
   readonly maxLength: number
   readonly timeZone: string | undefined
   readonly image: ImageRules | undefined
+  readonly direct: DirectRules | undefined
 }
 
 export type FieldKind = 'file' | 'image'
@@ -114,7 +121,7 @@ export function ImageField<R extends boolean = true, M extends boolean = false, 
 }
 
 // The keys each kind of field takes (keysOf holds each list to its interface: a new option must be listed).
-const FILE_FIELD_KEYS = keysOf<FileFieldOptions>()(['uploadTo', 'accept', 'maxSize', 'minSize', 'required', 'multiple', 'maxCount', 'storage', 'maxLength', 'timeZone'])
+const FILE_FIELD_KEYS = keysOf<FileFieldOptions>()(['uploadTo', 'accept', 'maxSize', 'minSize', 'required', 'multiple', 'maxCount', 'storage', 'maxLength', 'timeZone', 'direct'])
 const IMAGE_ONLY_KEYS = keysOf<Omit<ImageFieldOptions, keyof FileFieldOptions>>()(['formats', 'maxPixels', 'minWidth', 'maxWidth', 'minHeight', 'maxHeight', 'maxPages', 'verify', 'sanitize', 'autoOrient', 'variants'])
 const FIELD_OPTIONS = {
   file: knownKeys(FILE_FIELD_KEYS, Object.fromEntries(IMAGE_ONLY_KEYS.map((key) => [key, 'an ImageField option']))),
@@ -180,7 +187,8 @@ function makeSpec (kind: FieldKind, options: ImageFieldOptions, label: string): 
       storage: options.storage ?? 'default',
       maxLength,
       timeZone: options.timeZone,
-      image
+      image,
+      direct: parseDirect(options.direct, invalid, label)
     })
   })
 }

@@ -3,7 +3,7 @@ import { resolve } from 'node:path'
 import { Readable } from 'node:stream'
 import { FST_MEDIA_FILE_NOT_FOUND, FST_MEDIA_INVALID_NAME, FST_MEDIA_INVALID_OPTION, FST_MEDIA_STORAGE } from '../errors.js'
 import { typeForName } from '../mime.js'
-import type { ByteRange, ListOptions, StorageDriver, WriteOptions } from './driver.js'
+import type { ByteRange, CopyOptions, ListOptions, ReadOptions, StorageDriver, WriteOptions } from './driver.js'
 import { readAhead, tracked } from './content.js'
 import type { Content, FileStat, SaveOptions, ServedFiles, Storage, StorageContext, UrlOptions } from './storage.js'
 import { urlPath } from './url-path.js'
@@ -22,6 +22,9 @@ export interface DiskOptions {
 
 /** Where the facade keeps content whose name is not decided yet; never listed, never served. */
 export const SCRATCH = '.tmp/'
+/** Where browsers upload files themselves (direct uploads) before a commit checks them; never listed, never served. */
+export const DIRECT = '.direct/'
+const isInternal = (key: string): boolean => key.startsWith(SCRATCH) || key.startsWith(DIRECT)
 /** Content up to this size is held in memory when the driver cannot move files: a lost name is retried with it. */
 const HELD = 5 * 1024 * 1024
 /** Tries at a free name before giving up: each suffix is one of 62^7. */
@@ -197,13 +200,14 @@ export class Disk<U extends string | Promise<string> = string | Promise<string>>
     return new FST_MEDIA_STORAGE(operation, detail, { cause: err })
   }
 
-  open (name: string, range?: ByteRange): Readable {
+  /** With `ifMatch` (an `etag` from `stat`), the read fails if the file was rewritten since. */
+  open (name: string, range?: ByteRange, options?: ReadOptions): Readable {
     const key = this.#key(name)
     const read = this.driver.read.bind(this.driver)
     const wrap = this.#wrap.bind(this)
     return Readable.from((async function * () {
       try {
-        yield * read(key, range)
+        yield * read(key, range, options)
       } catch (err) {
         // a missing file keeps its ENOENT: callers (and the contract) test for it
         throw (err as { code?: string }).code === 'ENOENT' ? err : wrap(err, 'open')
@@ -279,14 +283,19 @@ export class Disk<U extends string | Promise<string> = string | Promise<string>>
   async listPage (prefix = '', { cursor, limit }: ListOptions = {}): Promise<{ names: string[], cursor?: string }> {
     const start = prefix === '' ? '' : `${this.#key(prefix.replace(/\/+$/, ''))}/`
     const page = await this.driver.list(start, { cursor, limit }).catch((err: unknown) => { throw this.#wrap(err, 'list') })
-    return { names: page.keys.filter((key) => !key.startsWith(SCRATCH)), cursor: page.cursor }
+    return { names: page.keys.filter((key) => !isInternal(key)), cursor: page.cursor }
   }
 
-  /** Copies a stored file under a new name (made free as `save` does) and returns that name. */
-  async copy (name: string, to: string, opts: Pick<SaveOptions, 'maxLength' | 'claim' | 'release'> = {}): Promise<string> {
+  /**
+   * Copies a stored file under a new name (made free as `save` does) and returns that name. Headers given
+   * replace the source's where the driver keeps them; `ifMatch` fails the copy if the source was rewritten.
+   */
+  async copy (name: string, to: string, opts: Pick<SaveOptions, 'maxLength' | 'claim' | 'release'> & CopyOptions = {}): Promise<string> {
     const from = this.#key(name)
     const maxLength = opts.maxLength ?? 255
-    return await this.#publish(this.#fit(to, maxLength), maxLength, opts, async (key) => await this.driver.copy(from, key))
+    const { ifMatch, contentType, cacheControl, contentEncoding } = opts
+    const headers = { ifMatch, contentType, cacheControl, contentEncoding }
+    return await this.#publish(this.#fit(to, maxLength), maxLength, opts, async (key) => await this.driver.copy(from, key, headers))
   }
 
   async getAvailableName (name: string, maxLength = 255): Promise<string> {

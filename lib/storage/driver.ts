@@ -15,6 +15,53 @@ export interface WriteOptions extends FileHeaders {
   ifAbsent?: boolean
 }
 
+/** What a copy may be told: the new file's headers (a driver that keeps headers replaces the source's). */
+export interface CopyOptions extends FileHeaders {
+  /** Copy only while the source still has this `etag` (from `head`): a source rewritten meanwhile fails the copy. */
+  ifMatch?: string
+}
+
+export interface ReadOptions {
+  /** Read only while the file still has this `etag` (from `head`). */
+  ifMatch?: string
+}
+
+/** Where a browser sends a file itself, and the form fields to send with it (an S3 POST policy). */
+export interface PresignedPost {
+  url: string
+  fields: Record<string, string>
+}
+
+/** What a presigned write pins: the exact type, the size range and how long it is valid. */
+export interface PresignPostOptions {
+  contentType: string
+  minSize: number
+  maxSize: number
+  /** Seconds. */
+  expiresIn: number
+}
+
+/** A part of a multipart upload, as S3 (and @uppy/aws-s3) name its properties. */
+export interface UploadedPart {
+  PartNumber: number
+  ETag: string
+  Size?: number
+}
+
+/** A backend's multipart uploads, each part sent by the browser to a presigned URL. */
+export interface MultipartDriver {
+  /** Starts an upload to `key`; resolves its id. */
+  create: (key: string, options: { contentType: string }) => Promise<string>
+  /** A URL that takes one part's bytes (a PUT) for `expiresIn` seconds. */
+  signPart: (key: string, uploadId: string, partNumber: number, expiresIn: number) => Promise<string>
+  /** The parts received so far, in order. */
+  listParts: (key: string, uploadId: string) => Promise<UploadedPart[]>
+  /** Joins the parts into the file under `key`. */
+  complete: (key: string, uploadId: string, parts: UploadedPart[]) => Promise<void>
+  /** Drops the upload and its parts; resolves as well when there was none. */
+  abort: (key: string, uploadId: string) => Promise<void>
+}
+
 export interface ListOptions {
   /** Where the previous page stopped (its `cursor`); absent for the first page. */
   cursor?: string
@@ -49,9 +96,12 @@ export interface StorageDriver {
    * the key exists; a driver whose backend cannot check atomically says so with `exclusive`.
    */
   write: (key: string, content: DriverContent, options: WriteOptions) => Promise<boolean>
-  /** The file's bytes, or a range of them. A missing key errors the stream with `code: 'ENOENT'`. */
-  read: (key: string, range?: ByteRange) => Readable
-  /** Size and modification time, or undefined when there is no file under the key. */
+  /**
+   * The file's bytes, or a range of them. A missing key errors the stream with `code: 'ENOENT'`; a file
+   * whose etag is no longer `ifMatch` errors it too.
+   */
+  read: (key: string, range?: ByteRange, options?: ReadOptions) => Readable
+  /** Size and modification time (and an `etag` where the backend has one), or undefined when there is no file. */
   head: (key: string) => Promise<FileStat | undefined>
   /** Removes the file; resolves as well when there was none. */
   delete: (key: string) => Promise<void>
@@ -61,7 +111,7 @@ export interface StorageDriver {
    */
   list: (prefix: string, options: ListOptions) => Promise<ListPage>
   /** Copies one file to another key; never replaces: resolves false when `to` exists. */
-  copy: (from: string, to: string) => Promise<boolean>
+  copy: (from: string, to: string, options?: CopyOptions) => Promise<boolean>
 
   // ---- optional capabilities: the facade decides by their presence ----
 
@@ -82,6 +132,10 @@ export interface StorageDriver {
   url?: (key: string) => string
   /** A URL that reads the file for `expiresIn` seconds, signed by the backend (an S3 presigned GET). */
   presignRead?: (key: string, expiresIn: number) => Promise<string>
+  /** A form a browser posts a file with, straight to the backend, under `key` (direct uploads). */
+  presignPost?: (key: string, options: PresignPostOptions) => Promise<PresignedPost>
+  /** Multipart uploads from the browser, for files too large for one request. */
+  readonly multipart?: MultipartDriver
   /** Told the plugin's context at register time (before `ready`). */
   attach?: (context: DriverContext) => void
   /** Awaited at register time: connect, check the backend answers, fail early with the reason. */
@@ -98,4 +152,9 @@ export function pageOf (keys: string[], { cursor, limit = Infinity }: ListOption
 /** What a driver throws for a missing file: Node's own shape (`code: 'ENOENT'`), whatever the backend. */
 export function fileNotFound (key: string): NodeJS.ErrnoException {
   return Object.assign(new Error(`ENOENT: no such file '${key}'`), { code: 'ENOENT' })
+}
+
+/** What a driver throws when a file changed since the `etag` a read or copy was pinned to (`ifMatch`). */
+export function sourceChanged (key: string): NodeJS.ErrnoException {
+  return Object.assign(new Error(`'${key}' changed since it was looked at`), { code: 'ECHANGED' })
 }

@@ -4,9 +4,10 @@ import { keysOf, knownKeys } from '../check-keys.js'
 import { FST_MEDIA_INVALID_OPTION, FST_MEDIA_STORAGE } from '../errors.js'
 import { isInlineType } from '../mime.js'
 import { Disk } from './disk.js'
-import { fileNotFound, type ByteRange, type DriverContent, type DriverContext, type ListOptions, type ListPage, type StorageDriver, type WriteOptions } from './driver.js'
+import { fileNotFound, sourceChanged, type ByteRange, type CopyOptions, type DriverContent, type DriverContext, type ListOptions, type ListPage, type PresignedPost, type PresignPostOptions, type ReadOptions, type StorageDriver, type WriteOptions } from './driver.js'
 import type { S3ClientConfigLike, S3ClientLike } from './s3-client.js'
-import { loadSdk, notFound, preconditionFailed, type Sdk } from './s3-sdk.js'
+import { S3Multipart } from './s3-multipart.js'
+import { loadPresignedPost, loadSdk, notFound, preconditionFailed, type Sdk } from './s3-sdk.js'
 import type { FileStat } from './storage.js'
 import { urlPath } from './url-path.js'
 import { normalizeStorageName } from './valid-name.js'
@@ -58,6 +59,7 @@ export class S3Driver implements StorageDriver {
   #baseUrl: string | undefined
   /** How errors at register time name this storage. */
   #label: string
+  readonly multipart: S3Multipart
 
   constructor (options: S3StorageOptions) {
     if (typeof options?.bucket !== 'string' || options.bucket === '') throw new FST_MEDIA_INVALID_OPTION('S3Storage.bucket', 'must be a bucket name')
@@ -71,6 +73,7 @@ export class S3Driver implements StorageDriver {
     this.#prefix = options.prefix === undefined || options.prefix === '' ? '' : `${checkPrefix(options.prefix)}/`
     this.#publicUrl = options.publicUrl
     this.#label = `S3Storage (bucket "${this.#bucket}")`
+    this.multipart = new S3Multipart(this.#sdk, this.#client, this.#bucket, this.#prefix)
   }
 
   attach ({ storageName }: DriverContext): void {
@@ -140,15 +143,16 @@ export class S3Driver implements StorageDriver {
     }
   }
 
-  read (key: string, range?: ByteRange): Readable {
+  read (key: string, range?: ByteRange, { ifMatch }: ReadOptions = {}): Readable {
     const send = async () => await this.#client.send(new this.#sdk.s3.GetObjectCommand({
       Bucket: this.#bucket,
       Key: this.#prefix + key,
-      Range: range === undefined ? undefined : `bytes=${range.start}-${range.end ?? ''}`
+      Range: range === undefined ? undefined : `bytes=${range.start}-${range.end ?? ''}`,
+      IfMatch: ifMatch
     }))
     return Readable.from((async function * () {
       const response = await send().catch((err: unknown) => {
-        throw notFound(err) ? fileNotFound(key) : err
+        throw notFound(err) ? fileNotFound(key) : preconditionFailed(err) ? sourceChanged(key) : err
       })
       yield * (response.Body as Readable)
     })(), { objectMode: false })
@@ -157,7 +161,7 @@ export class S3Driver implements StorageDriver {
   async head (key: string): Promise<FileStat | undefined> {
     try {
       const head = await this.#client.send(new this.#sdk.s3.HeadObjectCommand({ Bucket: this.#bucket, Key: this.#prefix + key }))
-      return { size: head.ContentLength as number, modified: head.LastModified as Date, contentType: head.ContentType }
+      return { size: head.ContentLength as number, modified: head.LastModified as Date, contentType: head.ContentType, etag: head.ETag }
     } catch (err) {
       if (notFound(err)) return undefined
       throw err
@@ -179,26 +183,50 @@ export class S3Driver implements StorageDriver {
     return { keys, cursor: page.IsTruncated === true ? page.NextContinuationToken : undefined }
   }
 
-  /** A server-side copy (CopyObject, up to 5 GiB), conditional where the server honours `IfNoneMatch`. */
-  async copy (from: string, to: string): Promise<boolean> {
+  /**
+   * A server-side copy (CopyObject, up to 5 GiB), conditional where the server honours `IfNoneMatch`. Given
+   * a content type, the copy gets its own headers (a browser's upload keeps none of what it claimed).
+   */
+  async copy (from: string, to: string, { ifMatch, contentType, cacheControl, contentEncoding }: CopyOptions = {}): Promise<boolean> {
+    const headers = contentType === undefined
+      ? { MetadataDirective: 'COPY' }
+      : { MetadataDirective: 'REPLACE', ContentType: contentType, ContentDisposition: isInlineType(contentType) ? undefined : 'attachment', CacheControl: cacheControl, ContentEncoding: contentEncoding }
     try {
       await this.#client.send(new this.#sdk.s3.CopyObjectCommand({
         Bucket: this.#bucket,
         Key: this.#prefix + to,
         CopySource: `${this.#bucket}/${encodeURIComponent(this.#prefix + from).replace(/%2F/g, '/')}`,
-        MetadataDirective: 'COPY',
+        CopySourceIfMatch: ifMatch,
+        ...headers,
         IfNoneMatch: '*'
       } as ClientS3.CopyObjectCommandInput))
       return true
     } catch (err) {
-      if (preconditionFailed(err)) return false
-      throw err
+      if (!preconditionFailed(err)) throw err
+      // the same status says the source changed (CopySourceIfMatch) or the target exists (IfNoneMatch)
+      if (ifMatch !== undefined && (await this.head(from))?.etag !== ifMatch) throw sourceChanged(from)
+      return false
     }
   }
 
   url (key: string): string {
     if (this.#baseUrl === undefined) throw new FST_MEDIA_INVALID_OPTION('S3Storage', 'call `await storage.ready()` (the plugin does) before asking for URLs')
     return this.#baseUrl + urlPath(key)
+  }
+
+  /**
+   * A POST policy for one key: the exact content type, the size range, the expiry. S3 checks them when
+   * the browser posts; the commit checks the bytes again anyway.
+   */
+  async presignPost (key: string, { contentType, minSize, maxSize, expiresIn }: PresignPostOptions): Promise<PresignedPost> {
+    const { createPresignedPost } = loadPresignedPost()
+    return await createPresignedPost(this.#client, {
+      Bucket: this.#bucket,
+      Key: this.#prefix + key,
+      Conditions: [['content-length-range', minSize, maxSize], ['eq', '$Content-Type', contentType]],
+      Fields: { 'Content-Type': contentType },
+      Expires: expiresIn
+    })
   }
 
   async presignRead (key: string, expiresIn: number): Promise<string> {

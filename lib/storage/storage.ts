@@ -34,6 +34,8 @@ export interface FileStat {
   size: number
   modified: Date
   contentType?: string
+  /** The backend's version tag of the bytes (S3's ETag), where it has one. */
+  etag?: string
 }
 
 export interface UrlOptions {

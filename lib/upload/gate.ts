@@ -47,6 +47,11 @@ export class Gate<H> implements AsyncIterable<Buffer> {
     this.#header = header
   }
 
+  /** True when the content's bytes must be checked as text: only reading all of them can tell. */
+  get checksText (): boolean {
+    return this.#opts.text
+  }
+
   /** Bytes that came so far, the one that passed a limit included: what a refusal reports. */
   get seen (): number {
     return this.#seen

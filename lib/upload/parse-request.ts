@@ -4,11 +4,13 @@ import { formatBytes } from '../bytes.js'
 import { FST_MEDIA_BAD_MULTIPART, FST_MEDIA_FIELD_REQUIRED, FST_MEDIA_LIMIT, FST_MEDIA_TOO_MANY_FILES, FST_MEDIA_UNKNOWN_FIELD } from '../errors.js'
 import { refusal } from '../refusal.js'
 import type { FieldFile } from '../fields/field-file.js'
-import type { Model } from '../fields/model.js'
+import type { BoundField, Model } from '../fields/model.js'
 import type { MediaLimits } from '../options.js'
 import { parserError, totalSizeError } from './map-error.js'
 import { storeFile, type FileSource } from './store-file.js'
 import type { UploadTransaction } from './transaction.js'
+import { commitDirect } from '../direct/commit.js'
+import type { DirectUploads } from '../direct/direct-uploads.js'
 
 export type UploadsRecord = Record<string, FieldFile | FieldFile[] | null>
 export type TextFields = Record<string, unknown>
@@ -25,7 +27,7 @@ export function emptyUploads (model: Model): UploadsRecord {
  * transaction the moment it exists. An aborted `signal` stops it with the signal's reason: the file being
  * received fails (so its storage discards what it wrote) and a wait for the next part ends.
  */
-export async function parseUpload (request: FastifyRequest, model: Model, limits: MediaLimits, tx: UploadTransaction, body: TextFields, signal: AbortSignal): Promise<UploadsRecord> {
+export async function parseUpload (request: FastifyRequest, model: Model, limits: MediaLimits, tx: UploadTransaction, body: TextFields, signal: AbortSignal, direct: DirectUploads): Promise<UploadsRecord> {
   const uploads = emptyUploads(model)
   let total = 0
   const count = (bytes: number): void => {
@@ -49,6 +51,10 @@ export async function parseUpload (request: FastifyRequest, model: Model, limits
     isPartAFile: (_field: string, _type: string, filename: string | undefined) => filename !== undefined,
     throwFileSizeLimit: false
   } as Parameters<FastifyRequest['parts']>[0])
+  const add = (name: string, field: BoundField, file: FieldFile): void => {
+    if (field.multiple) (uploads[name] as FieldFile[]).push(file)
+    else uploads[name] = file
+  }
   const iterator = parts[Symbol.asyncIterator]()
   let receiving: Readable | undefined
   const stopped = new Promise<never>((_resolve, reject) => {
@@ -72,7 +78,12 @@ export async function parseUpload (request: FastifyRequest, model: Model, limits
       if (Object.hasOwn(model.fields, name)) {
         // an empty value is no file: what Swagger UI (and `curl -F avatar=`) send for a file left empty
         if (part.value === '') continue
-        throw refusal(new FST_MEDIA_BAD_MULTIPART(name, 'a text value where a file was expected'), { field: name })
+        const field = model.fields[name]!
+        if (field.options.direct === undefined) throw refusal(new FST_MEDIA_BAD_MULTIPART(name, 'a text value where a file was expected'), { field: name })
+        // a direct upload's token: the file it names is committed as this field's file
+        checkRoom(name, field, uploads[name]!)
+        add(name, field, await commitDirect(direct, field, part.value, request, tx.hooksFor(field.storage, count)))
+        continue
       }
       count(Buffer.byteLength(typeof part.value === 'string' ? part.value : JSON.stringify(part.value)))
       const previous = body[name]
@@ -82,11 +93,7 @@ export async function parseUpload (request: FastifyRequest, model: Model, limits
 
     if (!Object.hasOwn(model.fields, name)) throw refusal(new FST_MEDIA_UNKNOWN_FIELD(name), { field: name })
     const field = model.fields[name]!
-    const current = uploads[name]
-    if (!field.multiple && current !== null) throw refusal(new FST_MEDIA_TOO_MANY_FILES(name, 1), { field: name, limit: 1, option: 'multiple' })
-    if (field.multiple && (current as FieldFile[]).length >= field.options.maxCount) {
-      throw refusal(new FST_MEDIA_TOO_MANY_FILES(name, field.options.maxCount), { field: name, limit: field.options.maxCount, option: 'maxCount' })
-    }
+    checkRoom(name, field, uploads[name]!)
     receiving = part.file
     const file = await storeFile({
       field: field.options,
@@ -99,9 +106,7 @@ export async function parseUpload (request: FastifyRequest, model: Model, limits
       hooks: tx.hooksFor(field.storage, count)
     })
     receiving = undefined
-    if (file === null) continue
-    if (field.multiple) (current as FieldFile[]).push(file)
-    else uploads[name] = file
+    if (file !== null) add(name, field, file)
   }
 
   for (const [name, field] of Object.entries(model.fields)) {
@@ -111,6 +116,14 @@ export async function parseUpload (request: FastifyRequest, model: Model, limits
     }
   }
   return uploads
+}
+
+/** Refuses one file more than a field takes. */
+function checkRoom (name: string, field: BoundField, current: FieldFile | FieldFile[] | null): void {
+  if (!field.multiple && current !== null) throw refusal(new FST_MEDIA_TOO_MANY_FILES(name, 1), { field: name, limit: 1, option: 'multiple' })
+  if (field.multiple && (current as FieldFile[]).length >= field.options.maxCount) {
+    throw refusal(new FST_MEDIA_TOO_MANY_FILES(name, field.options.maxCount), { field: name, limit: field.options.maxCount, option: 'maxCount' })
+  }
 }
 
 /** A file part's chunks, with what its stream throws (busboy: the body ended inside it) made ours. */

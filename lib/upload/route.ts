@@ -10,6 +10,7 @@ import { publishStored } from '../events.js'
 import { refusalErrorHandler, reportRefusal } from './refusal-reply.js'
 import type { PendingNames } from './pending.js'
 import { UploadTransaction } from './transaction.js'
+import type { DirectUploads } from '../direct/direct-uploads.js'
 
 export const kTransaction = Symbol('fastify-media.transaction')
 export const kUploads = Symbol('fastify-media.uploads')
@@ -43,7 +44,7 @@ function releaseBody (request: FastifyRequest, reply: FastifyReply): void {
  * The `onRoute` hook that turns a route with `upload: Model` into an upload route. `documented` collects, for
  * each upload route, the step that puts its documented schema in place (run by the plugin's `onReady` hook).
  */
-export function uploadRoutes (limits: MediaLimits, pending: PendingNames, documented: Array<() => void>) {
+export function uploadRoutes (limits: MediaLimits, pending: PendingNames, documented: Array<() => void>, direct: DirectUploads) {
   return function onRoute (this: FastifyInstance, routeOptions: RouteOptions & { upload?: unknown }): void {
     const model = routeOptions.upload
     if (model === undefined) return
@@ -100,7 +101,7 @@ export function uploadRoutes (limits: MediaLimits, pending: PendingNames, docume
         })), limits.uploadTimeout)
         : undefined
       try {
-        request[kUploads] = await parseUpload(request, model as Model, limits, tx, body, deadline.signal)
+        request[kUploads] = await parseUpload(request, model as Model, limits, tx, body, deadline.signal, direct)
         tx.parsed()
       } catch (err) {
         releaseBody(request, reply)

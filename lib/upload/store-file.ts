@@ -1,4 +1,6 @@
 import type { FastifyRequest } from 'fastify'
+import { Writable } from 'node:stream'
+import { pipeline } from 'node:stream/promises'
 import { buffer as readAll } from 'node:stream/consumers'
 import { formatBytes } from '../bytes.js'
 import { FST_MEDIA_EXTENSION_MISMATCH, FST_MEDIA_FILE_TOO_LARGE, FST_MEDIA_FILE_TOO_SMALL, FST_MEDIA_INVALID_NAME } from '../errors.js'
@@ -21,6 +23,24 @@ import type { UploadHooks } from './transaction.js'
 /** A file's chunks; `return()` releases what is left unread (a refusal mid-part leaves the rest). */
 export type FileSource = AsyncIterator<Buffer> & { return: (value?: undefined) => Promise<unknown> }
 
+/** What a copy of a file already in storage is told, as `storage.save` would be. */
+export interface CopyToOptions {
+  contentType: string
+  maxLength: number
+  claim: (name: string) => void
+  release: (name: string) => void
+}
+
+/**
+ * A file already in the field's storage (a direct upload): its size is known before any byte is read, and
+ * it is copied to its name inside the storage rather than written through the app. The source then reads it.
+ */
+export interface InStorage {
+  size: number
+  /** Copies the file to a free name from `name` on, and resolves that name. */
+  copyTo: (name: string, options: CopyToOptions) => Promise<string>
+}
+
 /** Everything storing one file needs. */
 export interface StoreContext {
   field: ResolvedField
@@ -32,6 +52,8 @@ export interface StoreContext {
   source: FileSource
   request?: FastifyRequest
   hooks: UploadHooks
+  /** Set when the file is in the storage already: `source` reads it from there. */
+  inStorage?: InStorage
 }
 
 interface Detection {
@@ -111,7 +133,7 @@ async function storeChecked<H, F extends FieldFile> (
     text: checked.detected.text,
     count: hooks.count
   }, header)
-  const stored = async (): Promise<F> => await makeFile(await store(ctx, checked, gate, sanitizeWith))
+  const stored = async (): Promise<F> => await makeFile(await store(ctx, checked, gate, sanitizeWith, header))
   return await stored().catch(refused(ctx, head, checked.detected, gate))
 }
 
@@ -152,9 +174,14 @@ async function checkDetected (ctx: StoreContext, head: Head, { detected, stem, c
     ? undefined
     : { format, rules, header: await checkImageHeader(head, format, rules, fieldName) }
 
-  // size comes last in the contract's order; a part that fit in the window is refused before any write
-  if (head.ended && head.bytes.length > field.maxSize) {
+  // size comes last in the contract's order; a part that fit in the window, or a file whose size the
+  // storage knows, is refused before any write
+  const size = ctx.inStorage?.size ?? (head.ended ? head.bytes.length : undefined)
+  if (size !== undefined && size > field.maxSize) {
     throw refusal(new FST_MEDIA_FILE_TOO_LARGE(fieldName, formatBytes(field.maxSize)), { field: fieldName, limit: field.maxSize, option: 'maxSize' })
+  }
+  if (ctx.inStorage !== undefined && ctx.inStorage.size < field.minSize) {
+    throw refusal(new FST_MEDIA_FILE_TOO_SMALL(fieldName, formatBytes(field.minSize)), { field: fieldName, limit: field.minSize, option: 'minSize' })
   }
   const filename = `${stem}.${detected.ext}`
   return { detected, image, plan: namePlan(ctx, filename, detected.ext) }
@@ -178,14 +205,20 @@ async function checkImageHeader (head: Head, format: ImageFormat, rules: ImageRu
  * original instead, once the gate has passed all of it. The name is the storage's (a taken one gets a suffix).
  */
 async function store<H> (
-  { field, storage, hooks }: StoreContext,
+  { field, storage, hooks, inStorage }: StoreContext,
   { detected, plan }: Checked,
   gate: Gate<H>,
-  sanitizeWith: ((buffer: Buffer, header: H) => Promise<Encoded>) | undefined
+  sanitizeWith: ((buffer: Buffer, header: H) => Promise<Encoded>) | undefined,
+  header: HeaderSource<H>
 ): Promise<Stored<H>> {
   const options = { contentType: detected.mime, maxLength: field.maxLength, claim: hooks.claim, release: hooks.release }
   // a name refused for its path is refused before any byte is read, unless it waits for the content's hash
   const wanted = plan.needsHash ? () => plan.name(gate.result().sha256) : plan.name()
+  if (inStorage !== undefined && sanitizeWith === undefined) {
+    const copied = await copyInStorage(inStorage, gate, header, options, wanted)
+    hooks.onStored(copied.name)
+    return copied
+  }
   if (sanitizeWith !== undefined) {
     const input = await readAll(gate)
     const sanitized = await sanitizeWith(input, gate.result().header)
@@ -196,6 +229,19 @@ async function store<H> (
   const name = await storage.save(wanted, gate, options)
   hooks.onStored(name)
   return { name, ...gate.result(), sanitized: undefined }
+}
+
+/**
+ * A file already in storage gets its name by a copy inside the storage. Its bytes pass the gate first only
+ * where a check needs all of them: a text type, a `{hash}` name, an image header beyond the sniffing window.
+ */
+async function copyInStorage<H> (inStorage: InStorage, gate: Gate<H>, header: HeaderSource<H>, options: CopyToOptions, wanted: string | (() => string)): Promise<Stored<H>> {
+  const readsAll = typeof wanted === 'function' || gate.checksText || !('value' in header)
+  // the gate checks as it is read; nothing is kept
+  if (readsAll) await pipeline(gate, new Writable({ write: (_chunk, _encoding, done) => done() }))
+  const passed = readsAll ? gate.result() : { size: inStorage.size, sha256: undefined, header: (header as { value: H }).value }
+  const name = await inStorage.copyTo(typeof wanted === 'function' ? wanted() : wanted, options)
+  return { name, ...passed, sanitized: undefined }
 }
 
 function namePlan ({ field, fieldName, modelName, request }: StoreContext, filename: string, ext: string): NamePlan {
