@@ -55,7 +55,7 @@ export const TOTAL_SIZE = '40 MB'
 /** How long a signed link to a contract stays valid, in seconds. */
 export const CONTRACT_LINK_SECONDS = 300
 
-/** Where app.media.directRoutes() mounts the routes the browser calls for the video. */
+/** Where app.media.directRoutes mounts the routes the browser calls for the video. */
 export const DIRECT_PREFIX = '/direct'
 
 /** Videos above this go to the bucket in parts (S3 multipart), signed one by one. */

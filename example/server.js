@@ -151,7 +151,7 @@ export async function buildApp ({
         if (status >= 500) request.log.error({ err: error }, 'direct upload failed')
         return reply.code(status).send({ statusCode: status, code, field, message })
       })
-      await scope.register(app.media.directRoutes({ prefix: DIRECT_PREFIX, fields: [Profile.fields.video] }))
+      await scope.register(app.media.directRoutes, { prefix: DIRECT_PREFIX, fields: [Profile.fields.video] })
     })
   }
 

@@ -63,7 +63,7 @@ t.test('main.js with MEDIA_S3_BUCKET and MEDIA_S3_ENDPOINT: the video field, the
     return { status: res.status, body: await res.json() as Record<string, unknown> }
   }
   t.match(await presign(1_000_000), { status: 200, body: { method: 'POST', url: `${endpoint}/${bucket}`, token: String } }, 'a form POST to the bucket under 16 MiB')
-  t.match(await presign(50_000_000), { status: 200, body: { method: 'multipart', partSize: 16 * 2 ** 20, token: String } }, 'parts above')
+  t.match(await presign(50_000_000), { status: 200, body: { method: 'multipart', partSize: Number, token: String } }, 'parts above')
   t.match(await presign(600_000_000), { status: 413, body: { code: 'FST_MEDIA_FILE_TOO_LARGE', field: 'video', message: 'This file is larger than 500 MB. Choose a smaller one.' } }, 'over the field\'s maxSize: the page\'s words')
 
   child.kill('SIGTERM')

@@ -1,6 +1,6 @@
 // Direct uploads in a real browser: the demo started against a bucket (s3rver, with the CORS rule of
 // example/s3-cors.xml, as README's "Direct uploads" starts it), a video chosen in chromium, sent to the bucket
-// by the page's script through the routes of app.media.directRoutes(), then committed by the form.
+// by the page's script through the routes app.media.directRoutes mounts, then committed by the form.
 import { GetObjectCommand, ListObjectsCommand, PutBucketCorsCommand, type CORSConfiguration } from '@aws-sdk/client-s3'
 import { createHash, randomBytes } from 'node:crypto'
 import { once } from 'node:events'
@@ -100,6 +100,7 @@ if (browser !== undefined) {
     const { page } = await newPage(t, browser)
     const requests: string[] = []
     page.on('request', (request) => { requests.push(`${request.method()} ${new URL(request.url()).pathname}${new URL(request.url()).searchParams.has('partNumber') ? '?partNumber' : ''}`) })
+    const presigned = page.waitForResponse((response) => response.url().endsWith('/direct/presign')).then(async (response) => await response.json() as { method: string, partSize: number })
 
     await page.goto(demo.url)
     const seen = await watchProgress(page)
@@ -111,10 +112,14 @@ if (browser !== undefined) {
     const received = demo.received() - before
 
     t.ok(received < 64 * 1024, `the app read ${received} bytes from its sockets for the upload, headers included`)
+    const { method, partSize } = await presigned
+    t.equal(method, 'multipart', 'above the field\'s multipartAbove (16 MiB)')
+    const parts = Math.ceil(size / partSize)
+    t.ok(parts > 1, `${parts} parts of ${partSize} bytes`)
     t.same(requests.filter((line) => line.startsWith('POST /direct/')), [
-      'POST /direct/presign', 'POST /direct/parts', 'POST /direct/parts', 'POST /direct/parts', 'POST /direct/complete'
-    ], 'one presign, a signature per part (50 MB in 16 MiB parts), one completion')
-    t.equal(requests.filter((line) => line.startsWith('PUT ') && line.endsWith('?partNumber')).length, 3, 'three parts PUT to the bucket')
+      'POST /direct/presign', ...Array<string>(parts).fill('POST /direct/parts'), 'POST /direct/complete'
+    ], 'one presign, a signature per part, one completion')
+    t.equal(requests.filter((line) => line.startsWith('PUT ') && line.endsWith('?partNumber')).length, parts, 'each part PUT to the bucket')
     t.notOk(requests.some((line) => line === `POST ${new URL(demo.bucketUrl).pathname}`), 'no form POST to the bucket')
 
     const percents = seen.map((text) => Number.parseInt(text, 10))

@@ -1,5 +1,5 @@
 /* global XMLHttpRequest */
-// A file sent from the browser straight to the bucket, through the routes of app.media.directRoutes(): the
+// A file sent from the browser straight to the bucket, through the routes app.media.directRoutes mounts: the
 // app signs, the bucket receives the bytes. Below the field's multipart threshold it is one POST of a form
 // (the signed policy's fields, then the file); above, S3 multipart: each part PUT to a URL the app signs,
 // then the app completes the upload. The answer is a token: send it as the field's value in the form, and
