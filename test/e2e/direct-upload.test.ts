@@ -183,6 +183,7 @@ if (browser !== undefined) {
     await error.waitFor({ state: 'visible' })
     t.equal(await error.textContent(), 'This file is not an MP4 or WebM video, whatever its name says.')
     t.equal(await error.getAttribute('data-code'), 'FST_MEDIA_INVALID_TYPE')
+    t.ok(await page.isHidden('#video-progress'), 'the bar that reached 100% goes away with the refusal')
     t.notOk(await page.isDisabled('#submit'), 'the form can be sent again')
     t.same(await demo.keys(), [], 'neither the copy nor the quarantine object nor the token\'s record')
     t.same(filesUnder(demo.mediaRoot), [], 'nor the avatar, stored before the video was refused')

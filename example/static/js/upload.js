@@ -95,6 +95,12 @@ function setProgress (percent) {
   progressText.textContent = `${percent}%`
 }
 
+/** After a refusal: the bars of a finished video upload would say the opposite of the message. */
+function hideProgress () {
+  progress.hidden = true
+  for (const box of form.querySelectorAll('.field .progress')) box.hidden = true
+}
+
 function answerOf (xhr) {
   try {
     return JSON.parse(xhr.responseText)
@@ -170,7 +176,7 @@ form.addEventListener('submit', async (event) => {
       return
     }
     submit.disabled = false
-    progress.hidden = true
+    hideProgress()
     const message = answer.message ?? `The server answered ${xhr.status}. Please try again.`
     if (typeof answer.field === 'string') {
       showError(answer.field, message, answer.code)
@@ -181,7 +187,7 @@ form.addEventListener('submit', async (event) => {
   })
   xhr.addEventListener('error', () => {
     submit.disabled = false
-    progress.hidden = true
+    hideProgress()
     showFormError('The connection was lost during the upload. Please try again.', 'client:network')
   })
   setProgress(0)
