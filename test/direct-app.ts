@@ -16,7 +16,7 @@ export interface DirectAppOptions {
 function declare (app: FastifyInstance, direct: true | DirectOptions) {
   return {
     Clip: app.media.model('clip', {
-      video: FileField({ storage: 'bucket', uploadTo: 'videos/', accept: ['video/mp4'], maxSize: 20_000_000, direct }),
+      video: FileField({ storage: 'bucket', uploadTo: 'videos/', accept: ['video/mp4'], maxSize: 20_000_000, minSize: 100, direct }),
       extra: FileField({ storage: 'bucket', uploadTo: 'videos/', accept: ['video/mp4'], required: false, multiple: true, maxCount: 2, direct })
     }),
     Doc: app.media.model('doc', {

@@ -38,16 +38,28 @@ export async function openMultipartUploads (client: S3Client, bucket: string): P
   return (page.Uploads ?? []).map((upload) => upload.Key!)
 }
 
+const answering = new WeakMap<S3Client, Map<string, (input: any) => unknown>>()
+
 /**
  * Answers one SDK command on the client itself, before it is sent, and records what it was asked: for what
- * s3rver does not implement (ListParts, AbortMultipartUpload). The answer may throw, as S3 would.
+ * s3rver does not implement (ListParts, AbortMultipartUpload). The answer may throw, as S3 would. A later
+ * answer for the same command replaces the earlier one.
  */
 export function answer (client: S3Client, command: string, respond: (input: any) => unknown): any[] {
   const asked: any[] = []
-  client.middlewareStack.add((next, context) => async (args) => {
-    if (context.commandName !== command) return await next(args)
-    asked.push(args.input)
-    return { output: { $metadata: {}, ...(await respond(args.input) as object) }, response: {} }
-  }, { step: 'initialize', name: `answer-${command}` })
+  let answers = answering.get(client)
+  if (answers === undefined) {
+    const table = answers = new Map()
+    answering.set(client, table)
+    client.middlewareStack.add((next, context) => async (args) => {
+      const answerWith = table.get(context.commandName)
+      if (answerWith === undefined) return await next(args)
+      return { output: { $metadata: {}, ...(await answerWith(args.input) as object) }, response: {} }
+    }, { step: 'initialize', name: 'answer' })
+  }
+  answers.set(command, (input) => {
+    asked.push(input)
+    return respond(input)
+  })
   return asked
 }

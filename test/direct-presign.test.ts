@@ -14,7 +14,7 @@ t.test('the POST policy pins the key in quarantine, the exact type, the size ran
   t.equal(Date.parse(form.expires), Math.floor(expiration / 1000) * 1000, 'the result says when')
   t.match(form.fields.key, /^\.direct\/q\/[0-9a-f-]{36}$/, 'a key under the quarantine prefix, with nothing of the client in it')
   t.equal(form.fields['Content-Type'], 'video/mp4')
-  t.same(policy.conditions.filter((c) => Array.isArray(c)), [['content-length-range', 1, 20_000_000], ['eq', '$Content-Type', 'video/mp4']])
+  t.same(policy.conditions.filter((c) => Array.isArray(c)), [['content-length-range', 100, 20_000_000], ['eq', '$Content-Type', 'video/mp4']])
   t.ok(policy.conditions.some((c) => (c as Record<string, string>).key === form.fields.key), 'the exact key')
   t.ok(policy.conditions.some((c) => (c as Record<string, string>).bucket !== undefined), 'the bucket')
   const other = await app.media.presign(Clip.fields.video, { filename: 'clip.mp4', size: 5000 }) as PresignedForm
@@ -26,7 +26,8 @@ t.test('presign refuses what the field would refuse by its size or name, before 
   const { app, Clip, Doc } = await directApp(t)
   const video = Clip.fields.video
   await t.rejects(app.media.presign(video, { filename: 'clip.mp4', size: 20_000_001 }), { code: 'FST_MEDIA_FILE_TOO_LARGE', statusCode: 413, field: 'video', limit: 20_000_000 })
-  await t.rejects(app.media.presign(video, { filename: 'clip.mp4', size: 0 }), { code: 'FST_MEDIA_FILE_TOO_SMALL', field: 'video' })
+  await t.rejects(app.media.presign(video, { filename: 'clip.mp4', size: 99 }), { code: 'FST_MEDIA_FILE_TOO_SMALL', field: 'video', limit: 100 })
+  await t.rejects(app.media.presign(Doc.fields.text, { filename: 'a.txt', size: 0 }), { code: 'FST_MEDIA_FILE_TOO_SMALL', field: 'text', limit: 1 })
   await t.rejects(app.media.presign(video, { filename: '..', size: 10 }), { code: 'FST_MEDIA_INVALID_NAME', field: 'video' })
   await t.rejects(app.media.presign(video, { filename: 42 as unknown as string, size: 10 }), { code: 'FST_MEDIA_INVALID_NAME' })
   await t.rejects(app.media.presign(video, { filename: 'a.mp4', size: 1.5 }), { code: 'FST_MEDIA_INVALID_OPTION', message: /size/ })
@@ -115,4 +116,14 @@ t.test('multipart: parts adding up past maxSize are refused at completion and re
   await t.rejects(app.media.signPart(big.token, 0), { code: 'FST_MEDIA_INVALID_OPTION', message: /partNumber/ })
   await t.rejects(app.media.signPart(big.token, 10_001), { code: 'FST_MEDIA_INVALID_OPTION' })
   await t.rejects(app.media.signPart('nope', 1), { code: 'FST_MEDIA_INVALID_TOKEN', field: null, message: /forged/ })
+  const { signToken } = await import('../lib/direct/token.js')
+  const elsewhere = signToken(Buffer.from(KEY), { field: 'gone.video', id: 'x', expires: Math.floor(Date.now() / 1000) + 60, filename: 'a.mp4', uploadId: 'u' })
+  await t.rejects(app.media.signPart(elsewhere, 1), { code: 'FST_MEDIA_INVALID_TOKEN', message: /forged/ }, 'signed with our key for a field this app does not have')
+
+  answer(client, 'ListPartsCommand', () => ({ IsTruncated: false }))
+  t.same(await app.media.listParts(big.token), [], 'an upload with no parts yet')
+  answer(client, 'AbortMultipartUploadCommand', () => {
+    throw Object.assign(new Error('internal'), { name: 'InternalError', $metadata: { httpStatusCode: 500 } })
+  })
+  await t.rejects(app.media.abortMultipart(big.token), { code: 'FST_MEDIA_STORAGE', message: /abortMultipart.*InternalError/ })
 })

@@ -7,7 +7,8 @@ import Fastify, { type FastifyInstance, type FastifySchema } from 'fastify'
 import { join } from 'node:path'
 import t from 'tap'
 import { buildApp } from '../example/server.js'
-import fastifyMedia, { FileField, FileSystemStorage, ImageField } from '../lib/index.js'
+import fastifyMedia, { FileField, FileSystemStorage, ImageField, S3Storage } from '../lib/index.js'
+import { s3Bucket } from './s3-server.js'
 import { filesUnder, fixture, postForm, tempDir, type Part, type Tap } from './helpers.js'
 
 type Order = 'swagger first' | 'swagger last'
@@ -348,3 +349,16 @@ for (const mode of ['development', 'production'] as const) {
     t.equal((await app.inject(app.media.static('css/app.css'))).statusCode, 200, "the demo's own static files still serve")
   })
 }
+
+t.test('a direct-upload field says it takes a presign token too', async (t) => {
+  const { client, bucket } = await s3Bucket(t)
+  const app = Fastify()
+  t.teardown(() => app.close())
+  await app.register(fastifySwagger, { openapi: {} })
+  await app.register(fastifyMedia, { baseDir: tempDir(t), static: false, signingKey: 'k'.repeat(32), storages: { bucket: new S3Storage({ bucket, client }) } })
+  const Model = app.media.model('m', { video: FileField({ storage: 'bucket', maxSize: '1 GB', accept: ['video/mp4'], direct: true }) })
+  app.post('/m', { upload: Model }, async () => 'ok')
+  await app.ready()
+  const { properties } = operation(app, '/m').requestBody.content['multipart/form-data']!.schema
+  t.same(properties.video, { type: 'string', format: 'binary', description: 'Up to 1 GB. Accepted types: video/mp4. Or, uploaded straight to storage, the `token` that app.media.presign() gave for it.' })
+})

@@ -185,10 +185,11 @@ t.test('an S3 upload that the server refuses is a storage error', async (t) => {
 })
 
 t.test('without the AWS SDK, a clear message says what to install', async (t) => {
-  const { loadSdk } = await t.mockImport<typeof import('../lib/storage/s3-sdk.js')>('../lib/storage/s3-sdk.js', {
+  const { loadSdk, loadPresignedPost } = await t.mockImport<typeof import('../lib/storage/s3-sdk.js')>('../lib/storage/s3-sdk.js', {
     'node:module': { createRequire: () => () => { throw new Error('Cannot find module') } }
   })
   t.throws(() => loadSdk(), { code: 'FST_MEDIA_INVALID_OPTION', message: /S3Storage: needs the AWS SDK: npm install @aws-sdk\/client-s3/ })
+  t.throws(() => loadPresignedPost(), { code: 'FST_MEDIA_INVALID_OPTION', message: /direct: .*npm install @aws-sdk\/s3-presigned-post/ })
 })
 
 t.test('an upload route with an S3 field storage: checks, rollback, records', async (t) => {

@@ -1,11 +1,10 @@
 import type { FastifyRequest } from 'fastify'
-import { FST_MEDIA_STORAGE } from '../errors.js'
 import type { FieldFile } from '../fields/field-file.js'
 import type { BoundField } from '../fields/model.js'
 import type { Disk } from '../storage/disk.js'
 import { storeFile } from '../upload/store-file.js'
 import type { UploadHooks } from '../upload/transaction.js'
-import { invalidToken, quarantineKey, usedKey, type DirectUploads } from './direct-uploads.js'
+import { attempt, invalidToken, quarantineKey, usedKey, type DirectUploads } from './direct-uploads.js'
 import { objectSource } from './object-source.js'
 
 /** The ids whose commit runs in this process now: a second commit of one token waits for nothing, it is refused. */
@@ -17,7 +16,7 @@ const committing = new Set<string>()
  * under `.direct/used/`), and the record, the quarantined file and the copy all belong to the request's
  * transaction: a refusal or a failed request leaves none of them.
  */
-export async function commitDirect (direct: DirectUploads, field: BoundField, token: unknown, request: FastifyRequest | undefined, hooks: UploadHooks): Promise<FieldFile> {
+export async function commitDirect (direct: DirectUploads, field: BoundField, token: string, request: FastifyRequest | undefined, hooks: UploadHooks): Promise<FieldFile> {
   const { id, filename } = direct.claims(token, `${field.model}.${field.name}`, field.name)
   const storage = field.storage as Disk
   if (committing.has(id)) throw invalidToken(field.name, 'the upload token is being used by another request')
@@ -28,7 +27,7 @@ export async function commitDirect (direct: DirectUploads, field: BoundField, to
     committing.delete(id)
   }
   const quarantined = quarantineKey(id)
-  const stat = await storage.driver.head(quarantined).catch((err: unknown) => { throw new FST_MEDIA_STORAGE('commit', 'head', { cause: err }) })
+  const stat = await attempt('commit', async () => await storage.driver.head(quarantined))
   if (stat === undefined) throw invalidToken(field.name, 'nothing was uploaded with this token, or it was committed already')
   hooks.onStored(quarantined)
   // never null: a token names a file (presign refuses a name with nothing usable left)
@@ -55,7 +54,7 @@ export async function commitDirect (direct: DirectUploads, field: BoundField, to
 async function spend (storage: Disk, id: string, field: string, hooks: UploadHooks): Promise<void> {
   const used = usedKey(id)
   // the look first catches a replay on servers that ignore If-None-Match; the conditional write, a race
-  const fresh = !await storage.exists(used) && await storage.driver.write(used, Buffer.alloc(0), { ifAbsent: true, contentType: 'application/octet-stream' })
+  const fresh = !await storage.exists(used) && await attempt('commit', async () => await storage.driver.write(used, Buffer.alloc(0), { ifAbsent: true, contentType: 'application/octet-stream' }))
   if (!fresh) throw invalidToken(field, 'the upload token was used already')
   hooks.onStored(used)
 }

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto'
 import { formatBytes } from '../bytes.js'
-import { FST_MEDIA_FILE_TOO_LARGE, FST_MEDIA_FILE_TOO_SMALL, FST_MEDIA_INVALID_NAME, FST_MEDIA_INVALID_OPTION, FST_MEDIA_INVALID_TOKEN, FST_MEDIA_STORAGE } from '../errors.js'
+import { FST_MEDIA_FILE_TOO_LARGE, FST_MEDIA_FILE_TOO_SMALL, FST_MEDIA_INVALID_NAME, FST_MEDIA_INVALID_OPTION, FST_MEDIA_INVALID_TOKEN } from '../errors.js'
 import type { BoundField } from '../fields/model.js'
 import { refusal } from '../refusal.js'
-import { DIRECT, Disk } from '../storage/disk.js'
+import { DIRECT, Disk, storageFailure } from '../storage/disk.js'
 import type { MultipartDriver, StorageDriver, UploadedPart } from '../storage/driver.js'
 import { getValidName } from '../storage/valid-name.js'
 import type { DirectRules } from './options.js'
@@ -104,17 +104,14 @@ export class DirectUploads {
     const expires = Math.floor(Date.now() / 1000) + rules.expiresIn
     const claims: TokenClaims = { field: `${field.model}.${name}`, id, expires, filename }
     const expiresAt = new Date(expires * 1000).toISOString()
-    try {
-      if (size > rules.multipartAbove && driver.multipart !== undefined) {
-        const uploadId = await driver.multipart.create(key, { contentType })
-        const partSize = Math.max(MIN_PART, Math.ceil(size / MAX_PARTS))
-        return { method: 'multipart', uploadId, key, partSize, token: this.#sign({ ...claims, uploadId }), expires: expiresAt }
-      }
-      const post = await driver.presignPost!(key, { contentType, minSize: least, maxSize: Math.min(maxSize, SINGLE_MAX), expiresIn: rules.expiresIn })
-      return { method: 'POST', url: post.url, fields: post.fields, token: this.#sign(claims), expires: expiresAt }
-    } catch (err) {
-      throw storageFailed('presign', err)
+    const { multipart } = driver
+    if (size > rules.multipartAbove && multipart !== undefined) {
+      const uploadId = await attempt('presign', async () => await multipart.create(key, { contentType }))
+      const partSize = Math.max(MIN_PART, Math.ceil(size / MAX_PARTS))
+      return { method: 'multipart', uploadId, key, partSize, token: this.#sign({ ...claims, uploadId }), expires: expiresAt }
     }
+    const post = await attempt('presign', async () => await driver.presignPost!(key, { contentType, minSize: least, maxSize: Math.min(maxSize, SINGLE_MAX), expiresIn: rules.expiresIn }))
+    return { method: 'POST', url: post.url, fields: post.fields, token: this.#sign(claims), expires: expiresAt }
   }
 
   #sign (claims: TokenClaims): string {
@@ -122,8 +119,9 @@ export class DirectUploads {
   }
 
   /** The claims of a token for `field` (any field: undefined), or the refusal a client gets. */
-  claims (token: unknown, field: string | undefined, fieldName: string | null): TokenClaims & { upload: BoundField } {
-    const result = typeof token === 'string' && this.#key !== undefined ? verifyToken(this.#key, token, field) : 'forged'
+  claims (token: string, field: string | undefined, fieldName: string | null): TokenClaims & { upload: BoundField } {
+    // a token reaches here only for a field registered, which needs the key
+    const result = verifyToken(this.#key!, token, field)
     if (typeof result === 'string') throw invalidToken(fieldName, TOKEN_PROBLEMS[result])
     // a token signed for a field declared in another app sharing the key: as good as forged here
     const upload = this.#fields.get(result.field)
@@ -131,7 +129,7 @@ export class DirectUploads {
     return { ...result, upload }
   }
 
-  #multipart (token: unknown): { claims: TokenClaims, multipart: MultipartDriver, uploadId: string, field: BoundField } {
+  #multipart (token: string): { claims: TokenClaims, multipart: MultipartDriver, uploadId: string, field: BoundField } {
     const claims = this.claims(token, undefined, null)
     const multipart = (claims.upload.storage as Disk).driver.multipart
     if (claims.uploadId === undefined || multipart === undefined) throw invalidToken(null, 'not a token of a multipart upload')
@@ -143,13 +141,13 @@ export class DirectUploads {
     const { claims, multipart, uploadId } = this.#multipart(token)
     if (!Number.isInteger(partNumber) || partNumber < 1 || partNumber > MAX_PARTS) throw new FST_MEDIA_INVALID_OPTION('partNumber', `must be a whole number from 1 to ${MAX_PARTS}`)
     const expiresIn = Math.max(1, claims.expires - Math.floor(Date.now() / 1000))
-    const url = await multipart.signPart(quarantineKey(claims.id), uploadId, partNumber, expiresIn).catch((err: unknown) => { throw storageFailed('signPart', err) })
+    const url = await attempt('signPart', async () => await multipart.signPart(quarantineKey(claims.id), uploadId, partNumber, expiresIn))
     return { url }
   }
 
   async listParts (token: string): Promise<UploadedPart[]> {
     const { claims, multipart, uploadId } = this.#multipart(token)
-    return await multipart.listParts(quarantineKey(claims.id), uploadId).catch((err: unknown) => { throw storageFailed('listParts', err) })
+    return await attempt('listParts', async () => await multipart.listParts(quarantineKey(claims.id), uploadId))
   }
 
   /**
@@ -160,21 +158,19 @@ export class DirectUploads {
   async completeMultipart (token: string, parts: readonly UploadedPart[]): Promise<void> {
     const { claims, multipart, uploadId, field } = this.#multipart(token)
     const key = quarantineKey(claims.id)
-    const { driver } = field.storage as Disk
-    const size = await (async () => {
-      await multipart.complete(key, uploadId, [...parts].sort((a, b) => a.PartNumber - b.PartNumber))
-      return (await driver.head(key))?.size ?? 0
-    })().catch((err: unknown) => { throw storageFailed('completeMultipart', err) })
+    const storage = field.storage as Disk
+    await attempt('completeMultipart', async () => { await multipart.complete(key, uploadId, [...parts].sort((a, b) => a.PartNumber - b.PartNumber)) })
+    const size = await storage.size(key)
     const { maxSize } = field.options
     if (size > maxSize) {
-      await driver.delete(key).catch(() => {})
+      await storage.delete(key).catch(() => {})
       throw refusal(new FST_MEDIA_FILE_TOO_LARGE(field.name, formatBytes(maxSize)), { field: field.name, limit: maxSize, option: 'maxSize' })
     }
   }
 
   async abortMultipart (token: string): Promise<void> {
     const { claims, multipart, uploadId } = this.#multipart(token)
-    await multipart.abort(quarantineKey(claims.id), uploadId).catch((err: unknown) => { throw storageFailed('abortMultipart', err) })
+    await attempt('abortMultipart', async () => { await multipart.abort(quarantineKey(claims.id), uploadId) })
   }
 }
 
@@ -188,8 +184,11 @@ export function invalidToken (field: string | null, why: string): Error {
   return refusal(new FST_MEDIA_INVALID_TOKEN(field ?? 'token', why), { field })
 }
 
-function storageFailed (operation: string, err: unknown): Error {
-  const { code, name } = err as { code?: unknown, name?: string }
-  if (typeof code === 'string' && code.startsWith('FST_')) return err as Error
-  return new FST_MEDIA_STORAGE(operation, typeof code === 'string' ? code : String(name), { cause: err })
+/** A storage's work, its failure made FST_MEDIA_STORAGE as the facade makes it. */
+export async function attempt<T> (operation: string, work: () => Promise<T>): Promise<T> {
+  try {
+    return await work()
+  } catch (err) {
+    throw storageFailure(err, operation)
+  }
 }

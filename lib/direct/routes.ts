@@ -26,9 +26,11 @@ export function directRoutes (direct: DirectUploads): FastifyPluginAsync<DirectR
       if (field?.options?.direct === undefined) throw new FST_MEDIA_INVALID_OPTION('directRoutes.fields', `${String(field?.model)}.${String(field?.name)} is not declared with direct: true`)
       byName.set(`${field.model}.${field.name}`, field)
     }
-    app.setErrorHandler(refusalErrorHandler(app))
+    // a route's own handler, as upload routes get: the scope's handler (the app's, or Fastify's) stays in charge
+    const errorHandler = refusalErrorHandler(app)
 
     app.post<{ Body: PresignRequest & { field: string } }>('/presign', {
+      errorHandler,
       schema: {
         body: {
           type: 'object',
@@ -48,10 +50,11 @@ export function directRoutes (direct: DirectUploads): FastifyPluginAsync<DirectR
     })
 
     app.post<{ Body: { token: string, partNumber: number } }>('/parts', {
+      errorHandler,
       schema: { body: { type: 'object', required: ['token', 'partNumber'], additionalProperties: false, properties: { token, partNumber: { type: 'integer', minimum: 1, maximum: 10_000 } } } }
     }, async (request) => await direct.signPart(request.body.token, request.body.partNumber))
 
-    app.post<{ Body: { token: string } }>('/parts/list', { schema: { body: tokenBody } }, async (request) => await direct.listParts(request.body.token))
+    app.post<{ Body: { token: string } }>('/parts/list', { errorHandler, schema: { body: tokenBody } }, async (request) => await direct.listParts(request.body.token))
 
     const parts = {
       type: 'array',
@@ -60,13 +63,14 @@ export function directRoutes (direct: DirectUploads): FastifyPluginAsync<DirectR
       items: { type: 'object', required: ['PartNumber', 'ETag'], properties: { PartNumber: { type: 'integer', minimum: 1, maximum: 10_000 }, ETag: { type: 'string', minLength: 1, maxLength: 256 } } }
     } as const
     app.post<{ Body: { token: string, parts: UploadedPart[] } }>('/complete', {
+      errorHandler,
       schema: { body: { type: 'object', required: ['token', 'parts'], additionalProperties: false, properties: { token, parts } } }
     }, async (request) => {
       await direct.completeMultipart(request.body.token, request.body.parts)
       return {}
     })
 
-    app.post<{ Body: { token: string } }>('/abort', { schema: { body: tokenBody } }, async (request, reply) => {
+    app.post<{ Body: { token: string } }>('/abort', { errorHandler, schema: { body: tokenBody } }, async (request, reply) => {
       await direct.abortMultipart(request.body.token)
       return await reply.code(204).send()
     })

@@ -31,6 +31,18 @@ const HELD = 5 * 1024 * 1024
 const NAME_ATTEMPTS = 10
 
 /**
+ * Our own errors pass as they are; a driver's become FST_MEDIA_STORAGE with the operation and the driver's
+ * code, the original as `cause`.
+ */
+export function storageFailure (err: unknown, operation: string): unknown {
+  const { code, name, message } = err as { code?: unknown, name?: string, message?: string }
+  if (typeof code === 'string' && code.startsWith('FST_')) return err
+  // a system error's code (ENOSPC), an SDK's error name (NoSuchBucket), or what a plain Error says
+  const detail = typeof code === 'string' ? code : name !== undefined && name !== 'Error' ? name : String(message)
+  return new FST_MEDIA_STORAGE(operation, detail, { cause: err })
+}
+
+/**
  * The storage the plugin uses (Django's Storage API), over a driver of raw primitives: flydrive's facade.
  * Everything that is the same for every backend lives here, once: valid names and their length, free
  * names and collisions, the names this process is writing, wrapping driver failures into FST_MEDIA_STORAGE
@@ -192,12 +204,7 @@ export class Disk<U extends string | Promise<string> = string | Promise<string>>
    * become FST_MEDIA_STORAGE with the operation and the driver's code, the original as `cause`.
    */
   #wrap (err: unknown, operation: string, source?: ReturnType<typeof tracked>): unknown {
-    if (source?.error !== undefined) return source.error
-    const { code, name, message } = err as { code?: unknown, name?: string, message?: string }
-    if (typeof code === 'string' && code.startsWith('FST_')) return err
-    // a system error's code (ENOSPC), an SDK's error name (NoSuchBucket), or what a plain Error says
-    const detail = typeof code === 'string' ? code : name !== undefined && name !== 'Error' ? name : String(message)
-    return new FST_MEDIA_STORAGE(operation, detail, { cause: err })
+    return source?.error ?? storageFailure(err, operation)
   }
 
   /** With `ifMatch` (an `etag` from `stat`), the read fails if the file was rewritten since. */

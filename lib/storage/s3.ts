@@ -204,7 +204,9 @@ export class S3Driver implements StorageDriver {
     } catch (err) {
       if (!preconditionFailed(err)) throw err
       // the same status says the source changed (CopySourceIfMatch) or the target exists (IfNoneMatch)
-      if (ifMatch !== undefined && (await this.head(from))?.etag !== ifMatch) throw sourceChanged(from)
+      if (ifMatch === undefined) return false
+      const source = await this.head(from)
+      if (source === undefined || source.etag !== ifMatch) throw sourceChanged(from)
       return false
     }
   }

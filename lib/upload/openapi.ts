@@ -55,7 +55,8 @@ function sizes ({ minSize, maxSize }: ResolvedField): string {
 function fileProperty (field: BoundField): JsonObject {
   // the list a refusal names in `accepted` (sniff.ts), so the document and the errors agree
   const accepted = acceptedTypes(field.options)?.join(', ') ?? 'any type recognised from its bytes'
-  const description = `${sizes(field.options)}. Accepted types: ${accepted}.`
+  const direct = field.options.direct === undefined ? '' : ' Or, uploaded straight to storage, the `token` that app.media.presign() gave for it.'
+  const description = `${sizes(field.options)}. Accepted types: ${accepted}.${direct}`
   if (!field.multiple) return { type: 'string', format: 'binary', contentEncoding: 'binary', description }
   const { maxCount } = field.options
   return {

@@ -82,7 +82,7 @@ export async function parseUpload (request: FastifyRequest, model: Model, limits
         if (field.options.direct === undefined) throw refusal(new FST_MEDIA_BAD_MULTIPART(name, 'a text value where a file was expected'), { field: name })
         // a direct upload's token: the file it names is committed as this field's file
         checkRoom(name, field, uploads[name]!)
-        add(name, field, await commitDirect(direct, field, part.value, request, tx.hooksFor(field.storage, count)))
+        add(name, field, await commitDirect(direct, field, String(part.value), request, tx.hooksFor(field.storage, count)))
         continue
       }
       count(Buffer.byteLength(typeof part.value === 'string' ? part.value : JSON.stringify(part.value)))
