@@ -167,6 +167,9 @@ if (browser !== undefined) {
     t.same(posts.map((url) => url.startsWith(origin) ? new URL(url).pathname : 'the bucket'), ['/direct/presign', 'the bucket', '/profiles'])
     t.equal(await demo.sha256Of(`videos/${month()}/short.mp4`), sha256)
     t.same((await demo.keys()).filter((name) => name.startsWith('.direct/q/')), [])
+
+    await Promise.all([page.waitForURL(/[?&]deleted=/), page.click('.profile button.delete')])
+    t.same((await demo.keys()).filter((name) => name.startsWith('videos/')), [], 'Delete removes the video from the bucket')
   })
 
   t.test('an ELF named clip.mp4 reaches the bucket but not the profile: the video field says so, and nothing is left', async (t) => {
