@@ -4,7 +4,7 @@ import { keysOf, knownKeys } from '../check-keys.js'
 import { FST_MEDIA_INVALID_OPTION, FST_MEDIA_STORAGE } from '../errors.js'
 import { isInlineType } from '../mime.js'
 import { Disk } from './disk.js'
-import { fileNotFound, sourceChanged, type ByteRange, type CopyOptions, type DriverContent, type DriverContext, type ListOptions, type ListPage, type PresignedPost, type PresignPostOptions, type ReadOptions, type StorageDriver, type WriteOptions } from './driver.js'
+import { fileNotFound, sourceChanged, type ByteRange, type CopyOptions, type MultipartDriver, type DriverContent, type DriverContext, type ListOptions, type ListPage, type PresignedPost, type PresignPostOptions, type ReadOptions, type StorageDriver, type WriteOptions } from './driver.js'
 import type { S3ClientConfigLike, S3ClientLike } from './s3-client.js'
 import { S3Multipart } from './s3-multipart.js'
 import { loadPresignedPost, loadSdk, notFound, preconditionFailed, type Sdk } from './s3-sdk.js'
@@ -59,7 +59,7 @@ export class S3Driver implements StorageDriver {
   #baseUrl: string | undefined
   /** How errors at register time name this storage. */
   #label: string
-  readonly multipart: S3Multipart
+  readonly multipart: MultipartDriver
 
   constructor (options: S3StorageOptions) {
     if (typeof options?.bucket !== 'string' || options.bucket === '') throw new FST_MEDIA_INVALID_OPTION('S3Storage.bucket', 'must be a bucket name')
