@@ -29,14 +29,34 @@ export const FILE_FIELDS = {
     extensions: ['.pdf'],
     what: 'a PDF',
     private: true
+  },
+  // sent by the browser straight to the bucket (README: "Direct uploads"), shown only when the demo runs
+  // against S3; the form then carries a token in its place, and the upload route checks the file
+  video: {
+    label: 'Video',
+    required: false,
+    maxSize: '500 MB',
+    types: ['video/mp4', 'video/webm'],
+    extensions: ['.mp4', '.webm'],
+    what: 'an MP4 or WebM video',
+    direct: true
   }
 }
 
 /** Every field an error can be shown next to. */
 export const FIELDS = ['name', ...Object.keys(FILE_FIELDS)]
 
+/** The files that pass through the app: the video goes to the bucket. */
+export const APP_FILES = Object.values(FILE_FIELDS).filter((spec) => spec.direct !== true).length
+
 /** Bounds one request: the largest document, the largest contract and an avatar, with room for the rest. */
 export const TOTAL_SIZE = '40 MB'
 
 /** How long a signed link to a contract stays valid, in seconds. */
 export const CONTRACT_LINK_SECONDS = 300
+
+/** Where app.media.directRoutes mounts the routes the browser calls for the video. */
+export const DIRECT_PREFIX = '/direct'
+
+/** Videos above this go to the bucket in parts (S3 multipart), signed one by one. */
+export const MULTIPART_ABOVE = 16 * 2 ** 20

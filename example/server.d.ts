@@ -12,6 +12,11 @@ export interface BuildAppOptions {
   mode?: 'development' | 'production'
   /** Signs the contracts' links; default MEDIA_SIGNING_KEY, else a random key per process. */
   signingKey?: string | Buffer
+  /**
+   * A bucket for the video field, sent there straight from the browser. Without it the page explains how to
+   * turn it on. The SDK reads the region and credentials from the environment.
+   */
+  s3?: { bucket: string, endpoint?: string }
   logger?: FastifyServerOptions['logger']
 }
 

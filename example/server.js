@@ -7,17 +7,21 @@ import fastifySwaggerUi from '@fastify/swagger-ui'
 import Fastify from 'fastify'
 import { randomBytes } from 'node:crypto'
 import { join, resolve } from 'node:path'
-import fastifyMedia, { FileField, FileSystemStorage, ImageField } from '../dist/index.js'
-import { CONTRACT_LINK_SECONDS, FILE_FIELDS, NAME_MAX, TOTAL_SIZE } from './form.js'
+import fastifyMedia, { FileField, FileSystemStorage, ImageField, S3Storage } from '../dist/index.js'
+import { APP_FILES, CONTRACT_LINK_SECONDS, DIRECT_PREFIX, FILE_FIELDS, MULTIPART_ABOVE, NAME_MAX, TOTAL_SIZE } from './form.js'
 import { describeError } from './messages.js'
 import { ProfileStore } from './profile-store.js'
 import { renderPage } from './views.js'
 
 export { avatarSrc, escapeHtml, humanSize } from './views.js'
 
-// script-src 'self' holds static/js only; uploaded files come from /media/ with their own, stricter CSP
-const PAGE_CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; " +
-  "form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+// script-src 'self' holds static/js only; uploaded files come from /media/ with their own, stricter CSP.
+// connect-src adds the bucket when videos go to it straight from the page.
+const pageCsp = (bucketOrigin) => "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; " +
+  `connect-src 'self'${bucketOrigin === undefined ? '' : ` ${bucketOrigin}`}; form-action 'self'; base-uri 'none'; frame-ancestors 'none'`
+
+/** Where the page sends videos: the endpoint's origin (a local S3, MinIO), else any AWS S3 host. */
+const bucketOrigin = (s3) => s3.endpoint === undefined ? 'https://*.amazonaws.com' : new URL(s3.endpoint).origin
 
 /**
  * @param {import('./server.js').BuildAppOptions} [options]
@@ -29,6 +33,7 @@ export async function buildApp ({
   staticRoot = 'staticfiles',
   mode,
   signingKey = process.env.MEDIA_SIGNING_KEY,
+  s3,
   logger = false
 } = {}) {
   const baseDir = import.meta.dirname
@@ -36,6 +41,7 @@ export async function buildApp ({
   // first: a damaged file stops here, before there is an app to close
   const store = await new ProfileStore(join(data, 'profiles.json')).open()
   const app = Fastify({ logger })
+  const csp = pageCsp(s3 === undefined ? undefined : bucketOrigin(s3))
   // the OpenAPI document of the routes declared below, browsable at /documentation
   await app.register(fastifySwagger, { openapi: { info: { title: 'fastify-media demo', version: '1.0.0' } } })
   await app.register(fastifySwaggerUi, { routePrefix: '/documentation' })
@@ -46,21 +52,27 @@ export async function buildApp ({
     static: { url: '/static/', dirs: ['static'], root: staticRoot },
     media: { url: '/media/', root: mediaRoot },
     storages: {
-      private: new FileSystemStorage({ location: join(data, 'private'), baseUrl: '/private/', public: false, expiresIn: CONTRACT_LINK_SECONDS })
+      private: new FileSystemStorage({ location: join(data, 'private'), baseUrl: '/private/', public: false, expiresIn: CONTRACT_LINK_SECONDS }),
+      // the SDK reads the region and the credentials from the environment (AWS_REGION, AWS_ACCESS_KEY_ID, ...)
+      ...(s3 === undefined ? {} : { bucket: new S3Storage({ bucket: s3.bucket, clientConfig: s3.endpoint === undefined ? {} : { endpoint: s3.endpoint, forcePathStyle: true } }) })
     },
     // without a configured key, links signed by an earlier run stop working at a restart; they expire
     // within minutes anyway
     signingKey: signingKey ?? randomBytes(32),
-    limits: { files: Object.keys(FILE_FIELDS).length, fields: 10, totalSize: TOTAL_SIZE }
+    limits: { files: APP_FILES, fields: 10, totalSize: TOTAL_SIZE }
   })
 
-  const { avatar, document, contract } = FILE_FIELDS
+  const { avatar, document, contract, video } = FILE_FIELDS
   const Profile = app.media.model('profile', {
     // the list shows a 96 px square (192 px for sharp screens), made once at upload
     avatar: ImageField({ uploadTo: 'avatars/', maxSize: avatar.maxSize, required: true, variants: { thumb: { width: 192, height: 192, fit: 'cover', format: 'webp' } } }),
     document: FileField({ uploadTo: 'docs/%Y/%m/', accept: document.types, maxSize: document.maxSize, required: false }),
-    contract: FileField({ uploadTo: 'contracts/', storage: 'private', accept: contract.types, maxSize: contract.maxSize, required: false })
+    contract: FileField({ uploadTo: 'contracts/', storage: 'private', accept: contract.types, maxSize: contract.maxSize, required: false }),
+    // straight from the browser to the bucket; the form's token commits it (quarantine, checks, copy)
+    ...(s3 === undefined ? {} : { video: FileField({ uploadTo: 'videos/%Y/%m/', storage: 'bucket', accept: video.types, maxSize: video.maxSize, required: false, direct: { multipartAbove: MULTIPART_ABOVE } }) })
   })
+  /** What the page's script needs to send a video, or undefined when the demo runs without a bucket. */
+  const direct = s3 === undefined ? undefined : { prefix: DIRECT_PREFIX, field: 'profile.video' }
 
   /** A record's files, loaded and measured; a file gone from its storage shows as missing. */
   async function profileView (record) {
@@ -75,12 +87,13 @@ export async function buildApp ({
       const thumb = file.variants?.thumb
       return { url: await file.url, thumb: thumb === undefined ? undefined : await thumb.url, size: file.size, width: file.width, height: file.height, filename: file.name.split('/').at(-1) }
     }
-    const [avatarFile, documentFile, contractFile] = await Promise.all([measure(files.avatar), measure(files.document), measure(files.contract)])
+    const [avatarFile, documentFile, contractFile, videoFile] = await Promise.all([measure(files.avatar), measure(files.document), measure(files.contract), measure(files.video ?? null)])
     return {
       id: record.id,
       name: record.name,
       avatar: avatarFile,
       document: documentFile,
+      video: videoFile,
       // the signature made for this page view expires CONTRACT_LINK_SECONDS from now
       contract: contractFile === null || contractFile.missing ? contractFile : { ...contractFile, expires: expiryOf(contractFile.url) }
     }
@@ -88,8 +101,8 @@ export async function buildApp ({
 
   async function sendPage (reply, { status = 200, ...state } = {}) {
     const profiles = await Promise.all(store.all().map(profileView))
-    const html = renderPage({ staticUrl: app.media.static, mode: app.media.config.mode, profiles, ...state })
-    return reply.code(status).header('content-security-policy', PAGE_CSP).type('text/html; charset=utf-8').send(html)
+    const html = renderPage({ staticUrl: app.media.static, mode: app.media.config.mode, profiles, direct, ...state })
+    return reply.code(status).header('content-security-policy', csp).type('text/html; charset=utf-8').send(html)
   }
 
   app.addHook('onSend', async (request, reply) => {
@@ -129,6 +142,18 @@ export async function buildApp ({
     if (wantsJson(request)) return reply.code(201).header('location', location).send({ id: record.id, location })
     return reply.redirect(location, 303)
   })
+
+  if (s3 !== undefined) {
+    // the JSON routes the page's script calls to send a video to the bucket; refusals in the page's words
+    await app.register(async (scope) => {
+      scope.setErrorHandler(async (error, request, reply) => {
+        const { field, message, code, status } = describeError(error)
+        if (status >= 500) request.log.error({ err: error }, 'direct upload failed')
+        return reply.code(status).send({ statusCode: status, code, field, message })
+      })
+      await scope.register(app.media.directRoutes, { prefix: DIRECT_PREFIX, fields: [Profile.fields.video] })
+    })
+  }
 
   // An HTML form with no fields posts an empty urlencoded body; only this route takes one.
   await app.register(async (scope) => {

@@ -18,7 +18,8 @@ export function avatarSrc (file) {
   return file.thumb
 }
 
-function fileFieldHtml (id, spec, error) {
+function fileFieldHtml (id, spec, error, direct, staticUrl) {
+  if (spec.direct === true) return directFieldHtml(id, spec, error, direct, staticUrl)
   const describedBy = `${id}-hint ${id}-error`
   const hint = `${spec.required ? 'Required' : 'Optional'}. ${spec.what[0].toUpperCase()}${spec.what.slice(1)}, up to ${spec.maxSize}.` +
     (spec.private ? ' Kept private: shown through a signed link that expires.' : '')
@@ -37,13 +38,50 @@ function fileFieldHtml (id, spec, error) {
         </div>`
 }
 
+/**
+ * A field whose file the page's script sends straight to the bucket. The input has no name: the form posts
+ * the token the script gets back in its place, and without script (or without a bucket) no file at all.
+ */
+function directFieldHtml (id, spec, error, direct, staticUrl) {
+  if (direct === undefined) {
+    return `
+        <div class="field" data-field="${id}">
+          <p class="label">${spec.label}</p>
+          <p class="hint" id="${id}-hint">Videos go from the browser straight to an S3 bucket: start the demo with
+            <code>MEDIA_S3_BUCKET</code> to try it (README, "Direct uploads").</p>
+        </div>`
+  }
+  const hint = `Optional. ${spec.what[0].toUpperCase()}${spec.what.slice(1)}, up to ${spec.maxSize}, sent straight to the bucket.`
+  return `
+        <div class="field${error === undefined ? '' : ' has-error'}" data-field="${id}">
+          <label for="${id}">${spec.label}</label>
+          <p class="hint" id="${id}-hint">${escapeHtml(hint)}</p>
+          <noscript><p class="hint">Needs JavaScript: the page sends the video to the bucket itself.</p></noscript>
+          <div class="dropzone" data-dropzone>
+            <input type="file" id="${id}" aria-describedby="${id}-hint ${id}-error"${error === undefined ? '' : ' aria-invalid="true"'}
+              accept="${[...spec.types, ...spec.extensions].join(',')}"
+              data-max-size="${parseBytes(spec.maxSize)}" data-max-size-text="${spec.maxSize}"
+              data-types="${spec.types.join(',')}" data-extensions="${spec.extensions.join(',')}" data-what="${escapeHtml(spec.what)}"
+              data-direct-field="${escapeHtml(direct.field)}" data-direct-prefix="${escapeHtml(direct.prefix)}"
+              data-direct-module="${escapeHtml(staticUrl('js/direct-upload.js'))}">
+            <p class="drop-text" aria-hidden="true">or drop a file here</p>
+          </div>
+          <div class="progress" id="${id}-progress" hidden>
+            <label for="${id}-upload-progress">Sending to the bucket</label>
+            <progress id="${id}-upload-progress" max="100" value="0"></progress>
+            <span id="${id}-progress-text" aria-live="polite">0%</span>
+          </div>
+          ${errorHtml(id, error)}
+        </div>`
+}
+
 function errorHtml (id, error) {
   return error === undefined
     ? `<p class="error" id="${id}-error" hidden></p>`
     : `<p class="error" id="${id}-error" data-code="${escapeHtml(error.code)}">${escapeHtml(error.message)}</p>`
 }
 
-function formHtml ({ errors, formError, values }) {
+function formHtml ({ errors, formError, values, direct, staticUrl }) {
   const nameError = errors.name
   return `
       <form id="profile-form" action="/profiles" method="post" enctype="multipart/form-data">
@@ -54,7 +92,7 @@ function formHtml ({ errors, formError, values }) {
           <input type="text" name="name" id="name" aria-describedby="name-hint name-error"${nameError === undefined ? '' : ' aria-invalid="true"'} value="${escapeHtml(values.name)}" required maxlength="${NAME_MAX}" autocomplete="name">
           ${errorHtml('name', nameError)}
         </div>
-        ${Object.entries(FILE_FIELDS).map(([id, spec]) => fileFieldHtml(id, spec, errors[id])).join('')}
+        ${Object.entries(FILE_FIELDS).map(([id, spec]) => fileFieldHtml(id, spec, errors[id], direct, staticUrl)).join('')}
         <div class="progress" id="progress" hidden>
           <label for="upload-progress">Uploading</label>
           <progress id="upload-progress" max="100" value="0"></progress>
@@ -65,7 +103,7 @@ function formHtml ({ errors, formError, values }) {
 }
 
 function profileHtml (profile) {
-  const { avatar, document, contract } = profile
+  const { avatar, document, contract, video } = profile
   const avatarHtml = avatar.missing
     ? '<div class="avatar avatar-missing" role="img" aria-label="Avatar file missing">?</div>'
     : `<img class="avatar" src="${escapeHtml(avatarSrc(avatar))}" alt="Avatar of ${escapeHtml(profile.name)}" width="96" height="96">`
@@ -80,6 +118,11 @@ function profileHtml (profile) {
     facts.push(contract.missing
       ? '<li>Contract: file missing</li>'
       : `<li>Contract: <a class="contract-link" href="${escapeHtml(contract.url)}">view (private, ${escapeHtml(humanSize(contract.size))})</a>, link valid until <time datetime="${contract.expires.toISOString()}">${contract.expires.toISOString().slice(11, 16)} UTC</time></li>`)
+  }
+  if (video !== null) {
+    facts.push(video.missing
+      ? '<li>Video: file missing</li>'
+      : `<li>Video: <a class="video-link" href="${escapeHtml(video.url)}">${escapeHtml(video.filename)}</a> (in the bucket, ${escapeHtml(humanSize(video.size))})</li>`)
   }
   return `
         <li class="profile" id="profile-${escapeHtml(profile.id)}">
@@ -97,8 +140,9 @@ function profileHtml (profile) {
 /**
  * @param {object} page
  * @param {(path: string) => string} page.staticUrl  app.media.static
+ * @param {{ prefix: string, field: string }} [page.direct]  the routes that send a video to the bucket
  */
-export function renderPage ({ staticUrl, mode, profiles, errors = {}, formError, values = {}, notice }) {
+export function renderPage ({ staticUrl, mode, profiles, errors = {}, formError, values = {}, notice, direct }) {
   const failed = formError !== undefined || Object.keys(errors).length > 0
   const cssUrl = staticUrl('css/app.css')
   return `<!doctype html>
@@ -125,7 +169,7 @@ export function renderPage ({ staticUrl, mode, profiles, errors = {}, formError,
     ${notice === undefined ? '' : `<p class="notice" role="status">${escapeHtml(notice)}</p>`}
     <section aria-labelledby="new-title">
       <h1 id="new-title">New profile</h1>
-      ${formHtml({ errors, formError, values })}
+      ${formHtml({ errors, formError, values, direct, staticUrl })}
     </section>
     <section aria-labelledby="profiles-title" id="profiles">
       <h2 id="profiles-title">Profiles</h2>

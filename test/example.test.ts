@@ -82,6 +82,15 @@ t.test('GET / is the form and the (empty) list, with labels, a strict CSP and de
   t.equal(css.headers['cache-control'], 'no-cache', 'development: always revalidated')
 })
 
+t.test('without a bucket the video field is an explanation: no input, no direct routes, connect-src \'self\' only', async (t) => {
+  const { app } = await demo(t)
+  const res = await app.inject('/')
+  t.match(res.body, /<p class="label">Video<\/p>\s*<p class="hint" id="video-hint">Videos go from the browser straight to an S3 bucket: start the demo with\s*<code>MEDIA_S3_BUCKET<\/code>/)
+  t.notMatch(res.body, /id="video"/, 'nothing to choose a video with')
+  t.match(res.headers['content-security-policy'], "connect-src 'self';")
+  t.equal((await app.inject({ method: 'POST', url: '/direct/presign', payload: {} })).statusCode, 404)
+})
+
 t.test('a profile is saved from a plain form post: files stored, the record names them, the page lists them', async (t) => {
   const { app, mediaRoot, dataDir, privateRoot } = await demo(t)
   const res = await postForm(app, '/profiles', [name(' Ada '), png, pdf, contract])
@@ -328,7 +337,7 @@ t.test('npm start\'s steps: collectstatic through the CLI, then production on 12
   const taken = String((holder.address() as { port: number }).port)
   const collected = await run([join('dist', 'bin.js'), 'collectstatic', join('example', 'main.js')], { ...env, PORT: taken })
   t.equal(collected.code, 0, collected.out)
-  t.same(collected.out.split('\n').filter((line) => line !== '' && !/NodeVersionSupportWarning|node >=22|^\s|trace-warnings/.test(line)), ['3 copied, 0 unmodified, 3 post-processed'], 'the summary, and no server log')
+  t.same(collected.out.split('\n').filter((line) => line !== '' && !/NodeVersionSupportWarning|node >=22|^\s|trace-warnings/.test(line)), ['4 copied, 0 unmodified, 4 post-processed'], 'the summary, and no server log')
 
   const child = spawn(process.execPath, [MAIN], { env: { ...process.env, ...env, NODE_ENV: 'production', PORT: '0' }, stdio: ['ignore', 'pipe', 'inherit'] })
   t.teardown(() => { if (child.exitCode === null) child.kill('SIGKILL') })

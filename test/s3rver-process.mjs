@@ -1,9 +1,12 @@
-// s3rver in a process of its own, so the tests' memory figures are the client's alone. Told its directory
-// and bucket by argv; answers its port over IPC; stops when the parent says so or goes away.
+// s3rver in a process of its own, so the tests' memory figures are the client's alone. Told its directory,
+// its bucket and the bucket's configuration files (CORS, website XML) by argv; answers its port over IPC;
+// stops when the parent says so or goes away.
+import { readFileSync } from 'node:fs'
 import S3rver from 's3rver'
 
-const [directory, bucket] = process.argv.slice(2)
-const server = new S3rver({ address: '127.0.0.1', port: 0, silent: true, directory, configureBuckets: [{ name: bucket, configs: [] }] })
+const [directory, bucket, ...configFiles] = process.argv.slice(2)
+const configs = configFiles.map((file) => readFileSync(file))
+const server = new S3rver({ address: '127.0.0.1', port: 0, silent: true, directory, configureBuckets: [{ name: bucket, configs }] })
 const { port } = await server.run()
 process.send({ port })
 const stop = async () => {

@@ -4,7 +4,7 @@
 // (test/example.test.ts runs main.js itself, through the CLI and as a process).
 import type { FastifyInstance } from 'fastify'
 import { join } from 'node:path'
-import { buildApp } from '../../example/server.js'
+import { buildApp, type BuildAppOptions } from '../../example/server.js'
 import { tempDir, type Tap } from '../helpers.js'
 
 export interface Demo {
@@ -18,10 +18,11 @@ export interface Demo {
   staticRoot: string
 }
 
-export async function startDemo (t: Tap, { mode = 'production' }: { mode?: 'development' | 'production' } = {}): Promise<Demo> {
+/** `s3`: the bucket the video field goes to, as main.js's MEDIA_S3_BUCKET and MEDIA_S3_ENDPOINT give it. */
+export async function startDemo (t: Tap, { mode = 'production', s3 }: { mode?: 'development' | 'production', s3?: BuildAppOptions['s3'] } = {}): Promise<Demo> {
   const dir = tempDir(t)
   const paths = { mediaRoot: join(dir, 'media'), dataDir: join(dir, 'data'), staticRoot: join(dir, 'staticfiles') }
-  const app = await buildApp({ ...paths, mode })
+  const app = await buildApp({ ...paths, mode, s3 })
   t.teardown(() => app.close())
   // what `fastify-media collectstatic example/main.js` does for npm start
   if (mode === 'production') await app.media.collectstatic()

@@ -1,7 +1,8 @@
 /* global DataTransfer, XMLHttpRequest */
 // The profile form, enhanced: drag and drop onto each file field, a check of size and type before anything
 // is sent (the server checks the bytes again and has the last word), and an upload progress bar. Without
-// this script the form still posts and the server answers with the page.
+// this script the form still posts and the server answers with the page. A video (when the demo runs against
+// a bucket) goes to the bucket first, through direct-upload.js; the form then carries its token.
 
 const form = document.getElementById('profile-form')
 const progress = document.getElementById('progress')
@@ -94,6 +95,12 @@ function setProgress (percent) {
   progressText.textContent = `${percent}%`
 }
 
+/** After a refusal: the bars of a finished video upload would say the opposite of the message. */
+function hideProgress () {
+  progress.hidden = true
+  for (const box of form.querySelectorAll('.field .progress')) box.hidden = true
+}
+
 function answerOf (xhr) {
   try {
     return JSON.parse(xhr.responseText)
@@ -102,7 +109,37 @@ function answerOf (xhr) {
   }
 }
 
-form.addEventListener('submit', (event) => {
+/**
+ * Sends the chosen video to the bucket, with its own progress bar; resolves with the token the form sends
+ * in its place, or with null when no video was chosen or the bucket refused it (the message is shown).
+ */
+async function sendDirect (input) {
+  const file = input.files[0]
+  const { uploadDirect } = await import(input.dataset.directModule)
+  const bar = document.getElementById(`${input.id}-upload-progress`)
+  const text = document.getElementById(`${input.id}-progress-text`)
+  const box = document.getElementById(`${input.id}-progress`)
+  const show = (percent) => {
+    bar.value = percent
+    text.textContent = `${percent}%`
+  }
+  show(0)
+  box.hidden = false
+  try {
+    return await uploadDirect(file, {
+      field: input.dataset.directField,
+      prefix: input.dataset.directPrefix,
+      onProgress: (sent, total) => show(Math.floor((sent / total) * 100))
+    })
+  } catch (error) {
+    box.hidden = true
+    showError(input.id, error.code === 'client:network' ? 'The connection was lost while sending the video. Please try again.' : error.message, error.code)
+    input.focus()
+    return null
+  }
+}
+
+form.addEventListener('submit', async (event) => {
   event.preventDefault()
   formError.hidden = true
   const inputs = [...form.querySelectorAll('input[type="file"]')]
@@ -111,6 +148,18 @@ form.addEventListener('submit', (event) => {
   if (bad.length > 0) {
     bad[0].focus()
     return
+  }
+
+  submit.disabled = true
+  const body = new FormData(form)
+  // the input has no name, so FormData left its file out: the bucket gets it, the form gets its token
+  for (const input of inputs.filter((input) => input.dataset.directField !== undefined && input.files.length > 0)) {
+    const token = await sendDirect(input)
+    if (token === null) {
+      submit.disabled = false
+      return
+    }
+    body.append(input.id, token)
   }
 
   const xhr = new XMLHttpRequest()
@@ -127,7 +176,7 @@ form.addEventListener('submit', (event) => {
       return
     }
     submit.disabled = false
-    progress.hidden = true
+    hideProgress()
     const message = answer.message ?? `The server answered ${xhr.status}. Please try again.`
     if (typeof answer.field === 'string') {
       showError(answer.field, message, answer.code)
@@ -138,11 +187,10 @@ form.addEventListener('submit', (event) => {
   })
   xhr.addEventListener('error', () => {
     submit.disabled = false
-    progress.hidden = true
+    hideProgress()
     showFormError('The connection was lost during the upload. Please try again.', 'client:network')
   })
   setProgress(0)
   progress.hidden = false
-  submit.disabled = true
-  xhr.send(new FormData(form))
+  xhr.send(body)
 })
