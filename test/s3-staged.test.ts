@@ -1,5 +1,5 @@
 import t from 'tap'
-import { PutObjectCommand } from '@aws-sdk/client-s3'
+import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import sharp from 'sharp'
 import { request } from 'undici'
@@ -190,4 +190,39 @@ t.test('staged: a direct upload is copied out of quarantine at commit, not while
 
 t.test('S3Storage.staged must be a boolean', async (t) => {
   t.throws(() => new S3Storage({ bucket: 'b', staged: 'yes' as unknown as boolean }), { code: 'FST_MEDIA_INVALID_OPTION', message: /S3Storage\.staged/ })
+})
+
+/** Makes the bucket fail the commands `when` picks, as a storage outage would; the others pass. */
+function failWhen (client: S3Client, when: (command: string, input: any) => boolean): void {
+  client.middlewareStack.add((next, context) => async (args) => {
+    if (when(String(context.commandName), args.input)) throw Object.assign(new Error('injected'), { name: 'InternalError' })
+    return await next(args)
+  }, { step: 'initialize', name: 'fail-when' })
+}
+
+t.test('staged: a storage failure at any step answers 500 FST_MEDIA_STORAGE and leaves nothing', async (t) => {
+  const steps: Array<[string, (command: string, input: any) => boolean]> = [
+    ['the reservation', (command, input) => command === 'PutObjectCommand' && input.Key.startsWith('.direct/names/')],
+    ['the copy at commit', (command, input) => command === 'CopyObjectCommand' && input.Key === 'docs/report.pdf']
+  ]
+  for (const [step, when] of steps) {
+    const { app, client, bucket } = await stagedApp(t)
+    failWhen(client, when)
+    const res = await postForm(app, '/docs', [docPart()])
+    t.equal(res.statusCode, 500, step)
+    t.equal(res.json().code, 'FST_MEDIA_STORAGE', step)
+    t.same(await keysUnder(client, bucket), [], `${step}: nothing left`)
+  }
+})
+
+t.test('staged: a direct upload whose copy into scratch fails leaves nothing', async (t) => {
+  const { app, Clip, client, bucket } = await stagedApp(t)
+  const bytes = mp4(50_000)
+  const form = await app.media.presign(Clip.fields.video, { filename: 'clip.mp4', size: bytes.length, contentType: 'video/mp4' }) as PresignedForm
+  await postToBucket(form, bytes)
+  failWhen(client, (command, input) => command === 'CopyObjectCommand' && input.Key.startsWith('.tmp/'))
+  const res = await postForm(app, '/clips', [{ name: 'video', content: form.token }])
+  t.equal(res.statusCode, 500)
+  t.equal(res.json().code, 'FST_MEDIA_STORAGE')
+  t.same(await keysUnder(client, bucket), [], 'no scratch, no quarantined file, no used-token record')
 })
