@@ -159,9 +159,13 @@ t.test('staged: a copy that fails at commit answers 500 FST_MEDIA_STORAGE and re
     // a writer that ignores reservations takes the second file's name while the handler runs
     handler: async (req) => await client.send(new PutObjectCommand({ Bucket: bucket, Key: req.uploads.other.name, Body: 'not ours' }))
   })
+  // where an app undoes what its handler wrote
+  const seen: string[] = []
+  app.addHook('onError', async (_req, _reply, err) => { seen.push(String(err.code)) })
   const res = await postForm(app, '/docs', [docPart(), docPart('other', 'second.pdf')])
   t.equal(res.statusCode, 500)
   t.match(res.json(), { code: 'FST_MEDIA_STORAGE', message: /docs\/second\.pdf/ })
+  t.same(seen, ['FST_MEDIA_STORAGE'], 'the onError hook is told')
   t.same(await keysUnder(client, bucket), ['docs/second.pdf'], 'the first file\'s copy is gone; the other writer\'s object is untouched')
   t.equal((await fetchPublic(`${endpoint}/${bucket}/docs/second.pdf`)).bytes.toString(), 'not ours')
 })
