@@ -75,3 +75,27 @@ t.test('image work of a failing request stops before its next read or write', as
   await t.rejects(processStored({ ...image, hooks: { ...hooks, cancelled: () => asked++ > 0 } }), { message: /image work stopped/ }, 'before storing a variant')
   t.same(await storage.list(), ['a.png'], 'no variant stored')
 })
+
+t.test('a storage written by hand, without publish(), commits as before', async (t) => {
+  const inner = new FileSystemStorage({ location: tempDir(t) })
+  // a Storage object of the user's own: the methods it must have, and no publish
+  const storage = {
+    public: true,
+    save: inner.save.bind(inner),
+    open: inner.open.bind(inner),
+    delete: inner.delete.bind(inner),
+    exists: inner.exists.bind(inner),
+    size: inner.size.bind(inner),
+    stat: inner.stat.bind(inner),
+    url: inner.url.bind(inner),
+    list: inner.list.bind(inner),
+    getAvailableName: inner.getAvailableName.bind(inner)
+  }
+  const pending = new PendingNames()
+  const tx = new UploadTransaction(pending)
+  tx.add(storage, await storage.save('own.txt', Buffer.from('x'), { stage: true }))
+  t.equal(await tx.commit(), true)
+  t.equal(await tx.commit(), false, 'once')
+  t.equal(pending.has(storage, 'own.txt'), false, 'served once committed')
+  t.equal(await storage.exists('own.txt'), true)
+})

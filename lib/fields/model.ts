@@ -9,7 +9,8 @@ import { variantFormat, variantName } from '../image/variant-options.js'
 import { splitExtension } from '../storage/valid-name.js'
 import type { FieldKind, FieldSpec, ResolvedField } from './field.js'
 import { FieldFile, ImageFile, kDelete, type Loaded } from './field-file.js'
-import type { UploadHooks } from '../upload/transaction.js'
+import { UploadTransaction } from '../upload/transaction.js'
+import { PendingNames } from '../upload/pending.js'
 
 export type Fields = Record<string, FieldSpec>
 
@@ -202,37 +203,22 @@ function bindField (spec: FieldSpec, fieldName: string, modelName: string, stora
   }) as BoundField
 }
 
-/** `field.save()`: the upload checks outside HTTP; what it stored before failing is deleted again. */
+/**
+ * `field.save()`: the upload checks outside HTTP, in a transaction of its own committed at once (a staged
+ * file is published before this resolves); what it stored before failing is deleted again.
+ */
 async function saveFile (field: ResolvedField, fieldName: string, modelName: string, storage: Storage, filename: string, content: Content): Promise<FieldFile> {
   if (typeof filename !== 'string' || filename === '') {
     throw refusal(new FST_MEDIA_INVALID_NAME(fieldName, 'a file name is required'), { field: fieldName })
   }
-  const stored: string[] = []
-  return await storeFile({
-    field,
-    fieldName,
-    modelName,
-    storage,
-    filename,
-    source: toSource(content),
-    hooks: standaloneHooks(stored)
-  }).catch(async (err: unknown) => {
-    await Promise.all(stored.map(async (name) => await storage.delete(name)))
+  const tx = new UploadTransaction(new PendingNames())
+  try {
+    // no request total outside HTTP; the names are hidden from no route, the pending set is the transaction's own
+    const file = await storeFile({ field, fieldName, modelName, storage, filename, source: toSource(content), hooks: tx.hooksFor(storage, () => {}) })
+    await tx.commit()
+    return file as FieldFile
+  } catch (err) {
+    await tx.rollback()
     throw err
-  }) as FieldFile
+  }
 }
-
-const ignore = (): void => {}
-
-/**
- * Hooks outside HTTP: no request total, no served names to hide, no rollback to wait for; what was stored is
- * collected, to be deleted again if the save fails.
- */
-const standaloneHooks = (stored: string[]): UploadHooks => ({
-  count: ignore,
-  onStored: (name) => { stored.push(name) },
-  claim: ignore,
-  release: ignore,
-  track: ignore,
-  cancelled: () => false
-})

@@ -74,7 +74,7 @@ async function storeVariant (image: StoredImage, source: ImageSource, variant: R
  */
 async function saveAs (image: StoredImage, wanted: string, data: Buffer): Promise<string> {
   const { claim, release } = image.hooks
-  const options = { contentType: typeForName(wanted), claim, release }
+  const options = { contentType: typeForName(wanted), claim, release, stage: true }
   const discard = async (name: string): Promise<void> => {
     await image.storage.delete(name)
     release(name)

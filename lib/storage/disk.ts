@@ -18,12 +18,19 @@ export interface DiskOptions {
   expiresIn?: number
   /** False: the plugin does not serve the files (their URLs only claim `baseUrl`). Default true. */
   serve?: boolean
+  /**
+   * Saves asked to `stage` keep their bytes under `.tmp/` and only reserve their name until the caller
+   * `publish`es it (S3Storage's `staged`). Default false.
+   */
+  staged?: boolean
 }
 
 /** Where the facade keeps content whose name is not decided yet; never listed, never served. */
 export const SCRATCH = '.tmp/'
 /** Where browsers upload files themselves (direct uploads) before a commit checks them; never listed, never served. */
 export const DIRECT = '.direct/'
+/** A staged name's reservation: an empty object that keeps the name from every other save until it is published. */
+const RESERVED = DIRECT + 'names/'
 const isInternal = (key: string): boolean => key.startsWith(SCRATCH) || key.startsWith(DIRECT)
 /** Content up to this size is held in memory when the driver cannot move files: a lost name is retried with it. */
 const HELD = 5 * 1024 * 1024
@@ -56,6 +63,9 @@ export class Disk<U extends string | Promise<string> = string | Promise<string>>
   readonly #serve: boolean
   /** Names being written by this process: never offered to another save until that write is over. */
   readonly #writing = new Set<string>()
+  readonly #staging: boolean
+  /** Names saved staged and not yet published, and the scratch key holding each one's bytes. */
+  readonly #staged = new Map<string, string>()
   #context: StorageContext | undefined
 
   constructor (driver: StorageDriver, options: DiskOptions = {}) {
@@ -67,6 +77,7 @@ export class Disk<U extends string | Promise<string> = string | Promise<string>>
     this.#baseUrl = options.baseUrl
     this.#expiresIn = options.expiresIn ?? 3600
     this.#serve = options.serve ?? true
+    this.#staging = options.staged === true
   }
 
   get baseUrl (): string | undefined {
@@ -115,6 +126,12 @@ export class Disk<U extends string | Promise<string> = string | Promise<string>>
     return clean
   }
 
+  /** The key holding a name's bytes: a staged name's scratch key until it is published. */
+  #resolve (name: string): string {
+    const key = this.#key(name)
+    return this.#staged.get(key) ?? key
+  }
+
   #fit (name: string, maxLength: number): string {
     const fitted = fitName(this.#key(name), maxLength)
     if (fitted === undefined) throw new FST_MEDIA_INVALID_NAME(name, `longer than ${maxLength} bytes`)
@@ -127,8 +144,9 @@ export class Disk<U extends string | Promise<string> = string | Promise<string>>
     const wanted = typeof name === 'string' ? this.#fit(name, maxLength) : undefined
     const meta: WriteOptions = { contentType: opts.contentType ?? (wanted === undefined ? undefined : typeForName(wanted)), cacheControl: opts.cacheControl, contentEncoding: opts.contentEncoding }
     const source = tracked(content)
+    const staging = this.#staging && opts.stage === true
     // a file with its name known is written to that name: held in memory when it must be retryable
-    if (wanted !== undefined && (Buffer.isBuffer(content) || this.driver.move === undefined)) {
+    if (!staging && wanted !== undefined && (Buffer.isBuffer(content) || this.driver.move === undefined)) {
       const body = Buffer.isBuffer(content) ? content : await readAhead(source, HELD).catch((err: unknown) => { throw this.#wrap(err, 'save', source) })
       // too large to hold: written straight to a free name, and only a race with another process loses it
       const oneShot = Buffer.isBuffer(body) ? undefined : source
@@ -141,18 +159,57 @@ export class Disk<U extends string | Promise<string> = string | Promise<string>>
       await this.driver.delete(scratch).catch(() => {})
       throw this.#wrap(err, 'save', source)
     }
+    // fitting is idempotent: a name known at the start comes out as it was
+    const final = (): string => this.#fit(typeof name === 'function' ? name() : name, maxLength)
+    if (staging) return await this.#stage(scratch, final, maxLength, opts)
     let moved = false
     try {
-      // fitting is idempotent: a name known at the start comes out as it was
-      const final = this.#fit(typeof name === 'function' ? name() : name, maxLength)
       const { driver } = this
-      return await this.#publish(final, maxLength, opts, async (key) => {
+      return await this.#publish(final(), maxLength, opts, async (key) => {
         if (driver.move === undefined) return await driver.copy(scratch, key)
         return (moved = await driver.move(scratch, key))
       })
     } finally {
       if (!moved) await this.driver.delete(scratch).catch(() => {})
     }
+  }
+
+  /**
+   * Reserves a free name for bytes kept under `scratch`, which `publish` copies there later; reads of the
+   * name find the scratch bytes until then. Without a name the scratch bytes are deleted again.
+   */
+  async #stage (scratch: string, final: () => string, maxLength: number, opts: SaveOptions): Promise<string> {
+    try {
+      const name = await this.#publish(final(), maxLength, opts, async (key) => await this.driver.write(RESERVED + key, Buffer.alloc(0), { ifAbsent: true, contentType: 'application/octet-stream' }))
+      this.#staged.set(name, scratch)
+      return name
+    } catch (err) {
+      await this.driver.delete(scratch).catch(() => {})
+      throw err
+    }
+  }
+
+  /**
+   * Makes a name that a save asked to `stage` visible under it: copies its bytes there (never over a file
+   * another writer put there despite the reservation), then drops the scratch copy and the reservation.
+   * Resolves at once for any other name.
+   */
+  async publish (name: string): Promise<void> {
+    const key = this.#key(name)
+    const scratch = this.#staged.get(key)
+    if (scratch === undefined) return
+    let copied
+    try {
+      // looked at first: a reservation keeps this plugin's saves away, not a writer that ignores it, and
+      // some servers ignore the copy's IfNoneMatch (s3rver)
+      copied = !await this.driver.head(key) && await this.driver.copy(scratch, key)
+    } catch (err) {
+      throw this.#wrap(err, 'publish')
+    }
+    if (!copied) throw new FST_MEDIA_STORAGE('publish', `"${key}" was written by another writer while it was reserved`)
+    this.#staged.delete(key)
+    // the file is in place: what is left is cleanup, and a lifecycle rule on the prefixes catches a failure
+    await Promise.all([this.driver.delete(scratch), this.driver.delete(RESERVED + key)]).catch(() => {})
   }
 
   /**
@@ -168,7 +225,7 @@ export class Disk<U extends string | Promise<string> = string | Promise<string>>
       let claimed = false
       let written = false
       try {
-        if (this.driver.exclusive !== true && await this.#exists(candidate, 'save')) continue
+        if ((this.driver.exclusive !== true || this.#staging) && await this.#taken(candidate, 'save')) continue
         opts.claim?.(candidate)
         claimed = true
         written = await put(candidate)
@@ -191,6 +248,11 @@ export class Disk<U extends string | Promise<string> = string | Promise<string>>
     return suffixed
   }
 
+  /** A file has the name, or (on a staging storage) a save waiting for its commit reserved it. */
+  async #taken (key: string, operation: string): Promise<boolean> {
+    return await this.#exists(key, operation) || (this.#staging && await this.#exists(RESERVED + key, operation))
+  }
+
   async #exists (key: string, operation: string): Promise<boolean> {
     try {
       return await this.driver.head(key) !== undefined
@@ -209,7 +271,7 @@ export class Disk<U extends string | Promise<string> = string | Promise<string>>
 
   /** With `ifMatch` (an `etag` from `stat`), the read fails if the file was rewritten since. */
   open (name: string, range?: ByteRange, options?: ReadOptions): Readable {
-    const key = this.#key(name)
+    const key = this.#resolve(name)
     const read = this.driver.read.bind(this.driver)
     const wrap = this.#wrap.bind(this)
     return Readable.from((async function * () {
@@ -222,10 +284,19 @@ export class Disk<U extends string | Promise<string> = string | Promise<string>>
     })(), { objectMode: false })
   }
 
+  /** A staged name loses its scratch bytes and its reservation: its name was never written. */
   async delete (name: string): Promise<void> {
     const key = this.#key(name)
+    const scratch = this.#staged.get(key)
     try {
-      await this.driver.delete(key)
+      if (scratch === undefined) {
+        await this.driver.delete(key)
+        return
+      }
+      this.#staged.delete(key)
+      // the bytes first: the name is free again only once nothing of this save is left
+      await this.driver.delete(scratch)
+      await this.driver.delete(RESERVED + key)
     } catch (err) {
       throw this.#wrap(err, 'delete')
     }
@@ -233,7 +304,7 @@ export class Disk<U extends string | Promise<string> = string | Promise<string>>
 
   async exists (name: string): Promise<boolean> {
     const key = normalizeStorageName(name)
-    return key !== undefined && await this.#exists(key, 'exists').catch(() => false)
+    return key !== undefined && await this.#exists(this.#staged.get(key) ?? key, 'exists').catch(() => false)
   }
 
   async size (name: string): Promise<number> {
@@ -248,7 +319,7 @@ export class Disk<U extends string | Promise<string> = string | Promise<string>>
     const key = this.#key(name)
     let info
     try {
-      info = await this.driver.head(key)
+      info = await this.driver.head(this.#staged.get(key) ?? key)
     } catch (err) {
       throw this.#wrap(err, operation)
     }
@@ -297,18 +368,28 @@ export class Disk<U extends string | Promise<string> = string | Promise<string>>
    * Copies a stored file under a new name (made free as `save` does) and returns that name. Headers given
    * replace the source's where the driver keeps them; `ifMatch` fails the copy if the source was rewritten.
    */
-  async copy (name: string, to: string, opts: Pick<SaveOptions, 'maxLength' | 'claim' | 'release'> & CopyOptions = {}): Promise<string> {
-    const from = this.#key(name)
+  async copy (name: string, to: string, opts: Pick<SaveOptions, 'maxLength' | 'claim' | 'release' | 'stage'> & CopyOptions = {}): Promise<string> {
+    const from = this.#resolve(name)
     const maxLength = opts.maxLength ?? 255
     const { ifMatch, contentType, cacheControl, contentEncoding } = opts
     const headers = { ifMatch, contentType, cacheControl, contentEncoding }
-    return await this.#publish(this.#fit(to, maxLength), maxLength, opts, async (key) => await this.driver.copy(from, key, headers))
+    const target = this.#fit(to, maxLength)
+    if (!this.#staging || opts.stage !== true) return await this.#publish(target, maxLength, opts, async (key) => await this.driver.copy(from, key, headers))
+    // staged as a save is: the bytes wait under a scratch key (a fresh key, so the copy cannot find it taken)
+    const scratch = SCRATCH + randomUUID()
+    try {
+      await this.driver.copy(from, scratch, headers)
+    } catch (err) {
+      await this.driver.delete(scratch).catch(() => {})
+      throw this.#wrap(err, 'copy')
+    }
+    return await this.#stage(scratch, () => target, maxLength, opts)
   }
 
   async getAvailableName (name: string, maxLength = 255): Promise<string> {
     const wanted = this.#fit(name, maxLength)
     let candidate = wanted
-    while (this.#writing.has(candidate) || await this.#exists(candidate, 'getAvailableName')) candidate = this.#suffixed(wanted, maxLength)
+    while (this.#writing.has(candidate) || await this.#taken(candidate, 'getAvailableName')) candidate = this.#suffixed(wanted, maxLength)
     return candidate
   }
 }

@@ -11,7 +11,7 @@ import { pageOf, type ByteRange, type DriverContent, type DriverContext, type Li
 import type { FileStat } from './storage.js'
 
 /** The default storage has `baseUrl` = `media.url`. */
-export interface FileSystemStorageOptions extends Omit<DiskOptions, 'serve'> {
+export interface FileSystemStorageOptions extends Omit<DiskOptions, 'serve' | 'staged'> {
   /** The directory; relative paths resolve against the plugin's `baseDir`. */
   location: string
   fileMode?: number

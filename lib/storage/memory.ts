@@ -5,7 +5,7 @@ import { fileNotFound, pageOf, type ByteRange, type DriverContent, type ListOpti
 import type { FileStat } from './storage.js'
 
 /** `baseUrl` (default `/media/`) is the prefix its URLs claim: nothing serves a MemoryStorage. */
-export type MemoryStorageOptions = Omit<DiskOptions, 'serve'>
+export type MemoryStorageOptions = Omit<DiskOptions, 'serve' | 'staged'>
 
 // every key the constructor takes (keysOf holds the list to MemoryStorageOptions)
 const OPTIONS = knownKeys(keysOf<MemoryStorageOptions>()(['baseUrl', 'public', 'expiresIn']))

@@ -24,11 +24,17 @@ export interface S3StorageOptions {
   publicUrl?: string
   /** Lifetime of presigned URLs of a private bucket, in seconds. */
   presignExpires?: number
+  /**
+   * Uploads wait under `prefix/.tmp/` with their name reserved (`prefix/.direct/names/<name>`) and are
+   * copied to their name when their request commits: no object is public before its request has
+   * succeeded. Costs a copy per file at commit. Default false.
+   */
+  staged?: boolean
 }
 
 // every key the constructor takes (keysOf holds the list to S3StorageOptions); the S3 client's own
 // settings, a common slip, are pointed to clientConfig
-const OPTIONS = knownKeys(keysOf<S3StorageOptions>()(['bucket', 'prefix', 'client', 'clientConfig', 'public', 'publicUrl', 'presignExpires']),
+const OPTIONS = knownKeys(keysOf<S3StorageOptions>()(['bucket', 'prefix', 'client', 'clientConfig', 'public', 'publicUrl', 'presignExpires', 'staged']),
   Object.fromEntries(['region', 'endpoint', 'forcePathStyle', 'credentials'].map((key) => [key, 'an S3 client setting: put it in clientConfig'])))
 
 /** How long `ready()` waits for the bucket to answer (the SDK's own retries included). */
@@ -46,7 +52,8 @@ export type S3Url<P extends boolean> = P extends true ? string : Promise<string>
 export class S3Storage<P extends boolean = true> extends Disk<S3Url<P>> {
   constructor (options: S3StorageOptions & { public?: P }) {
     OPTIONS.check(options, 'S3Storage')
-    super(new S3Driver(options), { public: options.public, expiresIn: options.presignExpires })
+    if (options.staged !== undefined && typeof options.staged !== 'boolean') throw new FST_MEDIA_INVALID_OPTION('S3Storage.staged', 'must be true or false')
+    super(new S3Driver(options), { public: options.public, expiresIn: options.presignExpires, staged: options.staged })
   }
 }
 

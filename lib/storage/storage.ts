@@ -28,6 +28,12 @@ export interface SaveOptions extends FileHeaders {
    */
   claim?: (name: string) => void
   release?: (name: string) => void
+  /**
+   * The caller makes the file visible itself, with `publish(name)`, once its work has succeeded (the upload
+   * pipeline does at its request's commit). A staging storage (S3Storage's `staged`) then keeps the bytes
+   * out of sight and only reserves the name; any other storage stores the file as usual.
+   */
+  stage?: boolean
 }
 
 export interface FileStat {
@@ -79,6 +85,11 @@ export interface Storage {
    * has been read, for names that depend on it.
    */
   save: (name: string | (() => string), content: Content, opts?: SaveOptions) => Promise<string>
+  /**
+   * Makes a name that a save asked to `stage` visible under it; resolves at once for any other name. A
+   * storage without it never stages.
+   */
+  publish?: (name: string) => Promise<void>
   /** The file's bytes (or bytes `start` to `end`, both included); a missing file errors the stream with code ENOENT. */
   open: (name: string, range?: ByteRange) => Readable
   /** Does not throw when the file is already gone. */

@@ -114,11 +114,12 @@ export function uploadRoutes (limits: MediaLimits, pending: PendingNames, docume
       }
     }, true)
 
-    // Runs before the client hears anything: a failed request's files are gone by then.
+    // Runs before the client hears anything: a failed request's files are gone by then, a successful one's
+    // published (a staged file is copied to its name now; a failed copy throws, and the reply is a 500).
     addHook(routeOptions, 'onSend', async function (request: UploadRequest, reply: FastifyReply, payload: unknown) {
       const tx = request[kTransaction]
       if (reply.statusCode >= 400) await tx?.rollback()
-      else if (tx?.commit() === true) publishStored(model as Model, request[kUploads] as UploadsRecord, request)
+      else if (await tx?.commit() === true) publishStored(model as Model, request[kUploads] as UploadsRecord, request)
       return payload
     })
   }

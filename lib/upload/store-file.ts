@@ -29,6 +29,8 @@ export interface CopyToOptions {
   maxLength: number
   claim: (name: string) => void
   release: (name: string) => void
+  /** The request's commit publishes the name (a staging storage keeps the file out of sight until then). */
+  stage: true
 }
 
 /**
@@ -211,7 +213,7 @@ async function store<H> (
   sanitizeWith: ((buffer: Buffer, header: H) => Promise<Encoded>) | undefined,
   header: HeaderSource<H>
 ): Promise<Stored<H>> {
-  const options = { contentType: detected.mime, maxLength: field.maxLength, claim: hooks.claim, release: hooks.release }
+  const options = { contentType: detected.mime, maxLength: field.maxLength, claim: hooks.claim, release: hooks.release, stage: true as const }
   // a name refused for its path is refused before any byte is read, unless it waits for the content's hash
   const wanted = plan.needsHash ? () => plan.name(gate.result().sha256) : plan.name()
   if (inStorage !== undefined && sanitizeWith === undefined) {

@@ -4,8 +4,8 @@ import type { PendingNames } from './pending.js'
 type State = 'parsing' | 'handling' | 'committed' | 'rolledBack'
 
 /**
- * What storing one file tells its request's transaction, and asks of it. `field.save()` outside HTTP has
- * no transaction: it gives its own (see model.ts).
+ * What storing one file tells its request's transaction, and asks of it. `field.save()` outside HTTP has a
+ * transaction of its own, committed as soon as the file is stored (see model.ts).
  */
 export interface UploadHooks {
   /** Counts a file's bytes against the request's `limits.totalSize`; throws past it. */
@@ -86,10 +86,22 @@ export class UploadTransaction {
     if (this.#state === 'parsing') this.#state = 'handling'
   }
 
-  /** Keeps the files; true when this call committed them (false once committed or rolled back). */
-  commit (): boolean {
+  /**
+   * Keeps the files: each staged one is published (copied to its name) now. True when this call committed
+   * them, false once committed or rolled back. A file that cannot be published fails the commit: every file
+   * is removed again, those already published too, and the storage's error is thrown.
+   */
+  async commit (): Promise<boolean> {
     if (this.#state !== 'parsing' && this.#state !== 'handling') return false
     this.#state = 'committed'
+    const published = await Promise.allSettled(this.#files.map(async ({ storage, name }) => await storage.publish?.(name)))
+    const failed = published.find((result): result is PromiseRejectedResult => result.status === 'rejected')
+    if (failed !== undefined) {
+      this.#state = 'rolledBack'
+      this.#rollback = this.#removeAll()
+      await this.#rollback
+      throw failed.reason
+    }
     for (const { storage, name } of this.#files) this.#pending.delete(storage, name)
     return true
   }
