@@ -195,3 +195,23 @@ t.test('the same token in two requests at once in one process: one commits, the 
   t.match((await second!).json, { statusCode: 400, code: 'FST_MEDIA_INVALID_TOKEN', message: /being used by another request/ })
   t.same(await keysUnder(app.client, app.bucket, 'videos/'), ['videos/clip.mp4'])
 })
+
+t.test('a committed type that is not shown inline gets Content-Disposition: attachment on its object', async (t) => {
+  const app = await directApp(t, {
+    setup: async (app) => {
+      const { FileField } = await import('../lib/index.js')
+      const Archive = app.media.model('archive', { zip: FileField({ storage: 'bucket', uploadTo: 'zips/', accept: ['application/zip'], direct: true }) })
+      app.post('/archives', { upload: Archive }, async (req, reply) => await reply.code(201).send(req.uploads))
+      const form = await app.media.presign(Archive.fields.zip, { filename: 'a.zip', size: fixture('fixture.zip').length }) as PresignedForm
+      presigned = form
+    }
+  })
+  await postToBucket(presigned!, fixture('fixture.zip'))
+  const res = await commitForm(`${app.origin}/archives`, { zip: presigned!.token })
+  t.equal(res.statusCode, 201, JSON.stringify(res.json))
+  const { HeadObjectCommand } = await import('@aws-sdk/client-s3')
+  const head = await app.client.send(new HeadObjectCommand({ Bucket: app.bucket, Key: 'zips/a.zip' }))
+  t.equal(head.ContentType, 'application/zip')
+  t.equal(head.ContentDisposition, 'attachment')
+})
+let presigned: PresignedForm | undefined
