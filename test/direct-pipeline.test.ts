@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto'
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3'
 import sharp from 'sharp'
 import type { PresignedForm } from '../lib/index.js'
-import { fixture } from './helpers.js'
+import { fixture, type Tap } from './helpers.js'
 import { directApp } from './direct-app.js'
 import { answer, commitForm, keysUnder, mp4, postToBucket } from './direct-helpers.js'
 
@@ -24,6 +24,18 @@ async function textToken (app: App): Promise<string> {
   await postToBucket(form, Buffer.from('hello'))
   return form.token
 }
+
+/** A clip presigned and posted to the bucket, waiting for its commit. */
+async function uploadedClip (t: Tap) {
+  const app = await directApp(t)
+  const form = await app.app.media.presign(app.Clip.fields.video, { filename: 'clip.mp4', size: 5000 }) as PresignedForm
+  await postToBucket(form, mp4(5000))
+  return { app, form }
+}
+
+/** What S3 answers when a conditional header (IfMatch, CopySourceIfMatch, IfNoneMatch) does not hold. */
+const preconditionFailed = (): Error =>
+  Object.assign(new Error('At least one of the pre-conditions you specified did not hold'), { name: 'PreconditionFailed', $metadata: { httpStatusCode: 412 } })
 
 const read = async ({ client, bucket }: App, key: string): Promise<Buffer> =>
   Buffer.from(await (await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }))).Body!.transformToByteArray())
@@ -79,16 +91,14 @@ t.test('a text file is read whole (UTF-8 checked) and named by its hash', async 
 })
 
 t.test('an upload rewritten while it is committed is refused, not swapped', async (t) => {
-  const app = await directApp(t)
-  const form = await app.app.media.presign(app.Clip.fields.video, { filename: 'clip.mp4', size: 5000 }) as PresignedForm
-  await postToBucket(form, mp4(5000))
+  const { app, form } = await uploadedClip(t)
   const { ETag } = await app.client.send(new GetObjectCommand({ Bucket: app.bucket, Key: form.fields.key }))
   const reads: unknown[] = []
   // the client posts again between the checks and the copy. s3rver ignores CopySourceIfMatch: the copy
   // answers what S3 answers when the source no longer has that ETag (412)
   const copies = answer(app.client, 'CopyObjectCommand', async () => {
     await app.client.send(new PutObjectCommand({ Bucket: app.bucket, Key: form.fields.key, Body: fixture('fixture.elf') }))
-    throw Object.assign(new Error('At least one of the pre-conditions you specified did not hold'), { name: 'PreconditionFailed', $metadata: { httpStatusCode: 412 } })
+    throw preconditionFailed()
   })
   app.client.middlewareStack.add((next, context) => async (args) => {
     if (context.commandName === 'GetObjectCommand') reads.push(args.input)
@@ -103,9 +113,7 @@ t.test('an upload rewritten while it is committed is refused, not swapped', asyn
 })
 
 t.test('S3 failing during a commit: 500 FST_MEDIA_STORAGE, nothing left', async (t) => {
-  const app = await directApp(t)
-  const form = await app.app.media.presign(app.Clip.fields.video, { filename: 'clip.mp4', size: 5000 }) as PresignedForm
-  await postToBucket(form, mp4(5000))
+  const { app, form } = await uploadedClip(t)
   answer(app.client, 'HeadObjectCommand', () => {
     throw Object.assign(new Error('slow down'), { name: 'SlowDown', $metadata: { httpStatusCode: 503 } })
   })
@@ -117,12 +125,10 @@ t.test('S3 failing during a commit: 500 FST_MEDIA_STORAGE, nothing left', async 
 })
 
 t.test('an upload rewritten before its first bytes are read is refused as well', async (t) => {
-  const app = await directApp(t)
-  const form = await app.app.media.presign(app.Clip.fields.video, { filename: 'clip.mp4', size: 5000 }) as PresignedForm
-  await postToBucket(form, mp4(5000))
+  const { app, form } = await uploadedClip(t)
   // what S3 answers a GetObject whose IfMatch no longer holds
   answer(app.client, 'GetObjectCommand', () => {
-    throw Object.assign(new Error('At least one of the pre-conditions you specified did not hold'), { name: 'PreconditionFailed', $metadata: { httpStatusCode: 412 } })
+    throw preconditionFailed()
   })
   const res = await commitForm(app.url, { video: form.token })
   t.equal(res.statusCode, 400)
@@ -131,16 +137,14 @@ t.test('an upload rewritten before its first bytes are read is refused as well',
 })
 
 t.test('a name taken at the last moment by another process: the copy goes to a free name', async (t) => {
-  const app = await directApp(t)
-  const form = await app.app.media.presign(app.Clip.fields.video, { filename: 'clip.mp4', size: 5000 }) as PresignedForm
-  await postToBucket(form, mp4(5000))
+  const { app, form } = await uploadedClip(t)
   // the first copy is refused as S3 refuses IfNoneMatch on a taken key (s3rver does not check it); the
   // source is unchanged, so the name was taken: the next copy tries another
   let refusedOnce = false
   app.client.middlewareStack.add((next, context) => async (args) => {
     if (context.commandName === 'CopyObjectCommand' && !refusedOnce) {
       refusedOnce = true
-      throw Object.assign(new Error('At least one of the pre-conditions you specified did not hold'), { name: 'PreconditionFailed', $metadata: { httpStatusCode: 412 } })
+      throw preconditionFailed()
     }
     return await next(args)
   }, { step: 'initialize', name: 'taken-once' })
@@ -151,13 +155,11 @@ t.test('a name taken at the last moment by another process: the copy goes to a f
 })
 
 t.test('an upload deleted while it is committed is refused', async (t) => {
-  const app = await directApp(t)
-  const form = await app.app.media.presign(app.Clip.fields.video, { filename: 'clip.mp4', size: 5000 }) as PresignedForm
-  await postToBucket(form, mp4(5000))
+  const { app, form } = await uploadedClip(t)
   const { DeleteObjectCommand } = await import('@aws-sdk/client-s3')
   answer(app.client, 'CopyObjectCommand', async () => {
     await app.client.send(new DeleteObjectCommand({ Bucket: app.bucket, Key: form.fields.key }))
-    throw Object.assign(new Error('At least one of the pre-conditions you specified did not hold'), { name: 'PreconditionFailed', $metadata: { httpStatusCode: 412 } })
+    throw preconditionFailed()
   })
   const res = await commitForm(app.url, { video: form.token })
   t.match(res.json, { statusCode: 400, code: 'FST_MEDIA_INVALID_TOKEN', message: /changed/ })
@@ -177,9 +179,7 @@ t.test('an uploaded file smaller than minSize, or empty, is refused for its size
 })
 
 t.test('the same token in two requests at once in one process: one commits, the other is refused', async (t) => {
-  const app = await directApp(t)
-  const form = await app.app.media.presign(app.Clip.fields.video, { filename: 'clip.mp4', size: 5000 }) as PresignedForm
-  await postToBucket(form, mp4(5000))
+  const { app, form } = await uploadedClip(t)
   let second: Promise<{ statusCode: number, json: any }> | undefined
   // the first request is inside its commit (spending the token) when the second arrives: the second is
   // answered before the first goes on
