@@ -1,5 +1,4 @@
 import { ListObjectsV2Command, ListMultipartUploadsCommand, type S3Client } from '@aws-sdk/client-s3'
-import { FormData, request } from 'undici'
 import type { PresignedForm } from '../lib/index.js'
 
 /** The first bytes of an MP4 (an `ftyp` box, what file-type reads), then `size` bytes in all. */
@@ -8,22 +7,26 @@ export function mp4 (size: number, fill = 1): Buffer {
   return Buffer.concat([box, Buffer.alloc(Math.max(0, size - box.length), fill)])
 }
 
-/** Posts a file to the bucket with a presigned form, as a browser does: the fields first, the file last. */
+/**
+ * Posts a file to the bucket with a presigned form, as a browser does: the fields first, the file last.
+ * Node's own fetch and FormData: the undici package's request cannot encode its own FormData on Node 24,
+ * nor Node's FormData on Node 20 ("action is not a function"); the built-in pair works on both.
+ */
 export async function postToBucket (form: PresignedForm, bytes: Buffer, contentType = form.fields['Content-Type']!): Promise<number> {
   const data = new FormData()
   for (const [name, value] of Object.entries(form.fields)) data.append(name, value)
   data.append('file', new Blob([bytes], { type: contentType }), 'upload')
-  const res = await request(form.url, { method: 'POST', body: data })
-  await res.body.dump()
-  return res.statusCode
+  const res = await fetch(form.url, { method: 'POST', body: data })
+  await res.arrayBuffer()
+  return res.status
 }
 
 /** Posts the app's form: each value a token (or any text), as a page does once the browser has uploaded. */
 export async function commitForm (url: string, values: Record<string, string | string[]>): Promise<{ statusCode: number, json: any }> {
   const data = new FormData()
   for (const [name, value] of Object.entries(values)) for (const one of [value].flat()) data.append(name, one)
-  const res = await request(url, { method: 'POST', body: data })
-  return { statusCode: res.statusCode, json: await res.body.json() }
+  const res = await fetch(url, { method: 'POST', body: data })
+  return { statusCode: res.status, json: await res.json() }
 }
 
 /** Every key in the bucket under a prefix. */
