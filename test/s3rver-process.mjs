@@ -3,10 +3,13 @@
 // stops when the parent says so or goes away.
 import { readFileSync } from 'node:fs'
 import S3rver from 's3rver'
+import { multipartUploads } from './s3rver-multipart.mjs'
 
 const [directory, bucket, ...configFiles] = process.argv.slice(2)
 const configs = configFiles.map((file) => readFileSync(file))
 const server = new S3rver({ address: '127.0.0.1', port: 0, silent: true, directory, configureBuckets: [{ name: bucket, configs }] })
+// before run(): Koa composes its middleware when it starts listening
+multipartUploads(server)
 const { port } = await server.run()
 process.send({ port })
 const stop = async () => {
