@@ -19,6 +19,7 @@ import { StaticFiles } from './static/static-files.js'
 import { PendingNames } from './upload/pending.js'
 import { kUploads, uploadRoutes } from './upload/route.js'
 import { DirectUploads } from './direct/direct-uploads.js'
+import { ResumableUploads } from './resumable/resumable-uploads.js'
 import './types.js'
 
 async function fastifyMedia (app: FastifyInstance, options: FastifyMediaOptions): Promise<void> {
@@ -64,7 +65,8 @@ async function fastifyMedia (app: FastifyInstance, options: FastifyMediaOptions)
   const pending = new PendingNames()
   const documented: Array<() => void> = []
   const direct = new DirectUploads(key)
-  app.addHook('onRoute', uploadRoutes(config.limits, pending, documented, direct))
+  const resumable = new ResumableUploads()
+  app.addHook('onRoute', uploadRoutes(config.limits, pending, documented, { direct, resumable }))
   // by now every route's validation is compiled: readers of routeOptions.schema (@fastify/swagger) see the document
   app.addHook('onReady', async () => {
     for (const document of documented.splice(0)) document()
@@ -99,7 +101,7 @@ async function fastifyMedia (app: FastifyInstance, options: FastifyMediaOptions)
     }
   }
 
-  const api = createMediaApi(config, staticFiles, direct)
+  const api = createMediaApi(config, staticFiles, direct, resumable)
   recordInstance({ api, instance: app })
   app.decorate('media', api)
 }
@@ -118,6 +120,7 @@ export type { VariantFormat, VariantOptions } from './image/variant-options.js'
 export type { DirectOptions } from './direct/options.js'
 export type { PresignedForm, PresignedMultipart, PresignRequest, PresignResult } from './direct/direct-uploads.js'
 export type { DirectRoutesOptions } from './direct/routes.js'
+export type { ResumableOptions } from './resumable/options.js'
 export type { SrcsetImage } from './image/srcset.js'
 export type { BoundField, Fields, LoadedFileOf, LoadedOf, LoadedRowOf, Model, RecordOf, RowOf, Uploads, UploadsOf, UploadValue } from './fields/model.js'
 export type { UploadTo, UploadToContext } from './fields/upload-to.js'

@@ -12,6 +12,9 @@ import { directRoutes, type DirectRoutesOptions } from './direct/routes.js'
 import type { BoundField } from './fields/model.js'
 import type { UploadedPart } from './storage/driver.js'
 import type { FastifyPluginAsync } from 'fastify'
+import type { ResumableOptions } from './resumable/options.js'
+import type { ResumableUploads } from './resumable/resumable-uploads.js'
+import { resumableEndpoint } from './resumable/routes.js'
 
 const ADD_STATIC_DIR_OPTIONS = knownKeys(['prefix'])
 
@@ -48,9 +51,20 @@ export interface MediaApi {
   abortMultipart: (token: string) => Promise<void>
   /** A plugin of the JSON routes a browser calls around direct uploads: `app.register(app.media.directRoutes, { prefix, fields })`. */
   directRoutes: FastifyPluginAsync<DirectRoutesOptions>
+  /**
+   * A plugin mounting a tus 1.0 endpoint for these fields at `prefix`, in the scope it is registered in
+   * (`await app.register(app.media.resumable('/files', { fields }))`). An upload's URL, sent as its field's
+   * form value, commits the file on an upload route.
+   */
+  resumable: (prefix: string, options: ResumableOptions) => FastifyPluginAsync
+  /**
+   * Removes resumable uploads, finished or not, that no form committed: those older than `olderThan`
+   * seconds (default each endpoint's `expiresIn`). What the endpoints' timers run; resolves how many went.
+   */
+  expireUploads: (options?: { olderThan?: number }) => Promise<number>
 }
 
-export function createMediaApi (config: MediaConfig, staticFiles: StaticFiles | undefined, direct: DirectUploads): MediaApi {
+export function createMediaApi (config: MediaConfig, staticFiles: StaticFiles | undefined, direct: DirectUploads, resumable: ResumableUploads): MediaApi {
   const models = new Set<string>()
   const statics = (): StaticFiles => {
     if (staticFiles === undefined) throw new FST_MEDIA_INVALID_OPTION('static', 'static files are turned off (static: false)')
@@ -83,6 +97,8 @@ export function createMediaApi (config: MediaConfig, staticFiles: StaticFiles | 
     listParts: direct.listParts.bind(direct),
     completeMultipart: direct.completeMultipart.bind(direct),
     abortMultipart: direct.abortMultipart.bind(direct),
-    directRoutes: directRoutes(direct)
+    directRoutes: directRoutes(direct),
+    resumable: (prefix: string, options: ResumableOptions) => resumableEndpoint(resumable, prefix, options),
+    expireUploads: resumable.expire.bind(resumable)
   })
 }

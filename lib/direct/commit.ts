@@ -22,7 +22,7 @@ export async function commitDirect (direct: DirectUploads, field: BoundField, to
   if (committing.has(id)) throw invalidToken(field.name, 'the upload token is being used by another request')
   committing.add(id)
   try {
-    await spend(storage, id, field.name, hooks)
+    await spend(storage, usedKey(id), field.name, hooks)
   } finally {
     committing.delete(id)
   }
@@ -50,9 +50,8 @@ export async function commitDirect (direct: DirectUploads, field: BoundField, to
   return file
 }
 
-/** Writes the token's single-use record; a record already there means the token was used. */
-async function spend (storage: Disk, id: string, field: string, hooks: UploadHooks): Promise<void> {
-  const used = usedKey(id)
+/** Writes an upload's single-use record; a record already there means the upload was committed (or is being). */
+export async function spend (storage: Disk, used: string, field: string, hooks: UploadHooks): Promise<void> {
   // the look first catches a replay on servers that ignore If-None-Match; the conditional write, a race
   const fresh = !await storage.exists(used) && await attempt('commit', async () => await storage.driver.write(used, Buffer.alloc(0), { ifAbsent: true, contentType: 'application/octet-stream' }))
   if (!fresh) throw invalidToken(field, 'the upload token was used already')
@@ -60,7 +59,7 @@ async function spend (storage: Disk, id: string, field: string, hooks: UploadHoo
 }
 
 // a client that rewrote its upload while it was being committed gets a refusal, not a storage failure
-function changed (err: unknown, field: string): unknown {
+export function changed (err: unknown, field: string): unknown {
   const cause = (err as { cause?: { code?: unknown } }).cause
   return cause?.code === 'ECHANGED' ? invalidToken(field, 'the uploaded file changed while it was being committed') : err
 }

@@ -31,7 +31,9 @@ export const SCRATCH = '.tmp/'
 export const DIRECT = '.direct/'
 /** A staged name's reservation: an empty object that keeps the name from every other save until it is published. */
 const RESERVED = DIRECT + 'names/'
-const isInternal = (key: string): boolean => key.startsWith(SCRATCH) || key.startsWith(DIRECT)
+/** Where resumable (tus) uploads wait for a form to commit them; never listed, never served. */
+export const RESUMABLE = '.resumable/'
+const isInternal = (key: string): boolean => key.startsWith(SCRATCH) || key.startsWith(DIRECT) || key.startsWith(RESUMABLE)
 /** Content up to this size is held in memory when the driver cannot move files: a lost name is retried with it. */
 const HELD = 5 * 1024 * 1024
 /** Tries at a free name before giving up: each suffix is one of 62^7. */
@@ -368,12 +370,16 @@ export class Disk<U extends string | Promise<string> = string | Promise<string>>
    * Copies a stored file under a new name (made free as `save` does) and returns that name. Headers given
    * replace the source's where the driver keeps them; `ifMatch` fails the copy if the source was rewritten.
    */
-  async copy (name: string, to: string, opts: Pick<SaveOptions, 'maxLength' | 'claim' | 'release' | 'stage'> & CopyOptions = {}): Promise<string> {
+  async copy (name: string, to: string, opts: Pick<SaveOptions, 'maxLength' | 'claim' | 'release' | 'stage'> & CopyOptions & { move?: boolean } = {}): Promise<string> {
     const from = this.#resolve(name)
     const maxLength = opts.maxLength ?? 255
     const { ifMatch, contentType, cacheControl, contentEncoding } = opts
     const headers = { ifMatch, contentType, cacheControl, contentEncoding }
     const target = this.#fit(to, maxLength)
+    // `move`: the source is the caller's to give away (a finished resumable upload), so a driver that can
+    // rename takes it without copying the bytes
+    const { move } = this.driver
+    if (opts.move === true && move !== undefined) return await this.#publish(target, maxLength, opts, async (key) => await move.call(this.driver, from, key))
     if (!this.#staging || opts.stage !== true) return await this.#publish(target, maxLength, opts, async (key) => await this.driver.copy(from, key, headers))
     // staged as a save is: the bytes wait under a scratch key (a fresh key, so the copy cannot find it taken)
     const scratch = SCRATCH + randomUUID()

@@ -62,6 +62,31 @@ export interface MultipartDriver {
   abort: (key: string, uploadId: string) => Promise<void>
 }
 
+/** What a storage's resumable uploads are kept with. */
+export interface ResumableStoreOptions {
+  /** Uploads neither finished nor committed within this many milliseconds are expired. */
+  expiresIn: number
+}
+
+/**
+ * A tus DataStore (@tus/file-store, @tus/s3-store) keeping a storage's resumable uploads under its
+ * `.resumable/` keys, which the facade never lists nor serves.
+ */
+export interface ResumableStore {
+  /** The @tus/utils DataStore that @tus/server writes to (typed loosely: @tus/* are optional peers). */
+  readonly datastore: object
+  /** The DataStore's own id of an upload (its key naming), from the id in the upload's URL. */
+  storeId: (id: string) => string
+  /** The storage key of a finished upload's bytes. */
+  dataKey: (id: string) => string
+  /** Every storage key an upload may occupy (its bytes, its record, a part), for removing what is left. */
+  keys: (id: string) => string[]
+  /** The bytes received so far of an unfinished upload, up to `length`. */
+  readStart: (id: string, length: number) => Promise<Buffer>
+  /** The ids (as in URLs) of every upload kept. */
+  list: () => Promise<string[]>
+}
+
 export interface ListOptions {
   /** Where the previous page stopped (its `cursor`); absent for the first page. */
   cursor?: string
@@ -136,6 +161,8 @@ export interface StorageDriver {
   presignPost?: (key: string, options: PresignPostOptions) => Promise<PresignedPost>
   /** Multipart uploads from the browser, for files too large for one request. */
   readonly multipart?: MultipartDriver
+  /** Resumable (tus) uploads kept in this storage until a form commits them. */
+  resumable?: (options: ResumableStoreOptions) => Promise<ResumableStore>
   /** Told the plugin's context at register time (before `ready`). */
   attach?: (context: DriverContext) => void
   /** Awaited at register time: connect, check the backend answers, fail early with the reason. */

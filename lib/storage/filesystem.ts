@@ -7,7 +7,8 @@ import type { FileHandle } from 'node:fs/promises'
 import { keysOf, knownKeys } from '../check-keys.js'
 import { FST_MEDIA_INVALID_OPTION } from '../errors.js'
 import { Disk, type DiskOptions } from './disk.js'
-import { pageOf, type ByteRange, type DriverContent, type DriverContext, type ListOptions, type ListPage, type StorageDriver, type WriteOptions } from './driver.js'
+import { pageOf, type ByteRange, type DriverContent, type DriverContext, type ListOptions, type ListPage, type ResumableStore, type ResumableStoreOptions, type StorageDriver, type WriteOptions } from './driver.js'
+import { fileBacking } from '../resumable/file-backing.js'
 import type { FileStat } from './storage.js'
 
 /** The default storage has `baseUrl` = `media.url`. */
@@ -122,7 +123,11 @@ export class FileSystemDriver implements StorageDriver {
     return await this.#link(await this.#existing(from), to)
   }
 
-  // the source is the facade's scratch file, checked when it was written
+  async resumable (options: ResumableStoreOptions): Promise<ResumableStore> {
+    return await fileBacking(this.#root, options)
+  }
+
+  // the source is the facade's scratch file (or a finished resumable upload), checked when it was written
   async move (from: string, to: string): Promise<boolean> {
     const source = this.#path(from)
     if (!await this.#link(source, to)) return false

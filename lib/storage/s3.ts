@@ -4,7 +4,8 @@ import { keysOf, knownKeys } from '../check-keys.js'
 import { FST_MEDIA_INVALID_OPTION, FST_MEDIA_STORAGE } from '../errors.js'
 import { isInlineType } from '../mime.js'
 import { Disk } from './disk.js'
-import { fileNotFound, sourceChanged, type ByteRange, type CopyOptions, type MultipartDriver, type DriverContent, type DriverContext, type ListOptions, type ListPage, type PresignedPost, type PresignPostOptions, type ReadOptions, type StorageDriver, type WriteOptions } from './driver.js'
+import { fileNotFound, sourceChanged, type ByteRange, type CopyOptions, type MultipartDriver, type DriverContent, type DriverContext, type ListOptions, type ListPage, type PresignedPost, type PresignPostOptions, type ReadOptions, type ResumableStore, type ResumableStoreOptions, type StorageDriver, type WriteOptions } from './driver.js'
+import { s3Backing } from '../resumable/s3-backing.js'
 import type { S3ClientConfigLike, S3ClientLike } from './s3-client.js'
 import { S3Multipart } from './s3-multipart.js'
 import { loadPresignedPost, loadSdk, notFound, preconditionFailed, type Sdk } from './s3-sdk.js'
@@ -81,6 +82,10 @@ export class S3Driver implements StorageDriver {
     this.#publicUrl = options.publicUrl
     this.#label = `S3Storage (bucket "${this.#bucket}")`
     this.multipart = new S3Multipart(this.#sdk, this.#client, this.#bucket, this.#prefix)
+  }
+
+  async resumable (options: ResumableStoreOptions): Promise<ResumableStore> {
+    return await s3Backing({ s3: this.#sdk.s3, client: this.#client, bucket: this.#bucket, prefix: this.#prefix, list: this.list.bind(this) }, options)
   }
 
   attach ({ storageName }: DriverContext): void {

@@ -11,6 +11,14 @@ import { storeFile, type FileSource } from './store-file.js'
 import type { UploadTransaction } from './transaction.js'
 import { commitDirect } from '../direct/commit.js'
 import type { DirectUploads } from '../direct/direct-uploads.js'
+import { commitResumable, isUploadUrl } from '../resumable/commit.js'
+import type { ResumableUploads } from '../resumable/resumable-uploads.js'
+
+/** Where a form's text value may name a file uploaded before it: straight to storage, or resumably. */
+export interface UploadedElsewhere {
+  direct: DirectUploads
+  resumable: ResumableUploads
+}
 
 export type UploadsRecord = Record<string, FieldFile | FieldFile[] | null>
 export type TextFields = Record<string, unknown>
@@ -27,7 +35,7 @@ export function emptyUploads (model: Model): UploadsRecord {
  * transaction the moment it exists. An aborted `signal` stops it with the signal's reason: the file being
  * received fails (so its storage discards what it wrote) and a wait for the next part ends.
  */
-export async function parseUpload (request: FastifyRequest, model: Model, limits: MediaLimits, tx: UploadTransaction, body: TextFields, signal: AbortSignal, direct: DirectUploads): Promise<UploadsRecord> {
+export async function parseUpload (request: FastifyRequest, model: Model, limits: MediaLimits, tx: UploadTransaction, body: TextFields, signal: AbortSignal, elsewhere: UploadedElsewhere): Promise<UploadsRecord> {
   const uploads = emptyUploads(model)
   let total = 0
   const count = (bytes: number): void => {
@@ -79,10 +87,14 @@ export async function parseUpload (request: FastifyRequest, model: Model, limits
         // an empty value is no file: what Swagger UI (and `curl -F avatar=`) send for a file left empty
         if (part.value === '') continue
         const field = model.fields[name]!
-        if (field.options.direct === undefined) throw refusal(new FST_MEDIA_BAD_MULTIPART(name, 'a text value where a file was expected'), { field: name })
-        // a direct upload's token: the file it names is committed as this field's file
+        // a resumable upload's URL, or a direct upload's token: the file it names is committed as this field's file
+        const value = String(part.value)
+        const endpoint = elsewhere.resumable.endpointOf(field)
+        const resumable = endpoint !== undefined && isUploadUrl(value)
+        if (!resumable && field.options.direct === undefined) throw refusal(new FST_MEDIA_BAD_MULTIPART(name, 'a text value where a file was expected'), { field: name })
         checkRoom(name, field, uploads[name]!)
-        add(name, field, await commitDirect(direct, field, String(part.value), request, tx.hooksFor(field.storage, count)))
+        const hooks = tx.hooksFor(field.storage, count)
+        add(name, field, resumable ? await commitResumable(endpoint, field, value, request, hooks) : await commitDirect(elsewhere.direct, field, value, request, hooks))
         continue
       }
       count(Buffer.byteLength(typeof part.value === 'string' ? part.value : JSON.stringify(part.value)))

@@ -5,12 +5,11 @@ import { isModel, type Model } from '../fields/model.js'
 import type { MediaLimits } from '../options.js'
 import { toMediaError } from './map-error.js'
 import { uploadSchemas } from './openapi.js'
-import { emptyUploads, parseUpload, type UploadsRecord } from './parse-request.js'
+import { emptyUploads, parseUpload, type UploadedElsewhere, type UploadsRecord } from './parse-request.js'
 import { publishStored } from '../events.js'
 import { refusalErrorHandler, reportRefusal } from './refusal-reply.js'
 import type { PendingNames } from './pending.js'
 import { UploadTransaction } from './transaction.js'
-import type { DirectUploads } from '../direct/direct-uploads.js'
 
 export const kTransaction = Symbol('fastify-media.transaction')
 export const kUploads = Symbol('fastify-media.uploads')
@@ -44,7 +43,7 @@ function releaseBody (request: FastifyRequest, reply: FastifyReply): void {
  * The `onRoute` hook that turns a route with `upload: Model` into an upload route. `documented` collects, for
  * each upload route, the step that puts its documented schema in place (run by the plugin's `onReady` hook).
  */
-export function uploadRoutes (limits: MediaLimits, pending: PendingNames, documented: Array<() => void>, direct: DirectUploads) {
+export function uploadRoutes (limits: MediaLimits, pending: PendingNames, documented: Array<() => void>, elsewhere: UploadedElsewhere) {
   return function onRoute (this: FastifyInstance, routeOptions: RouteOptions & { upload?: unknown }): void {
     const model = routeOptions.upload
     if (model === undefined) return
@@ -101,7 +100,7 @@ export function uploadRoutes (limits: MediaLimits, pending: PendingNames, docume
         })), limits.uploadTimeout)
         : undefined
       try {
-        request[kUploads] = await parseUpload(request, model as Model, limits, tx, body, deadline.signal, direct)
+        request[kUploads] = await parseUpload(request, model as Model, limits, tx, body, deadline.signal, elsewhere)
         tx.parsed()
       } catch (err) {
         releaseBody(request, reply)

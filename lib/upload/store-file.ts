@@ -163,18 +163,34 @@ async function detectFile ({ field, fieldName, filename }: StoreContext, head: H
   return { detected: await detectType(head.bytes, clientExt, field, fieldName), stem, clientExt }
 }
 
-/** The other checks the sniffing window allows: extension, image header, size (when the part fit in it). */
-async function checkDetected (ctx: StoreContext, head: Head, { detected, stem, clientExt }: Detection): Promise<Checked> {
-  const { field, fieldName } = ctx
+/**
+ * The checks a file's first bytes allow before the rest has come (name, type, extension, image header), for
+ * a file that arrives in pieces (a resumable upload). Its commit runs every check again on the whole file.
+ */
+export async function checkFirstBytes (ctx: Pick<StoreContext, 'field' | 'fieldName' | 'filename'>, head: Head): Promise<void> {
+  const context = ctx as StoreContext
+  const detection = await detectFile(context, head).catch(refused(context, head))
+  await checkContent(context, head, detection).catch(refused(context, head, detection.detected))
+}
+
+/** What the first bytes say beyond the type: the client's extension agrees, an image's header is in bounds. */
+async function checkContent ({ field, fieldName }: StoreContext, head: Head, { detected, clientExt }: Detection): Promise<CheckedImage | undefined> {
   if (clientExt !== '' && canonicalExtension(clientExt) !== detected.ext) {
     throw new FST_MEDIA_EXTENSION_MISMATCH(fieldName, clientExt, detected.mime)
   }
   // detectType gives an image field only the formats it takes
   const { format } = detected
   const rules = format === undefined ? undefined : field.image
-  const image = rules === undefined || format === undefined
+  return rules === undefined || format === undefined
     ? undefined
     : { format, rules, header: await checkImageHeader(head, format, rules, fieldName) }
+}
+
+/** The other checks the sniffing window allows: extension, image header, size (when the part fit in it). */
+async function checkDetected (ctx: StoreContext, head: Head, detection: Detection): Promise<Checked> {
+  const { field, fieldName } = ctx
+  const { detected, stem } = detection
+  const image = await checkContent(ctx, head, detection)
 
   // size comes last in the contract's order; a part that fit in the window, or a file whose size the
   // storage knows, is refused before any write

@@ -1,0 +1,152 @@
+import t from 'tap'
+import { createHash } from 'node:crypto'
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { Upload } from 'tus-js-client'
+import { fixture, filesUnder } from './helpers.js'
+import { commitForm } from './direct-helpers.js'
+import { mp4, resumableApp, tusUpload, tusRefusal, interruptedUpload, type Where } from './resumable-app.js'
+
+const sha256 = (bytes: Buffer): string => createHash('sha256').update(bytes).digest('hex')
+
+// every bullet runs on disk (@tus/file-store) and on S3 (s3rver, @tus/s3-store)
+for (const on of ['disk', 's3'] as Where[]) {
+  t.test(`${on}: a 100 MiB upload interrupted twice resumes where it stopped and commits byte-identical`, async (t) => {
+    const ctx = await resumableApp(t, { on })
+    const bytes = mp4(100 * 2 ** 20, 7)
+    bytes.writeUInt32BE(0xdeadbeef, bytes.length - 4)
+    const { url, offsets, received } = await interruptedUpload(ctx, bytes, { field: 'clip.video', filename: 'long.mp4' }, [0.3, 0.6])
+    t.equal(offsets.length, 3, 'three runs of PATCH requests: the first and two resumptions')
+    t.ok(offsets[1]! > 0 && offsets[2]! > offsets[1]!, `each resumption starts where the last stopped (${offsets.join(', ')})`)
+    t.ok(received < bytes.length * 1.2, `the server received ${received} bytes for ${bytes.length}: nothing started over`)
+    const res = await commitForm(`${ctx.origin}/clips`, { video: url })
+    t.equal(res.statusCode, 201, JSON.stringify(res.json))
+    t.match(res.json.video, { name: 'videos/long.mp4', size: bytes.length, contentType: 'video/mp4' })
+    t.equal(sha256(await ctx.read('videos/long.mp4')), sha256(bytes), 'byte-identical')
+    t.same(await ctx.leftovers(), [], 'nothing of the upload is left under .resumable/')
+  })
+
+  t.test(`${on}: an ELF declared as video.mp4 is refused after its first chunk, and nothing of it is kept`, async (t) => {
+    const ctx = await resumableApp(t, { on })
+    const elf = Buffer.concat([fixture('fixture.elf'), Buffer.alloc(6 * 2 ** 20, 1)])
+    const refused = await tusRefusal(ctx.origin, elf, { field: 'clip.video', filename: 'video.mp4' }, { chunkSize: 2 ** 20 })
+    t.equal(refused.status, 400)
+    t.match(refused.json, { code: 'FST_MEDIA_INVALID_TYPE', field: 'video', detected: 'application/x-elf', accepted: ['video/mp4'] })
+    t.equal(refused.patches, 1, 'the first chunk was the last')
+    t.same(await ctx.leftovers(), [], 'the server holds no part of it')
+    t.same(await ctx.storage.list(), [])
+  })
+
+  t.test(`${on}: an image's header out of bounds is refused from its first bytes, as a form upload is`, async (t) => {
+    const ctx = await resumableApp(t, { on })
+    // a PNG claiming 60000x60000: refused from its header, before the pixels
+    const png = Buffer.from(fixture('fixture.png'))
+    png.writeUInt32BE(60000, 16)
+    png.writeUInt32BE(60000, 20)
+    const refused = await tusRefusal(ctx.origin, png, { field: 'clip.photo', filename: 'big.png' })
+    t.equal(refused.status, 400)
+    t.match(refused.json, { code: 'FST_MEDIA_INVALID_IMAGE', field: 'photo' })
+    t.same(await ctx.leftovers(), [])
+  })
+
+  t.test(`${on}: Upload-Length over maxSize is 413 at creation; a deferred length past it is 413 and removes the upload`, async (t) => {
+    const ctx = await resumableApp(t, { on })
+    const create = async (headers: Record<string, string>) => await fetch(`${ctx.origin}/files`, { method: 'POST', headers: { 'tus-resumable': '1.0.0', 'upload-metadata': `field ${b64('clip.video')},filename ${b64('a.mp4')}`, ...headers } })
+    const tooLong = await create({ 'upload-length': String(200 * 2 ** 20 + 1) })
+    t.equal(tooLong.status, 413)
+    t.match(await tooLong.json(), { code: 'FST_MEDIA_FILE_TOO_LARGE', field: 'video', limit: 200 * 2 ** 20 })
+    t.same(await ctx.leftovers(), [], 'no upload was created')
+
+    const deferred = await create({ 'upload-defer-length': '1' })
+    t.equal(deferred.status, 201)
+    const location = deferred.headers.get('location')!
+    const patch = await fetch(location, { method: 'PATCH', headers: { 'tus-resumable': '1.0.0', 'upload-offset': '0', 'upload-length': String(300 * 2 ** 20), 'content-type': 'application/offset+octet-stream' }, body: mp4(1000) })
+    t.equal(patch.status, 413)
+    t.match(await patch.json(), { code: 'FST_MEDIA_FILE_TOO_LARGE', field: 'video' })
+    t.same(await ctx.leftovers(), [], 'the upload is gone at once')
+  })
+
+  t.test(`${on}: termination deletes the upload`, async (t) => {
+    const ctx = await resumableApp(t, { on })
+    const url = await tusUpload(ctx.origin, mp4(200_000), { field: 'clip.video', filename: 'a.mp4' })
+    t.not(await ctx.leftovers(), [])
+    await Upload.terminate(url, {})
+    t.same(await ctx.leftovers(), [])
+    const commit = await commitForm(`${ctx.origin}/clips`, { video: url })
+    t.equal(commit.statusCode, 400)
+    t.match(commit.json, { code: 'FST_MEDIA_INVALID_TOKEN', field: 'video', message: /no upload has this URL/ })
+  })
+
+  t.test(`${on}: an expired upload, finished or not, is gone after expireUploads(); a fresh one stays`, async (t) => {
+    const ctx = await resumableApp(t, { on })
+    const finished = await tusUpload(ctx.origin, mp4(200_000), { field: 'clip.video', filename: 'a.mp4' })
+    const partial = await fetch(`${ctx.origin}/files`, { method: 'POST', headers: { 'tus-resumable': '1.0.0', 'upload-length': '300000', 'upload-metadata': `field ${b64('clip.video')},filename ${b64('b.mp4')}`, 'content-type': 'application/offset+octet-stream' }, body: mp4(100_000) })
+    t.equal(partial.status, 201)
+    t.equal(await ctx.app.media.expireUploads(), 0, 'both are younger than expiresIn (1 day)')
+    t.equal(await ctx.app.media.expireUploads({ olderThan: 0 }), 2)
+    t.same(await ctx.leftovers(), [])
+    const head = await fetch(finished, { method: 'HEAD', headers: { 'tus-resumable': '1.0.0' } })
+    t.equal(head.status, 404, 'the URL no longer answers')
+  })
+}
+
+t.test('a finished upload commits into its field once: a replay, another field, or an unfinished upload is 400', async (t) => {
+  const ctx = await resumableApp(t)
+  const url = await tusUpload(ctx.origin, mp4(200_000), { field: 'clip.video', filename: 'a.mp4' })
+  const wrong = await commitForm(`${ctx.origin}/clips`, { photo: url })
+  t.equal(wrong.statusCode, 400)
+  t.match(wrong.json, { code: 'FST_MEDIA_INVALID_TOKEN', field: 'photo', message: /made for clip\.video/ })
+  const id = url.slice(-32)
+  const ok = await commitForm(`${ctx.origin}/clips`, { video: id })
+  t.equal(ok.statusCode, 201, 'the bare id works as well as the URL')
+  const replay = await commitForm(`${ctx.origin}/clips`, { video: url })
+  t.equal(replay.statusCode, 400)
+  t.match(replay.json, { code: 'FST_MEDIA_INVALID_TOKEN', message: /no upload has this URL/ })
+
+  const partial = await fetch(`${ctx.origin}/files`, { method: 'POST', headers: { 'tus-resumable': '1.0.0', 'upload-length': '300000', 'upload-metadata': `field ${b64('clip.video')},filename ${b64('b.mp4')}`, 'content-type': 'application/offset+octet-stream' }, body: mp4(100_000) })
+  const unfinished = await commitForm(`${ctx.origin}/clips`, { video: partial.headers.get('location')! })
+  t.equal(unfinished.statusCode, 400)
+  t.match(unfinished.json, { code: 'FST_MEDIA_INVALID_TOKEN', message: /not finished \(100000 of 300000 bytes\)/ })
+})
+
+t.test('all or nothing: a failing handler leaves neither the committed file nor the upload', async (t) => {
+  const ctx = await resumableApp(t, { handler: () => { throw new Error('the record could not be saved') } })
+  const url = await tusUpload(ctx.origin, mp4(200_000), { field: 'clip.video', filename: 'a.mp4' })
+  const res = await commitForm(`${ctx.origin}/clips`, { video: url })
+  t.equal(res.statusCode, 500)
+  t.same(filesUnder(join(ctx.dir, 'media')), [], 'no file, no upload, no record of a commit')
+})
+
+t.test('creation refuses a field not on the endpoint, and a missing file name, with 400', async (t) => {
+  const ctx = await resumableApp(t)
+  const create = async (metadata: string) => await fetch(`${ctx.origin}/files`, { method: 'POST', headers: { 'tus-resumable': '1.0.0', 'upload-length': '1000', 'upload-metadata': metadata } })
+  const unknown = await create(`field ${b64('clip.audio')},filename ${b64('a.mp4')}`)
+  t.equal(unknown.status, 400)
+  t.match(await unknown.json(), { code: 'FST_MEDIA_UNKNOWN_FIELD', field: 'clip.audio' })
+  const nameless = await create(`field ${b64('video')}`)
+  t.equal(nameless.status, 400)
+  t.match(await nameless.json(), { code: 'FST_MEDIA_INVALID_NAME', field: 'video' })
+  const fieldless = await create(`filename ${b64('a.mp4')}`)
+  t.equal(fieldless.status, 400, 'two fields on the endpoint: the metadata must name one')
+  t.match(await fieldless.json(), { code: 'FST_MEDIA_UNKNOWN_FIELD', message: /metadata\.field/ })
+  t.same(await ctx.leftovers(), [])
+})
+
+t.test('the scope\'s hooks apply to every request of the protocol', async (t) => {
+  const ctx = await resumableApp(t, {
+    setup: (app) => {
+      app.addHook('onRequest', async (req, reply) => {
+        if (req.url.startsWith('/files') && req.method !== 'OPTIONS' && req.headers.authorization !== 'Bearer ok') await reply.code(401).send({ error: 'who are you?' })
+      })
+    }
+  })
+  const refused = await tusRefusal(ctx.origin, mp4(1000), { field: 'clip.video', filename: 'a.mp4' })
+  t.equal(refused.status, 401)
+  const url = await tusUpload(ctx.origin, mp4(200_000), { field: 'clip.video', filename: 'a.mp4' }, { headers: { authorization: 'Bearer ok' } })
+  t.match(url, /\/files\/[0-9a-f]{32}$/)
+  t.same(readFileSync(join(ctx.dir, 'media/.resumable', url.slice(-32))).subarray(0, 8), mp4(8))
+})
+
+function b64 (text: string): string {
+  return Buffer.from(text).toString('base64')
+}
