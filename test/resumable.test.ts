@@ -2,6 +2,7 @@ import t from 'tap'
 import { createHash } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { DeleteObjectCommand } from '@aws-sdk/client-s3'
 import { Upload } from 'tus-js-client'
 import { fixture, filesUnder } from './helpers.js'
 import { commitForm } from './direct-helpers.js'
@@ -47,6 +48,21 @@ for (const on of ['disk', 's3'] as Where[]) {
     t.equal(refused.status, 400)
     t.match(refused.json, { code: 'FST_MEDIA_INVALID_IMAGE', field: 'photo' })
     t.same(await ctx.leftovers(), [])
+  })
+
+  t.test(`${on}: in 16 KiB chunks, the window is checked at the PATCH that completes it, with the bytes stored before`, async (t) => {
+    const ctx = await resumableApp(t, { on })
+    const elf = Buffer.concat([fixture('fixture.elf'), Buffer.alloc(200_000, 1)])
+    const refused = await tusRefusal(ctx.origin, elf, { field: 'clip.video', filename: 'video.mp4' }, { chunkSize: 16 * 1024 })
+    t.match(refused, { status: 400, json: { code: 'FST_MEDIA_INVALID_TYPE', field: 'video' } })
+    t.equal(refused.patches, 4, 'three PATCHes inside the window pass, the fourth completes it and is refused')
+    t.same(await ctx.leftovers(), [], 'the three stored chunks went with it')
+
+    const video = mp4(200_000, 5)
+    const url = await tusUpload(ctx.origin, video, { field: 'video', filename: 'small-steps.mp4' }, { chunkSize: 16 * 1024 })
+    const res = await commitForm(`${ctx.origin}/clips`, { video: url })
+    t.equal(res.statusCode, 201, 'the field named without its model, as it is unambiguous')
+    t.same(await ctx.read('videos/small-steps.mp4'), video)
   })
 
   t.test(`${on}: Upload-Length over maxSize is 413 at creation; a deferred length past it is 413 and removes the upload`, async (t) => {
@@ -109,6 +125,31 @@ t.test('a finished upload commits into its field once: a replay, another field, 
   t.match(unfinished.json, { code: 'FST_MEDIA_INVALID_TOKEN', message: /not finished \(100000 of 300000 bytes\)/ })
 })
 
+t.test('s3: a second commit of an upload while the first is committing it is refused; bytes gone from the bucket are 400', async (t) => {
+  const ctx = await resumableApp(t, { on: 's3' })
+  const url = await tusUpload(ctx.origin, mp4(200_000), { field: 'clip.video', filename: 'a.mp4' })
+  let second: Promise<{ statusCode: number, json: any }> | undefined
+  // the first request is writing its record of the commit when the second arrives
+  ctx.s3!.client.middlewareStack.add((next, context) => async (args) => {
+    if (context.commandName === 'HeadObjectCommand' && second === undefined && String((args.input as { Key: string }).Key).endsWith('.used')) {
+      second = commitForm(`${ctx.origin}/clips`, { video: url })
+      await second
+    }
+    return await next(args)
+  }, { step: 'initialize', name: 'second-arrives' })
+  const first = await commitForm(`${ctx.origin}/clips`, { video: url })
+  t.equal(first.statusCode, 201)
+  t.match((await second!).json, { statusCode: 400, code: 'FST_MEDIA_INVALID_TOKEN', message: /being committed by another request/ })
+
+  const lost = await tusUpload(ctx.origin, mp4(200_000), { field: 'clip.video', filename: 'b.mp4' })
+  await ctx.s3!.client.send(new DeleteObjectCommand({ Bucket: ctx.s3!.bucket, Key: `.resumable/${lost.slice(-32)}` }))
+  const res = await commitForm(`${ctx.origin}/clips`, { video: lost })
+  t.equal(res.statusCode, 400)
+  t.match(res.json, { code: 'FST_MEDIA_INVALID_TOKEN', message: /bytes are gone/ })
+  t.same(await ctx.leftovers(), [], 'its record went with it')
+  t.same(await ctx.storage.list(), ['videos/a.mp4'])
+})
+
 t.test('all or nothing: a failing handler leaves neither the committed file nor the upload', async (t) => {
   const ctx = await resumableApp(t, { handler: () => { throw new Error('the record could not be saved') } })
   const url = await tusUpload(ctx.origin, mp4(200_000), { field: 'clip.video', filename: 'a.mp4' })
@@ -144,7 +185,7 @@ t.test('the scope\'s hooks apply to every request of the protocol', async (t) =>
   t.equal(refused.status, 401)
   const url = await tusUpload(ctx.origin, mp4(200_000), { field: 'clip.video', filename: 'a.mp4' }, { headers: { authorization: 'Bearer ok' } })
   t.match(url, /\/files\/[0-9a-f]{32}$/)
-  t.same(readFileSync(join(ctx.dir, 'media/.resumable', url.slice(-32))).subarray(0, 8), mp4(8))
+  t.same(readFileSync(join(ctx.dir, 'media/.resumable', url.slice(-32))).subarray(0, 24), mp4(1000).subarray(0, 24), 'the upload went through: its bytes are kept')
 })
 
 function b64 (text: string): string {

@@ -144,7 +144,7 @@ export class ResumableEndpoint {
           throw err
         }
       }
-      const gated = pipeline(stream, firstBytesGate(offset, windowEnd, upload.size, check), () => {})
+      const gated = pipeline(stream, firstBytesGate(offset, windowEnd, check), () => {})
       try {
         return await write(gated, storeId, offset)
       } catch (err) {

@@ -1,12 +1,13 @@
 import { Transform } from 'node:stream'
 
 /**
- * Passes a PATCH's bytes on to the store, holding back those of the sniffing window (up to `windowEnd`)
- * until it is full, or the file ends in it: `check` sees them before any is stored, and a refusal stores
- * none. A PATCH that stops inside the window (a client's small chunk, a cut connection) passes its bytes
- * unchecked; the next PATCH finds them stored and checks the window then.
+ * Passes a PATCH's bytes on to the store, holding back those of the sniffing window (up to `windowEnd`:
+ * 64 KiB, or the file's length when shorter) until it is full: `check` sees them before any is stored, and
+ * a refusal stores none. A PATCH that stops inside the window (a client's small chunk, a cut connection)
+ * passes its bytes unchecked; the next PATCH finds them stored and checks the window then. (A file whose
+ * length is declared late, and shorter than the window, is checked by its commit alone.)
  */
-export function firstBytesGate (offset: number, windowEnd: number, fileEnd: number | undefined, check: (received: Buffer) => Promise<void>): Transform {
+export function firstBytesGate (offset: number, windowEnd: number, check: (received: Buffer) => Promise<void>): Transform {
   const held: Buffer[] = []
   let at = offset
   let done = false
@@ -25,9 +26,7 @@ export function firstBytesGate (offset: number, windowEnd: number, fileEnd: numb
       release(callback)
     },
     flush (callback) {
-      if (done || held.length === 0) return callback()
-      if (at === fileEnd) return release(callback)
-      callback(null, Buffer.concat(held))
+      callback(null, done ? undefined : Buffer.concat(held))
     }
   })
 }

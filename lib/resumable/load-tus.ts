@@ -13,9 +13,9 @@ interface TusModules {
  * The tus packages are optional peer dependencies: loaded only when an app mounts a resumable endpoint,
  * with the install command in the message when one is missing.
  */
-export async function loadTus<N extends keyof TusModules> (name: N): Promise<TusModules[N]> {
+export async function loadTus<N extends keyof TusModules> (name: N, load = async (specifier: string): Promise<unknown> => await import(specifier)): Promise<TusModules[N]> {
   try {
-    return await import(name) as TusModules[N]
+    return await load(name) as TusModules[N]
   } catch {
     throw new FST_MEDIA_INVALID_OPTION('resumable', `resumable uploads need ${name}: npm install ${name}`)
   }

@@ -1,0 +1,36 @@
+import t from 'tap'
+import { FileField, MemoryStorage } from '../lib/index.js'
+import { loadTus } from '../lib/resumable/load-tus.js'
+import { makeApp } from './helpers.js'
+
+t.test('resumable() refuses what cannot work when it is called, naming the option', async (t) => {
+  const { app } = await makeApp(t, { storages: { memory: new MemoryStorage() } })
+  const Clip = app.media.model('clip', {
+    video: FileField({ accept: ['video/mp4'] }),
+    audio: FileField({ accept: ['audio/mpeg'] }),
+    kept: FileField({ storage: 'memory' })
+  })
+  const { video, audio, kept } = Clip.fields
+  const refusals: Array<[string, () => unknown, RegExp]> = [
+    ['a prefix that is no path', () => app.media.resumable('files', { fields: [video] }), /resumable prefix: must be a path starting with "\/"/],
+    ['no options', () => app.media.resumable('/files', undefined as never), /resumable: needs \{ fields \}/],
+    ['an unknown option', () => app.media.resumable('/files', { fields: [video], expires: 1 } as never), /expires/],
+    ['no fields', () => app.media.resumable('/files', { fields: [] }), /resumable\.fields: needs at least one field/],
+    ['something else than a field', () => app.media.resumable('/files', { fields: [{ name: 'video' }] as never }), /must be fields of declared models/],
+    ['fields in two storages', () => app.media.resumable('/files', { fields: [video, kept] }), /clip\.kept is in another storage than clip\.video: mount one endpoint per storage/],
+    ['a storage that cannot keep uploads', () => app.media.resumable('/files', { fields: [kept] }), /storage "memory" cannot keep resumable uploads \(FileSystemStorage and S3Storage can\)/],
+    ['a bad expiresIn', () => app.media.resumable('/files', { fields: [video], expiresIn: 0 }), /resumable\.expiresIn: must be whole seconds, at least 1/],
+    ['a bad expireEvery', () => app.media.resumable('/files', { fields: [video], expireEvery: -1 }), /resumable\.expireEvery/],
+    ['a locker that is none', () => app.media.resumable('/files', { fields: [video], locker: {} }), /resumable\.locker: must be a @tus\/utils Locker/]
+  ]
+  for (const [what, call, message] of refusals) t.throws(call, { code: 'FST_MEDIA_INVALID_OPTION', message }, what)
+
+  app.media.resumable('/files', { fields: [video] })
+  t.throws(() => app.media.resumable('/more', { fields: [audio, video] }), { code: 'FST_MEDIA_INVALID_OPTION', message: /clip\.video is on another resumable endpoint already/ }, 'one endpoint per field')
+  t.doesNotThrow(() => app.media.resumable('/more', { fields: [audio] }), 'the refused call claimed nothing')
+  await t.rejects(app.media.expireUploads({ olderThan: -1 }), { code: 'FST_MEDIA_INVALID_OPTION', message: /olderThan/ })
+})
+
+t.test('a missing tus package is named with its install command', async (t) => {
+  await t.rejects(loadTus('@tus/s3-store', async () => { throw new Error('Cannot find package') }), { code: 'FST_MEDIA_INVALID_OPTION', message: /resumable uploads need @tus\/s3-store: npm install @tus\/s3-store/ })
+})
