@@ -1,6 +1,6 @@
 import t from 'tap'
 import { createHash } from 'node:crypto'
-import { readFileSync } from 'node:fs'
+import { readFileSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { DeleteObjectCommand } from '@aws-sdk/client-s3'
 import { Upload } from 'tus-js-client'
@@ -156,6 +156,13 @@ t.test('all or nothing: a failing handler leaves neither the committed file nor 
   const res = await commitForm(`${ctx.origin}/clips`, { video: url })
   t.equal(res.statusCode, 500)
   t.same(filesUnder(join(ctx.dir, 'media')), [], 'no file, no upload, no record of a commit')
+})
+
+t.test('a committed upload on a FileSystemStorage with fileMode gets that mode, as a saved file does', async (t) => {
+  const ctx = await resumableApp(t, { storage: { fileMode: 0o600 } })
+  const url = await tusUpload(ctx.origin, mp4(200_000), { field: 'clip.video', filename: 'a.mp4' })
+  t.equal((await commitForm(`${ctx.origin}/clips`, { video: url })).statusCode, 201)
+  t.equal(statSync(join(ctx.dir, 'media', 'videos', 'a.mp4')).mode & 0o777, 0o600)
 })
 
 t.test('creation refuses a field not on the endpoint, and a missing file name, with 400', async (t) => {

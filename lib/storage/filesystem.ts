@@ -130,6 +130,8 @@ export class FileSystemDriver implements StorageDriver {
   // the source is the facade's scratch file (or a finished resumable upload), checked when it was written
   async move (from: string, to: string): Promise<boolean> {
     const source = this.#path(from)
+    // a resumable upload's file was made by @tus/file-store, with the umask's mode: the storage's fileMode wins
+    if (this.#fileMode !== undefined) await chmod(source, this.#fileMode)
     if (!await this.#link(source, to)) return false
     await unlink(source)
     return true
