@@ -178,6 +178,8 @@ t.test('creation refuses a field not on the endpoint, and a missing file name, w
   t.equal(fieldless.status, 400, 'two fields on the endpoint: the metadata must name one')
   t.match(await fieldless.json(), { code: 'FST_MEDIA_UNKNOWN_FIELD', message: /metadata\.field/ })
   t.same(await ctx.leftovers(), [])
+  const stranger = await fetch(`${ctx.origin}/files/not-an-upload`, { method: 'HEAD', headers: { 'tus-resumable': '1.0.0' } })
+  t.equal(stranger.status, 404, 'a URL whose id we did not make is no upload')
 })
 
 t.test('the scope\'s hooks apply to every request of the protocol', async (t) => {

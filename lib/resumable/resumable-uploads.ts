@@ -24,8 +24,7 @@ export class ResumableUploads {
 
   /** The endpoint a field's uploads go to, when it has one (mounted). */
   endpointOf (field: BoundField): ResumableEndpoint | undefined {
-    const endpoint = this.#endpoints.get(keyOf(field))
-    return endpoint?.rules.fields.get(keyOf(field)) === field ? endpoint : undefined
+    return this.#endpoints.get(keyOf(field))
   }
 
   /** Removes every endpoint's uploads older than `olderThan` seconds (default each endpoint's `expiresIn`). */

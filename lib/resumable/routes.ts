@@ -73,7 +73,8 @@ export function resumableEndpoint (uploads: ResumableUploads, prefix: string, op
       reply.code(response.status)
       for (const [name, value] of response.headers) reply.header(name, value)
       if (refused !== undefined) {
-        reportRefusal(refused, refused.field === undefined ? '' : [...rules.fields.values()].find((field) => field.name === refused.field)?.model ?? '', request)
+        // a field the endpoint does not take has no model to name
+        reportRefusal(refused, [...rules.fields.values()].find((field) => field.name === refused.field)?.model ?? '', request)
         reply.header('content-type', 'application/json; charset=utf-8')
       }
       return await reply.send(await response.text())
