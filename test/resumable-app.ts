@@ -4,7 +4,7 @@ import { EventEmitter, once } from 'node:events'
 import { join } from 'node:path'
 import { buffer } from 'node:stream/consumers'
 import { Upload, type UploadOptions } from 'tus-js-client'
-import { FileField, FileSystemStorage, ImageField, S3Storage, type FileSystemStorageOptions, type ResumableOptions } from '../lib/index.js'
+import { FileField, FileSystemStorage, ImageField, S3Storage, type FileSystemStorageOptions, type ResumableOptions, type Storage } from '../lib/index.js'
 import { filesUnder, makeApp, tempDir, type Tap } from './helpers.js'
 import { listen, within } from './http-helpers.js'
 import { s3Bucket } from './s3-server.js'
@@ -35,7 +35,7 @@ export interface ResumableAppOptions {
 export async function resumableApp (t: Tap, { on = 'disk', resumable = {}, setup, handler, storage: disk }: ResumableAppOptions = {}) {
   const s3 = on === 's3' ? await s3Bucket(t) : undefined
   const dir = tempDir(t)
-  const storages = s3 === undefined
+  const storages: Record<string, Storage> = s3 === undefined
     ? (disk === undefined ? {} : { default: new FileSystemStorage({ location: join(dir, 'media'), baseUrl: '/media/', ...disk }) })
     : { files: new S3Storage({ bucket: s3.bucket, client: s3.client }) }
   const { app } = await makeApp(t, { storages, baseDir: dir })

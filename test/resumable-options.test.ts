@@ -1,7 +1,8 @@
 import t from 'tap'
-import { FileField, MemoryStorage } from '../lib/index.js'
+import Fastify from 'fastify'
+import fastifyMedia, { FileField, MemoryStorage } from '../lib/index.js'
 import { loadTus } from '../lib/resumable/load-tus.js'
-import { makeApp } from './helpers.js'
+import { makeApp, tempDir } from './helpers.js'
 
 t.test('resumable() refuses what cannot work when it is called, naming the option', async (t) => {
   const { app } = await makeApp(t, { storages: { memory: new MemoryStorage() } })
@@ -33,4 +34,20 @@ t.test('resumable() refuses what cannot work when it is called, naming the optio
 
 t.test('a missing tus package is named with its install command', async (t) => {
   await t.rejects(loadTus('@tus/s3-store', async () => { throw new Error('Cannot find package') }), { code: 'FST_MEDIA_INVALID_OPTION', message: /resumable uploads need @tus\/s3-store: npm install @tus\/s3-store/ })
+})
+
+t.test('the OpenAPI document says which fields take a resumable upload\'s URL, and where uploads are created', async (t) => {
+  const { default: fastifySwagger } = await import('@fastify/swagger')
+  const dir = tempDir(t)
+  const app = Fastify()
+  t.teardown(() => app.close())
+  await app.register(fastifySwagger, { openapi: {} })
+  await app.register(fastifyMedia, { baseDir: dir, static: false })
+  const Clip = app.media.model('clip', { video: FileField({ accept: ['video/mp4'] }), poster: FileField({ accept: ['image/png'], required: false }) })
+  await app.register(async (api) => { await api.register(app.media.resumable('/files/', { fields: [Clip.fields.video] })) }, { prefix: '/api' })
+  app.post('/clips', { upload: Clip }, async () => ({}))
+  await app.ready()
+  const properties = (app.swagger() as any).paths['/clips'].post.requestBody.content['multipart/form-data'].schema.properties
+  t.match(properties.video.description, /Or the URL of a finished resumable upload \(tus, created at \/api\/files\)\.$/)
+  t.notMatch(properties.poster.description, /resumable/)
 })

@@ -36,12 +36,15 @@ export interface UploadTarget {
  */
 export class ResumableEndpoint {
   readonly rules: ResumableRules
+  /** Where it is mounted (its URLs are `<path>/<id>`). */
+  readonly path: string
   readonly storage: Disk
   readonly backing: ResumableStore
   readonly #datastore: DataStore
 
-  constructor (rules: ResumableRules, storage: Disk, backing: ResumableStore) {
+  constructor (rules: ResumableRules, path: string, storage: Disk, backing: ResumableStore) {
     this.rules = rules
+    this.path = path
     this.storage = storage
     this.backing = backing
     this.#datastore = backing.datastore as DataStore

@@ -29,8 +29,8 @@ export function resumableEndpoint (uploads: ResumableUploads, prefix: string, op
   uploads.claim(rules.fields)
 
   return async function fastifyMediaResumable (app: FastifyInstance) {
-    const endpoint = new ResumableEndpoint(rules, storage, await resumable({ expiresIn: rules.expiresIn * 1000 }))
     const path = `${app.prefix}${prefix}`.replace(/\/$/, '')
+    const endpoint = new ResumableEndpoint(rules, path, storage, await resumable({ expiresIn: rules.expiresIn * 1000 }))
     const { Server } = await loadTus('@tus/server')
     // the refusals of this process's requests, for the reply (tus itself sends text)
     const refusals = new WeakMap<Request, Refusal>()

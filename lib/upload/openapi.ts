@@ -52,11 +52,13 @@ function sizes ({ minSize, maxSize }: ResolvedField): string {
  * `contentEncoding: 'binary'` is what @fastify/swagger turns into `type: file` in Swagger 2 (and drops in
  * OpenAPI 3, where `format: binary` says it).
  */
-function fileProperty (field: BoundField): JsonObject {
+function fileProperty (field: BoundField, resumableAt: ResumableAt): JsonObject {
   // the list a refusal names in `accepted` (sniff.ts), so the document and the errors agree
   const accepted = acceptedTypes(field.options)?.join(', ') ?? 'any type recognised from its bytes'
   const direct = field.options.direct === undefined ? '' : ' Or, uploaded straight to storage, the `token` that app.media.presign() gave for it.'
-  const description = `${sizes(field.options)}. Accepted types: ${accepted}.${direct}`
+  const endpoint = resumableAt(field)
+  const resumable = endpoint === undefined ? '' : ` Or the URL of a finished resumable upload (tus, created at ${endpoint}).`
+  const description = `${sizes(field.options)}. Accepted types: ${accepted}.${direct}${resumable}`
   if (!field.multiple) return { type: 'string', format: 'binary', contentEncoding: 'binary', description }
   const { maxCount } = field.options
   return {
@@ -73,7 +75,10 @@ function fileProperty (field: BoundField): JsonObject {
  * `required`) would refuse every upload: validation gets the body without them. The documentation gets the
  * text fields as declared, then the model's file fields, required as the model says.
  */
-export function uploadSchemas (schema: FastifySchema | undefined, model: Model): UploadSchemas {
+/** The path of the tus endpoint that takes a field's files, if one does. */
+export type ResumableAt = (field: BoundField) => string | undefined
+
+export function uploadSchemas (schema: FastifySchema | undefined, model: Model, resumableAt: ResumableAt = () => undefined): UploadSchemas {
   const fields = Object.entries(model.fields)
   const isFile = (name: string): boolean => Object.hasOwn(model.fields, name)
   const body = schema?.body
@@ -94,7 +99,7 @@ export function uploadSchemas (schema: FastifySchema | undefined, model: Model):
   const allRequired = [...textRequired, ...fields.filter(([, field]) => field.required).map(([name]) => name)]
   const documentedBody = copyWith(body ?? {}, {
     type: 'object',
-    properties: { ...textProperties, ...Object.fromEntries(fields.map(([name, field]) => [name, fileProperty(field)])) },
+    properties: { ...textProperties, ...Object.fromEntries(fields.map(([name, field]) => [name, fileProperty(field, resumableAt)])) },
     required: allRequired.length === 0 ? undefined : allRequired
   })
   return { validation, documentation: copyWith(base, { body: documentedBody, consumes: ['multipart/form-data'] }) }

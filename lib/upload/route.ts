@@ -60,9 +60,10 @@ export function uploadRoutes (limits: MediaLimits, pending: PendingNames, docume
     // Fastify takes the route's schema for validation once the onRoute hooks have run; @fastify/swagger
     // reads routeOptions.schema when app.swagger() runs, after ready. So validation gets the body without
     // the file fields now, and the documented schema replaces it on ready.
-    const { validation, documentation } = uploadSchemas(routeOptions.schema, model)
-    routeOptions.schema = validation
-    documented.push(() => { routeOptions.schema = documentation })
+    // (on ready, too, every resumable endpoint is mounted: the document says which fields take their URLs)
+    const declared = routeOptions.schema
+    routeOptions.schema = uploadSchemas(declared, model).validation
+    documented.push(() => { routeOptions.schema = uploadSchemas(declared, model, (field) => elsewhere.resumable.endpointOf(field)?.path).documentation })
 
     addHook(routeOptions, 'preParsing', async function (request: UploadRequest, reply: FastifyReply, payload: unknown) {
       const tx = new UploadTransaction(pending)
