@@ -4,7 +4,7 @@ import { EventEmitter, once } from 'node:events'
 import { join } from 'node:path'
 import { buffer } from 'node:stream/consumers'
 import { Upload, type UploadOptions } from 'tus-js-client'
-import { FileField, FileSystemStorage, ImageField, S3Storage, type FileSystemStorageOptions, type ResumableOptions, type Storage } from '../lib/index.js'
+import { FileField, FileSystemStorage, ImageField, S3Storage, type FastifyMediaOptions, type FileSystemStorageOptions, type ResumableOptions, type Storage } from '../lib/index.js'
 import { filesUnder, makeApp, tempDir, type Tap } from './helpers.js'
 import { listen, within } from './http-helpers.js'
 import { s3Bucket } from './s3-server.js'
@@ -24,6 +24,8 @@ export interface ResumableAppOptions {
   /** Adds to the app before the endpoint (hooks). */
   setup?: (app: FastifyInstance) => Promise<void> | void
   handler?: (uploads: any) => unknown
+  /** More options of the plugin. */
+  plugin?: FastifyMediaOptions
   /** Options of the disk storage (the media root). */
   storage?: Omit<FileSystemStorageOptions, 'location'>
 }
@@ -32,13 +34,13 @@ export interface ResumableAppOptions {
  * An app with a tus endpoint at /files for clip.video (MP4, up to 200 MiB) and clip.photo (an image), and
  * the upload route /clips that commits them; listening on 127.0.0.1.
  */
-export async function resumableApp (t: Tap, { on = 'disk', resumable = {}, setup, handler, storage: disk }: ResumableAppOptions = {}) {
+export async function resumableApp (t: Tap, { on = 'disk', resumable = {}, setup, handler, storage: disk, plugin = {} }: ResumableAppOptions = {}) {
   const s3 = on === 's3' ? await s3Bucket(t) : undefined
   const dir = tempDir(t)
   const storages: Record<string, Storage> = s3 === undefined
     ? (disk === undefined ? {} : { default: new FileSystemStorage({ location: join(dir, 'media'), baseUrl: '/media/', ...disk }) })
     : { files: new S3Storage({ bucket: s3.bucket, client: s3.client }) }
-  const { app } = await makeApp(t, { storages, baseDir: dir })
+  const { app } = await makeApp(t, { storages, baseDir: dir, ...plugin })
   const storage = s3 === undefined ? 'default' : 'files'
   const Clip = app.media.model('clip', {
     video: FileField({ storage, uploadTo: 'videos/', accept: ['video/mp4'], maxSize: 200 * 2 ** 20, minSize: 100, required: false }),

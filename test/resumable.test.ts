@@ -1,5 +1,6 @@
 import t from 'tap'
 import { createHash } from 'node:crypto'
+import diagnostics from 'node:diagnostics_channel'
 import { readFileSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { DeleteObjectCommand } from '@aws-sdk/client-s3'
@@ -84,8 +85,11 @@ for (const on of ['disk', 's3'] as Where[]) {
 
   t.test(`${on}: termination deletes the upload`, async (t) => {
     const ctx = await resumableApp(t, { on })
-    const url = await tusUpload(ctx.origin, mp4(200_000), { field: 'clip.video', filename: 'a.mp4' })
+    // Uppy names the file `name`
+    const url = await tusUpload(ctx.origin, mp4(200_000), { field: 'clip.video', name: 'a.mp4' })
     t.not(await ctx.leftovers(), [])
+    t.same(await ctx.storage.list(), [], 'list() leaves .resumable/ out')
+    if (on === 'disk') t.equal((await fetch(`${ctx.origin}/media/.resumable/${url.slice(-32)}`)).status, 404, 'the media route does not serve it')
     await Upload.terminate(url, {})
     t.same(await ctx.leftovers(), [])
     const commit = await commitForm(`${ctx.origin}/clips`, { video: url })
@@ -150,6 +154,18 @@ t.test('s3: a second commit of an upload while the first is committing it is ref
   t.same(await ctx.storage.list(), ['videos/a.mp4'])
 })
 
+t.test('a refusal is published on fastify-media:refused, and a commit\'s bytes do not count against limits.totalSize', async (t) => {
+  const ctx = await resumableApp(t, { plugin: { limits: { totalSize: 1000 } } })
+  const messages: any[] = []
+  const listener = (message: unknown): void => { messages.push(message) }
+  diagnostics.subscribe('fastify-media:refused', listener)
+  t.teardown(() => diagnostics.unsubscribe('fastify-media:refused', listener))
+  await tusRefusal(ctx.origin, fixture('fixture.elf'), { field: 'clip.video', filename: 'video.mp4' })
+  t.match(messages, [{ code: 'FST_MEDIA_INVALID_TYPE', statusCode: 400, model: 'clip', field: 'video', detected: 'application/x-elf' }])
+  const url = await tusUpload(ctx.origin, mp4(200_000), { field: 'clip.video', filename: 'a.mp4' })
+  t.equal((await commitForm(`${ctx.origin}/clips`, { video: url })).statusCode, 201, '200 kB committed under a 1000-byte totalSize')
+})
+
 t.test('all or nothing: a failing handler leaves neither the committed file nor the upload', async (t) => {
   const ctx = await resumableApp(t, { handler: () => { throw new Error('the record could not be saved') } })
   const url = await tusUpload(ctx.origin, mp4(200_000), { field: 'clip.video', filename: 'a.mp4' })
@@ -165,7 +181,7 @@ t.test('a committed upload on a FileSystemStorage with fileMode gets that mode, 
   t.equal(statSync(join(ctx.dir, 'media', 'videos', 'a.mp4')).mode & 0o777, 0o600)
 })
 
-t.test('creation refuses a field not on the endpoint, and a missing file name, with 400', async (t) => {
+t.test('creation refuses a field not on the endpoint, a missing file name and a length under minSize, with 400', async (t) => {
   const ctx = await resumableApp(t)
   const create = async (metadata: string) => await fetch(`${ctx.origin}/files`, { method: 'POST', headers: { 'tus-resumable': '1.0.0', 'upload-length': '1000', 'upload-metadata': metadata } })
   const unknown = await create(`field ${b64('clip.audio')},filename ${b64('a.mp4')}`)
@@ -174,6 +190,9 @@ t.test('creation refuses a field not on the endpoint, and a missing file name, w
   const nameless = await create(`field ${b64('video')}`)
   t.equal(nameless.status, 400)
   t.match(await nameless.json(), { code: 'FST_MEDIA_INVALID_NAME', field: 'video' })
+  const tooShort = await fetch(`${ctx.origin}/files`, { method: 'POST', headers: { 'tus-resumable': '1.0.0', 'upload-length': '50', 'upload-metadata': `field ${b64('clip.video')},filename ${b64('a.mp4')}` } })
+  t.equal(tooShort.status, 400)
+  t.match(await tooShort.json(), { code: 'FST_MEDIA_FILE_TOO_SMALL', field: 'video', limit: 100 })
   const fieldless = await create(`filename ${b64('a.mp4')}`)
   t.equal(fieldless.status, 400, 'two fields on the endpoint: the metadata must name one')
   t.match(await fieldless.json(), { code: 'FST_MEDIA_UNKNOWN_FIELD', message: /metadata\.field/ })
