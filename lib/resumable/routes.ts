@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
-import { Readable } from 'node:stream'
+import { finished, PassThrough, Readable } from 'node:stream'
 import type { DataStore, Locker } from '@tus/utils'
 import { FST_MEDIA_INVALID_OPTION } from '../errors.js'
 import { isRefusal, type Refusal } from '../refusal.js'
@@ -10,6 +10,18 @@ import { ResumableEndpoint, UPLOAD_ID } from './endpoint.js'
 import { loadTus } from './load-tus.js'
 import { parseResumable, type ResumableOptions } from './options.js'
 import type { ResumableUploads } from './resumable-uploads.js'
+
+/**
+ * The request's body for tus, ended (not failed) where a client that goes away stopped sending: what came is
+ * the upload's, the client resumes after it. A failed body would fail the store's write while @tus/s3-store
+ * still sends parts, and a resumed PATCH would race them (@tus/server's own Node entry point ends it so too).
+ */
+function bodyOf (request: FastifyRequest): ReadableStream {
+  const body = new PassThrough()
+  request.raw.pipe(body)
+  finished(request.raw, (err) => { if (err !== undefined && err !== null) body.end() })
+  return Readable.toWeb(body) as ReadableStream
+}
 
 /** What tus sends with a body (PATCH, and POST with creation-with-upload): streamed to the store, never parsed. */
 const TUS_BODY = 'application/offset+octet-stream'
@@ -65,7 +77,7 @@ export function resumableEndpoint (uploads: ResumableUploads, prefix: string, op
       const webRequest = new Request(`${request.protocol}://${request.host}${request.raw.url!}`, {
         method: request.method,
         headers,
-        body: withBody ? Readable.toWeb(request.raw) as ReadableStream : undefined,
+        body: withBody ? bodyOf(request) : undefined,
         duplex: 'half'
       } as RequestInit)
       const response = await tus.handleWeb(webRequest)

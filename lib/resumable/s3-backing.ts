@@ -25,6 +25,7 @@ export async function s3Backing ({ s3, client, bucket, prefix, list }: S3Backing
   Object.assign(datastore, { client: Object.setPrototypeOf({ send: client.send.bind(client), config: client.config }, s3.S3.prototype) })
   // an unfinished upload's first 5 MiB are S3Store's "incomplete part" object until a whole part is there
   const incompletePart = (datastore as unknown as { getIncompletePart: (id: string) => Promise<Readable | undefined> }).getIncompletePart.bind(datastore)
+  fixRemove(datastore, client, s3, bucket)
   const storeId = (id: string): string => `${prefix}${RESUMABLE}${id}`
   return {
     datastore,
@@ -45,6 +46,33 @@ export async function s3Backing ({ s3, client, bucket, prefix, list }: S3Backing
         cursor = page.cursor
       } while (cursor !== undefined)
       return ids
+    }
+  }
+}
+
+/** What `fixRemove` calls of S3Store beyond its public API. */
+interface S3StoreInternals {
+  remove: (id: string) => Promise<void>
+  getMetadata: (id: string) => Promise<unknown>
+  clearCache: (id: string) => Promise<void>
+}
+
+/**
+ * S3Store removes an upload by aborting its multipart upload first; a finished upload has none left, and
+ * S3's NoSuchUpload then reads as "no such upload": termination of a finished upload would be 404 and its
+ * objects would stay (and its cached record with them). Where the upload's record exists, its objects go.
+ */
+function fixRemove (datastore: object, client: ClientS3.S3Client, s3: typeof ClientS3, bucket: string): void {
+  const store = datastore as S3StoreInternals
+  const remove = store.remove.bind(store)
+  store.remove = async (id) => {
+    try {
+      await remove(id)
+    } catch (err) {
+      // no record: truly no upload (what tus answers 404 for)
+      await store.getMetadata(id).catch(() => { throw err })
+      await client.send(new s3.DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: [{ Key: id }, { Key: `${id}.info` }, { Key: `${id}.part` }] } }))
+      await store.clearCache(id)
     }
   }
 }
