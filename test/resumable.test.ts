@@ -1,11 +1,13 @@
 import t from 'tap'
 import { createHash } from 'node:crypto'
 import diagnostics from 'node:diagnostics_channel'
-import { readFileSync, statSync } from 'node:fs'
+import { once } from 'node:events'
+import { readFileSync, statSync, watch } from 'node:fs'
 import { join } from 'node:path'
 import { DeleteObjectCommand } from '@aws-sdk/client-s3'
 import { Upload } from 'tus-js-client'
 import { fixture, filesUnder } from './helpers.js'
+import { within } from './http-helpers.js'
 import { commitForm } from './direct-helpers.js'
 import { mp4, resumableApp, tusUpload, tusRefusal, interruptedUpload, type Where } from './resumable-app.js'
 
@@ -219,3 +221,24 @@ t.test('the scope\'s hooks apply to every request of the protocol', async (t) =>
 function b64 (text: string): string {
   return Buffer.from(text).toString('base64')
 }
+
+t.test('one PATCH at a time per upload: a second one stops the first where it is and is refused for its stale offset', async (t) => {
+  const ctx = await resumableApp(t)
+  const created = await fetch(`${ctx.origin}/files`, { method: 'POST', headers: { 'tus-resumable': '1.0.0', 'upload-length': '1000000', 'upload-metadata': `field ${b64('clip.video')},filename ${b64('a.mp4')}` } })
+  const url = created.headers.get('location')!
+  const file = join(ctx.dir, 'media', '.resumable', url.slice(-32))
+  const patch = async (body: BodyInit) => await fetch(url, { method: 'PATCH', headers: { 'tus-resumable': '1.0.0', 'upload-offset': '0', 'content-type': 'application/offset+octet-stream' }, body, duplex: 'half' } as RequestInit)
+
+  // the first PATCH sends 100 kB and then nothing more, holding its request (and the upload's lock) open
+  const first = patch(new ReadableStream({ start: (controller) => { controller.enqueue(new Uint8Array(mp4(100_000))) } }))
+  const watcher = watch(join(ctx.dir, 'media', '.resumable'))
+  t.teardown(() => watcher.close())
+  while (statSync(file).size < 100_000) await within(once(watcher, 'change'), 'the first PATCH\'s bytes on disk')
+
+  const second = await patch(mp4(1_000_000).subarray(0, 200_000))
+  t.equal(second.status, 409, 'the second waited for the lock, then found the offset moved')
+  const answered = await within(first, 'the first PATCH answered once asked to let go')
+  t.equal(answered.status, 204)
+  t.equal(answered.headers.get('upload-offset'), '100000', 'it kept what it had received')
+  t.equal(statSync(file).size, 100_000, 'no byte of the second was written over it')
+})
