@@ -2,7 +2,7 @@ import t from 'tap'
 import { createHash } from 'node:crypto'
 import diagnostics from 'node:diagnostics_channel'
 import { once } from 'node:events'
-import { readFileSync, statSync, watch } from 'node:fs'
+import { readFileSync, rmSync, statSync, watch } from 'node:fs'
 import { join } from 'node:path'
 import { DeleteObjectCommand } from '@aws-sdk/client-s3'
 import { Upload } from 'tus-js-client'
@@ -241,4 +241,65 @@ t.test('one PATCH at a time per upload: a second one stops the first where it is
   t.equal(answered.status, 204)
   t.equal(answered.headers.get('upload-offset'), '100000', 'it kept what it had received')
   t.equal(statSync(file).size, 100_000, 'no byte of the second was written over it')
+})
+
+t.test('a deferred length: its first bytes are checked all the same, and it cannot be committed before its length is known', async (t) => {
+  const ctx = await resumableApp(t)
+  const create = async () => await fetch(`${ctx.origin}/files`, { method: 'POST', headers: { 'tus-resumable': '1.0.0', 'upload-defer-length': '1', 'upload-metadata': `field ${b64('clip.video')},filename ${b64('a.mp4')}` } })
+  const patch = async (url: string, body: Buffer) => await fetch(url, { method: 'PATCH', headers: { 'tus-resumable': '1.0.0', 'upload-offset': '0', 'content-type': 'application/offset+octet-stream' }, body })
+  const elf = (await create()).headers.get('location')!
+  const refused = await patch(elf, Buffer.concat([fixture('fixture.elf'), Buffer.alloc(100_000)]))
+  t.equal(refused.status, 400)
+  t.match(await refused.json(), { code: 'FST_MEDIA_INVALID_TYPE', field: 'video' })
+
+  const open = (await create()).headers.get('location')!
+  t.equal((await patch(open, mp4(100_000))).status, 204)
+  const commit = await commitForm(`${ctx.origin}/clips`, { video: open })
+  t.equal(commit.statusCode, 400)
+  t.match(commit.json, { code: 'FST_MEDIA_INVALID_TOKEN', message: /not finished \(100000 of an unknown number of bytes\)/ })
+})
+
+t.test('an upload whose record outlived its bytes (a removal cut short) counts as expired', async (t) => {
+  const ctx = await resumableApp(t)
+  const url = await tusUpload(ctx.origin, mp4(200_000), { field: 'clip.video', filename: 'a.mp4' })
+  rmSync(join(ctx.dir, 'media', '.resumable', url.slice(-32)))
+  t.equal(await ctx.app.media.expireUploads(), 1, 'removed though younger than expiresIn')
+  t.same(await ctx.leftovers(), [])
+})
+
+t.test('s3: a bucket failing under a PATCH is a 500, not a refusal: the upload is kept', async (t) => {
+  const ctx = await resumableApp(t, { on: 's3' })
+  let failing = true
+  ctx.s3!.client.middlewareStack.add((next, context) => async (args) => {
+    if (failing && context.commandName === 'PutObjectCommand' && String((args.input as { Key: string }).Key).endsWith('.part')) {
+      throw Object.assign(new Error('We encountered an internal error. Please try again.'), { name: 'InternalError', $metadata: { httpStatusCode: 500 } })
+    }
+    return await next(args)
+  }, { step: 'initialize', name: 'bucket-fails' })
+  const bytes = mp4(200_000)
+  const refused = await tusRefusal(ctx.origin, bytes, { field: 'clip.video', filename: 'a.mp4' }, { chunkSize: 16 * 1024 })
+  t.equal(refused.status, 500)
+  t.match(await ctx.leftovers(), [/\.info$/], 'the upload is kept')
+  failing = false
+  const url = await tusUpload(ctx.origin, bytes, { field: 'clip.video', filename: 'a.mp4' })
+  t.equal((await commitForm(`${ctx.origin}/clips`, { video: url })).statusCode, 201, 'the bucket back, uploads work')
+})
+
+t.test('a JPEG whose header lies past the first 64 KiB passes the upload and is refused at its commit, leaving nothing', async (t) => {
+  const ctx = await resumableApp(t)
+  const jpg = Buffer.from(fixture('fixture.jpg'))
+  // every SOF0 (FF C0; the EXIF thumbnails have theirs): height and width, after the length and the precision
+  for (let sof = jpg.indexOf(Buffer.from([0xff, 0xc0])); sof >= 0; sof = jpg.indexOf(Buffer.from([0xff, 0xc0]), sof + 2)) {
+    jpg.writeUInt16BE(60000, sof + 5)
+    jpg.writeUInt16BE(60000, sof + 7)
+  }
+  const comment = Buffer.alloc(65_000, 'c')
+  const header = Buffer.from([0xff, 0xfe, 0, 0])
+  header.writeUInt16BE(comment.length + 2, 2)
+  const late = Buffer.concat([jpg.subarray(0, 2), header, comment, header, comment, jpg.subarray(2)])
+  const url = await tusUpload(ctx.origin, late, { field: 'clip.photo', filename: 'huge.jpg' })
+  const res = await commitForm(`${ctx.origin}/clips`, { photo: url })
+  t.equal(res.statusCode, 400)
+  t.match(res.json, { code: 'FST_MEDIA_INVALID_IMAGE', field: 'photo' })
+  t.same(filesUnder(join(ctx.dir, 'media')), [], 'neither the upload nor a copy')
 })
