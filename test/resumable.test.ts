@@ -227,7 +227,7 @@ t.test('one PATCH at a time per upload: a second one stops the first where it is
   const created = await fetch(`${ctx.origin}/files`, { method: 'POST', headers: { 'tus-resumable': '1.0.0', 'upload-length': '1000000', 'upload-metadata': `field ${b64('clip.video')},filename ${b64('a.mp4')}` } })
   const url = created.headers.get('location')!
   const file = join(ctx.dir, 'media', '.resumable', url.slice(-32))
-  const patch = async (body: BodyInit) => await fetch(url, { method: 'PATCH', headers: { 'tus-resumable': '1.0.0', 'upload-offset': '0', 'content-type': 'application/offset+octet-stream' }, body, duplex: 'half' } as RequestInit)
+  const patch = async (body: RequestInit['body']) => await fetch(url, { method: 'PATCH', headers: { 'tus-resumable': '1.0.0', 'upload-offset': '0', 'content-type': 'application/offset+octet-stream' }, body, duplex: 'half' } as RequestInit)
 
   // the first PATCH sends 100 kB and then nothing more, holding its request (and the upload's lock) open
   const first = patch(new ReadableStream({ start: (controller) => { controller.enqueue(new Uint8Array(mp4(100_000))) } }))

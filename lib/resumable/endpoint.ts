@@ -137,8 +137,9 @@ export class ResumableEndpoint {
       const { field, filename } = this.target(upload.metadata)
       const id = this.urlId(storeId)
       let refused: unknown
+      // read before the store's write begins: @tus/s3-store takes the incomplete part (and deletes it) first
+      const earlier = offset === 0 ? Buffer.alloc(0) : await this.backing.readStart(id, offset)
       const check = async (received: Buffer): Promise<void> => {
-        const earlier = offset === 0 ? Buffer.alloc(0) : await this.backing.readStart(id, offset)
         const bytes = Buffer.concat([earlier, received])
         try {
           await checkFirstBytes({ field: field.options, fieldName: field.name, filename }, { chunks: [bytes], bytes, ended: bytes.length === upload.size })
@@ -148,13 +149,10 @@ export class ResumableEndpoint {
         }
       }
       const gated = pipeline(stream, firstBytesGate(offset, windowEnd, check), () => {})
-      try {
-        return await write(gated, storeId, offset)
-      } catch (err) {
-        if (refused === undefined) throw err
-        await this.remove(id)
-        throw refused
-      }
+      const written = await write(gated, storeId, offset)
+      if (refused === undefined) return written
+      await this.remove(id)
+      throw refused
     }
   }
 }

@@ -12,8 +12,13 @@ export async function fileBacking (root: string, { expiresIn }: ResumableStoreOp
   const { FileStore } = await loadTus('@tus/file-store')
   const directory = join(root, RESUMABLE)
   await mkdir(directory, { recursive: true })
+  // FileStore's constructor makes the directory again, with a callback that throws on failure: an uncaught
+  // exception (the directory removed meanwhile). It is made, and awaited, above.
+  const Store = class extends (FileStore as unknown as new (options: object) => object) {
+    checkOrCreateDirectory (): void {}
+  }
   return {
-    datastore: new FileStore({ directory, expirationPeriodInMilliseconds: expiresIn }),
+    datastore: new Store({ directory, expirationPeriodInMilliseconds: expiresIn }),
     storeId: (id) => id,
     dataKey: (id) => RESUMABLE + id,
     keys: (id) => [RESUMABLE + id, `${RESUMABLE}${id}.json`],
