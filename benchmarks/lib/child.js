@@ -6,6 +6,7 @@ import { once } from 'node:events'
 import { fileURLToPath } from 'node:url'
 
 const SERVERS = fileURLToPath(new URL('../servers/', import.meta.url))
+const CLIENTS = fileURLToPath(new URL('./', import.meta.url))
 const STARTUP_TIMEOUT = 30_000
 let execArgv = []
 
@@ -38,6 +39,18 @@ export async function startServer (script, config) {
       clearTimeout(killer)
     }
   }
+}
+
+/**
+ * A client script of lib/ in a process of its own: sends it `options`, resolves its { type: 'result' }
+ * message, throws its `error` when it sends one. Advanced serialization: Buffers go over IPC as Buffers.
+ */
+export async function runClient (script, options) {
+  const child = fork(CLIENTS + script, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'advanced' })
+  child.send(options)
+  const result = await resultOf(child, 'result')
+  if (result.error !== undefined) throw new Error(result.error)
+  return result
 }
 
 export function nextMessage (child, type) {

@@ -1,9 +1,9 @@
 // Deterministic test data: code-like CSS and JS (compressible as real code is, not as a repeated line
 // is), PNGs of noise (incompressible, as photos are), and a large PDF-looking file.
-import { randomBytes } from 'node:crypto'
+import { createHash, randomBytes } from 'node:crypto'
 import { createWriteStream, mkdirSync, writeFileSync } from 'node:fs'
 import { dirname } from 'node:path'
-import { finished } from 'node:stream/promises'
+import { finished, pipeline } from 'node:stream/promises'
 import sharp from 'sharp'
 
 export function random (seed = 1) {
@@ -52,15 +52,32 @@ export async function noisePng (bytes, seed = 1) {
 
 /** `%PDF-` and random bytes: a type file-type recognises, content that does not compress. */
 export async function largePdf (path, bytes) {
+  await largeFile(path, bytes, Buffer.from('%PDF-1.7\n'))
+}
+
+/** An MP4's `ftyp` box (what file-type reads: video/mp4) and random bytes, `bytes` in all. */
+export async function largeMp4 (path, bytes) {
+  await largeFile(path, bytes, Buffer.from('000000186674797069736f6d0000020069736f6d69736f32', 'hex'))
+}
+
+/** `head`, then random bytes (content that does not compress), `bytes` in all, written 1 MiB at a time. */
+async function largeFile (path, bytes, head) {
   mkdirSync(dirname(path), { recursive: true })
   const out = createWriteStream(path)
-  out.write('%PDF-1.7\n')
+  out.write(head)
   const chunk = 1 << 20
-  for (let written = 9; written < bytes; written += chunk) {
+  for (let written = head.length; written < bytes; written += chunk) {
     if (!out.write(randomBytes(Math.min(chunk, bytes - written)))) await new Promise((resolve) => out.once('drain', resolve))
   }
   out.end()
   await finished(out)
+}
+
+/** The hex SHA-256 of a stream's bytes. */
+export async function sha256 (stream) {
+  const hash = createHash('sha256')
+  await pipeline(stream, hash)
+  return hash.digest('hex')
 }
 
 export function writeFile (path, content) {

@@ -5,7 +5,7 @@ import { join } from 'node:path'
 import { nginxMissing, nginxVersion } from './nginx.js'
 
 const ROOT = join(import.meta.dirname, '..', '..')
-const PACKAGES = ['fastify', '@fastify/static', '@fastify/multipart', 'express', 'multer', 'autocannon', 'sharp', 'file-type']
+const PACKAGES = ['fastify', '@fastify/static', '@fastify/multipart', 'express', 'multer', 'autocannon', 'sharp', 'file-type', '@tus/server', '@tus/file-store', 'tus-js-client']
 
 const versionOf = (name) => JSON.parse(readFileSync(join(ROOT, 'node_modules', name, 'package.json'), 'utf8')).version
 

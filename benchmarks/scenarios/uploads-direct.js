@@ -3,18 +3,12 @@
 // committed through the app) as one POST form and as 8 MiB parts. Times each (the commit request alone too),
 // and counts the bytes the app received for each. Every object is checked byte for byte against the file.
 import { ListObjectsCommand, DeleteObjectCommand, GetObjectCommand, S3Client } from '@aws-sdk/client-s3'
-import { createHash } from 'node:crypto'
-import { fork } from 'node:child_process'
 import { createReadStream, rmSync } from 'node:fs'
 import { join } from 'node:path'
-import { pipeline } from 'node:stream/promises'
-import { fileURLToPath } from 'node:url'
-import { resultOf, startServer } from '../lib/child.js'
-import { largePdf, multipartBody } from '../lib/fixtures.js'
+import { runClient, startServer } from '../lib/child.js'
+import { largePdf, multipartBody, sha256 } from '../lib/fixtures.js'
 import { Figure, mib } from '../lib/stats.js'
 
-const UPLOAD_CHILD = fileURLToPath(new URL('../lib/upload-child.js', import.meta.url))
-const DIRECT_CHILD = fileURLToPath(new URL('../lib/direct-child.js', import.meta.url))
 const BUCKET = 'bench'
 const PLAIN = 'FileField upload through the app'
 const FLOWS = [
@@ -23,21 +17,6 @@ const FLOWS = [
 ]
 const COMMIT = (label) => `${label}: the commit request alone`
 const TOTAL = (label) => `${label}: presign + to the bucket + commit`
-
-async function child (script, options) {
-  // advanced serialization: the form's head and tail go over IPC as Buffers
-  const running = fork(script, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'advanced' })
-  running.send(options)
-  const result = await resultOf(running, 'result')
-  if (result.error !== undefined) throw new Error(result.error)
-  return result
-}
-
-async function sha256 (stream) {
-  const hash = createHash('sha256')
-  await pipeline(stream, hash)
-  return hash.digest('hex')
-}
 
 export default {
   name: 'uploads-direct',
@@ -85,13 +64,13 @@ export default {
             let result
             if (variant.flow === undefined) {
               const form = multipartBody('large.pdf', 'application/pdf')
-              const { uploads: [upload] } = await child(UPLOAD_CHILD, { count: 1, port: app.port, file, head: form.head, tail: form.tail, contentType: form.contentType })
+              const { uploads: [upload] } = await runClient('upload-child.js', { count: 1, port: app.port, file, head: form.head, tail: form.tail, contentType: form.contentType })
               if (upload.status < 200 || upload.status > 299) throw new Error(`${label}: status ${upload.status}`)
               seconds.add(PLAIN, upload.seconds)
               result = { seconds: { total: upload.seconds } }
               await check(label, 'plain/')
             } else {
-              result = await child(DIRECT_CHILD, { port: app.port, path: file, contentType: 'application/pdf', flow: variant.flow })
+              result = await runClient('direct-child.js', { port: app.port, path: file, contentType: 'application/pdf', flow: variant.flow })
               seconds.add(COMMIT(variant.label), result.seconds.commit)
               seconds.add(TOTAL(variant.label), result.seconds.total, { presign: result.seconds.presign, transfer: result.seconds.transfer })
               await check(label, `${variant.flow}/`)

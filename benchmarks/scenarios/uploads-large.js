@@ -1,25 +1,16 @@
 // Large upload: one 256 MiB file per POST, streamed from disk, one at a time. MB/s and the server's peak RSS.
-import { fork } from 'node:child_process'
 import { rmSync, statSync } from 'node:fs'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
-import { resultOf, startServer } from '../lib/child.js'
+import { runClient, startServer } from '../lib/child.js'
 import { largePdf, multipartBody } from '../lib/fixtures.js'
 import { Figure, mib } from '../lib/stats.js'
 import { target } from './static.js'
 import { filesUnder } from './uploads-small.js'
 
-const UPLOAD_CHILD = fileURLToPath(new URL('../lib/upload-child.js', import.meta.url))
 const PIPE = 'node:http raw body pipe'
 const A = 'fastify + @fastify/multipart pipe (a)'
 const B = 'express + multer diskStorage (b)'
 const FILE = 'fastify-media FileField'
-
-async function uploadFrom (options) {
-  const child = fork(UPLOAD_CHILD, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'advanced' })
-  child.send(options)
-  return await resultOf(child, 'result')
-}
 
 export default {
   name: 'uploads-large',
@@ -48,7 +39,7 @@ export default {
         const running = await startServer(server.script, { dir, field: server.field, fileSize: 2 ** 40 })
         const label = `uploads-large ${server.label} round ${round}`
         try {
-          const result = await uploadFrom({ count, port: running.port, file, ...(server.raw ? { contentType: 'application/octet-stream' } : { head: form.head, tail: form.tail, contentType: form.contentType }) })
+          const result = await runClient('upload-child.js', { count, port: running.port, file, ...(server.raw ? { contentType: 'application/octet-stream' } : { head: form.head, tail: form.tail, contentType: form.contentType }) })
           const bad = result.uploads.find((u) => u.status < 200 || u.status > 299)
           if (bad !== undefined) throw new Error(`${label}: status ${bad.status}`)
           const stored = filesUnder(server.uploads(dir)).map((path) => statSync(path).size)
