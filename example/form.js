@@ -30,6 +30,18 @@ export const FILE_FIELDS = {
     what: 'a PDF',
     private: true
   },
+  // sent by the page's script to the demo's tus endpoint (README: "Resumable uploads"), kept on disk: a cut
+  // connection resumes where the server stopped. The form then carries the upload's URL in its place; without
+  // script the file goes in the form, as any other
+  recording: {
+    label: 'Recording',
+    required: false,
+    maxSize: '500 MB',
+    types: ['video/mp4', 'video/webm'],
+    extensions: ['.mp4', '.webm'],
+    what: 'an MP4 or WebM video',
+    resumable: true
+  },
   // sent by the browser straight to the bucket (README: "Direct uploads"), shown only when the demo runs
   // against S3; the form then carries a token in its place, and the upload route checks the file
   video: {
@@ -46,10 +58,13 @@ export const FILE_FIELDS = {
 /** Every field an error can be shown next to. */
 export const FIELDS = ['name', ...Object.keys(FILE_FIELDS)]
 
-/** The files that pass through the app: the video goes to the bucket. */
+/** The files that may pass through the app: the video goes to the bucket (a recording comes in the form without script). */
 export const APP_FILES = Object.values(FILE_FIELDS).filter((spec) => spec.direct !== true).length
 
-/** Bounds one request: the largest document, the largest contract and an avatar, with room for the rest. */
+/**
+ * Bounds one request: the largest document, the largest contract and an avatar, with room for the rest (a
+ * recording sent without script must fit in it).
+ */
 export const TOTAL_SIZE = '40 MB'
 
 /** How long a signed link to a contract stays valid, in seconds. */
@@ -57,6 +72,9 @@ export const CONTRACT_LINK_SECONDS = 300
 
 /** Where app.media.directRoutes mounts the routes the browser calls for the video. */
 export const DIRECT_PREFIX = '/direct'
+
+/** Where app.media.resumable mounts the tus endpoint the page sends recordings to. */
+export const RESUMABLE_PREFIX = '/uploads'
 
 /** Videos above this go to the bucket in parts (S3 multipart), signed one by one. */
 export const MULTIPART_ABOVE = 16 * 2 ** 20

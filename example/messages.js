@@ -11,8 +11,10 @@ const FIELD_MESSAGES = {
   FST_MEDIA_FIELD_REQUIRED: (spec) => `Choose ${spec.what}.`,
   FST_MEDIA_TOO_MANY_FILES: () => 'Choose one file only.',
   FST_MEDIA_INVALID_NAME: () => 'Rename the file: its name has no letters or digits.',
-  // a direct upload's token: expired, already used, or nothing arrived in the bucket
-  FST_MEDIA_INVALID_TOKEN: () => 'The file sent to the bucket expired or was already used. Please send it again.'
+  // a direct upload's token or a resumable upload's URL: expired, already used, or nothing arrived
+  FST_MEDIA_INVALID_TOKEN: (spec) => spec.resumable
+    ? 'The upload of this file expired or was already used. Please send it again.'
+    : 'The file sent to the bucket expired or was already used. Please send it again.'
 }
 
 const FORM_MESSAGES = {

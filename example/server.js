@@ -1,4 +1,4 @@
-// The fastify-media demo: profiles with an avatar, a document and a private contract, on one page.
+// The fastify-media demo: profiles with an avatar, a document, a private contract and a recording, on one page.
 // buildApp() makes the app (the plugin, the model, the routes); main.js is the server module that builds it
 // and listens, the usual shape, which `npm start` and the CLI run. The tests call buildApp() on temp
 // directories. It imports the compiled plugin from dist/.
@@ -6,9 +6,10 @@ import fastifySwagger from '@fastify/swagger'
 import fastifySwaggerUi from '@fastify/swagger-ui'
 import Fastify from 'fastify'
 import { randomBytes } from 'node:crypto'
-import { join, resolve } from 'node:path'
+import { dirname, join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import fastifyMedia, { FileField, FileSystemStorage, ImageField, S3Storage } from '../dist/index.js'
-import { APP_FILES, CONTRACT_LINK_SECONDS, DIRECT_PREFIX, FILE_FIELDS, MULTIPART_ABOVE, NAME_MAX, TOTAL_SIZE } from './form.js'
+import { APP_FILES, CONTRACT_LINK_SECONDS, DIRECT_PREFIX, FILE_FIELDS, MULTIPART_ABOVE, NAME_MAX, RESUMABLE_PREFIX, TOTAL_SIZE } from './form.js'
 import { describeError } from './messages.js'
 import { ProfileStore } from './profile-store.js'
 import { renderPage } from './views.js'
@@ -19,6 +20,13 @@ export { avatarSrc, escapeHtml, humanSize } from './views.js'
 // connect-src adds the bucket when videos go to it straight from the page.
 const pageCsp = (bucketOrigin) => "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; " +
   `connect-src 'self'${bucketOrigin === undefined ? '' : ` ${bucketOrigin}`}; form-action 'self'; base-uri 'none'; frame-ancestors 'none'`
+
+/**
+ * tus-js-client's browser build (dist/tus.min.js, a script that sets `window.tus`), served from node_modules
+ * as a static dir of its own under `vendor/tus/`: found per request in development, hashed and compressed by
+ * collectstatic for production, and no copy in the repository to keep in step with package-lock.json.
+ */
+const TUS_DIST = dirname(fileURLToPath(import.meta.resolve('tus-js-client/dist/tus.min.js')))
 
 /** Where the page sends videos: the endpoint's origin (a local S3, MinIO), else any AWS S3 host. */
 const bucketOrigin = (s3) => s3.endpoint === undefined ? 'https://*.amazonaws.com' : new URL(s3.endpoint).origin
@@ -49,7 +57,7 @@ export async function buildApp ({
   await app.register(fastifyMedia, {
     baseDir,
     mode,
-    static: { url: '/static/', dirs: ['static'], root: staticRoot },
+    static: { url: '/static/', dirs: ['static', { prefix: 'vendor/tus', dir: TUS_DIST }], root: staticRoot },
     media: { url: '/media/', root: mediaRoot },
     storages: {
       private: new FileSystemStorage({ location: join(data, 'private'), baseUrl: '/private/', public: false, expiresIn: CONTRACT_LINK_SECONDS }),
@@ -62,17 +70,21 @@ export async function buildApp ({
     limits: { files: APP_FILES, fields: 10, totalSize: TOTAL_SIZE }
   })
 
-  const { avatar, document, contract, video } = FILE_FIELDS
+  const { avatar, document, contract, recording, video } = FILE_FIELDS
   const Profile = app.media.model('profile', {
     // the list shows a 96 px square (192 px for sharp screens), made once at upload
     avatar: ImageField({ uploadTo: 'avatars/', maxSize: avatar.maxSize, required: true, variants: { thumb: { width: 192, height: 192, fit: 'cover', format: 'webp' } } }),
     document: FileField({ uploadTo: 'docs/%Y/%m/', accept: document.types, maxSize: document.maxSize, required: false }),
     contract: FileField({ uploadTo: 'contracts/', storage: 'private', accept: contract.types, maxSize: contract.maxSize, required: false }),
+    // through the tus endpoint below, in the media root's .resumable/ until the form commits it
+    recording: FileField({ uploadTo: 'recordings/%Y/%m/', accept: recording.types, maxSize: recording.maxSize, required: false }),
     // straight from the browser to the bucket; the form's token commits it (quarantine, checks, copy)
     ...(s3 === undefined ? {} : { video: FileField({ uploadTo: 'videos/%Y/%m/', storage: 'bucket', accept: video.types, maxSize: video.maxSize, required: false, direct: { multipartAbove: MULTIPART_ABOVE } }) })
   })
   /** What the page's script needs to send a video, or undefined when the demo runs without a bucket. */
   const direct = s3 === undefined ? undefined : { prefix: DIRECT_PREFIX, field: 'profile.video' }
+  /** Where the page's script sends a recording, and the field it names in the upload's metadata. */
+  const resumable = { endpoint: RESUMABLE_PREFIX, field: 'profile.recording' }
 
   /** A record's files, loaded and measured; a file gone from its storage shows as missing. */
   async function profileView (record) {
@@ -87,12 +99,13 @@ export async function buildApp ({
       const thumb = file.variants?.thumb
       return { url: await file.url, thumb: thumb === undefined ? undefined : await thumb.url, size: file.size, width: file.width, height: file.height, filename: file.name.split('/').at(-1) }
     }
-    const [avatarFile, documentFile, contractFile, videoFile] = await Promise.all([measure(files.avatar), measure(files.document), measure(files.contract), measure(files.video ?? null)])
+    const [avatarFile, documentFile, contractFile, recordingFile, videoFile] = await Promise.all([measure(files.avatar), measure(files.document), measure(files.contract), measure(files.recording), measure(files.video ?? null)])
     return {
       id: record.id,
       name: record.name,
       avatar: avatarFile,
       document: documentFile,
+      recording: recordingFile,
       video: videoFile,
       // the signature made for this page view expires CONTRACT_LINK_SECONDS from now
       contract: contractFile === null || contractFile.missing ? contractFile : { ...contractFile, expires: expiryOf(contractFile.url) }
@@ -101,7 +114,7 @@ export async function buildApp ({
 
   async function sendPage (reply, { status = 200, ...state } = {}) {
     const profiles = await Promise.all(store.all().map(profileView))
-    const html = renderPage({ staticUrl: app.media.static, mode: app.media.config.mode, profiles, direct, ...state })
+    const html = renderPage({ staticUrl: app.media.static, mode: app.media.config.mode, profiles, direct, resumable, ...state })
     return reply.code(status).header('content-security-policy', csp).type('text/html; charset=utf-8').send(html)
   }
 
@@ -154,6 +167,19 @@ export async function buildApp ({
       await scope.register(app.media.directRoutes, { prefix: DIRECT_PREFIX, fields: [Profile.fields.video] })
     })
   }
+
+  // The tus endpoint the page's script sends recordings to (README: "Resumable uploads"). Its refusals come in
+  // the plugin's JSON body; the page shows them next to the field, so they get the demo's words here, as the
+  // form's errors do.
+  await app.register(async (scope) => {
+    scope.addHook('onSend', async (request, reply, payload) => {
+      if (reply.statusCode < 400 || !/^application\/json\b/.test(String(reply.getHeader('content-type')))) return payload
+      const refused = JSON.parse(payload)
+      const { field, message, code } = describeError(refused)
+      return JSON.stringify({ ...refused, field, message, code })
+    })
+    await scope.register(app.media.resumable(RESUMABLE_PREFIX, { fields: [Profile.fields.recording] }))
+  })
 
   // An HTML form with no fields posts an empty urlencoded body; only this route takes one.
   await app.register(async (scope) => {

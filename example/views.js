@@ -1,7 +1,7 @@
 // The demo's one page: the profile form above the list of saved profiles. Plain HTML, escaped by hand;
 // the form works without JavaScript, and static/js/upload.js adds drag and drop, checks and progress.
 import { formatBytes, parseBytes } from '../dist/index.js'
-import { FILE_FIELDS, NAME_MAX } from './form.js'
+import { FILE_FIELDS, NAME_MAX, TOTAL_SIZE } from './form.js'
 
 const ESCAPES = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' }
 
@@ -18,24 +18,53 @@ export function avatarSrc (file) {
   return file.thumb
 }
 
-function fileFieldHtml (id, spec, error, direct, staticUrl) {
+function fileFieldHtml (id, spec, error, { direct, resumable, staticUrl }) {
   if (spec.direct === true) return directFieldHtml(id, spec, error, direct, staticUrl)
   const describedBy = `${id}-hint ${id}-error`
-  const hint = `${spec.required ? 'Required' : 'Optional'}. ${spec.what[0].toUpperCase()}${spec.what.slice(1)}, up to ${spec.maxSize}.` +
+  const hint = `${spec.required ? 'Required' : 'Optional'}. ${spec.what[0].toUpperCase()}${spec.what.slice(1)}, up to ${spec.maxSize}` +
+    (spec.resumable ? ', sent ahead of the form: a cut connection resumes where it stopped.' : '.') +
     (spec.private ? ' Kept private: shown through a signed link that expires.' : '')
+  const tus = spec.resumable ? resumableHtml(id, resumable, staticUrl) : { attributes: '', noscript: '', progress: '' }
   return `
         <div class="field${error === undefined ? '' : ' has-error'}" data-field="${id}">
           <label for="${id}">${spec.label}</label>
-          <p class="hint" id="${id}-hint">${escapeHtml(hint)}</p>
+          <p class="hint" id="${id}-hint">${escapeHtml(hint)}</p>${tus.noscript}
           <div class="dropzone" data-dropzone>
             <input type="file" name="${id}" id="${id}" aria-describedby="${describedBy}"${error === undefined ? '' : ' aria-invalid="true"'}${spec.required ? ' required' : ''}
               accept="${[...spec.types, ...spec.extensions].join(',')}"
               data-max-size="${parseBytes(spec.maxSize)}" data-max-size-text="${spec.maxSize}"
-              data-types="${spec.types.join(',')}" data-extensions="${spec.extensions.join(',')}" data-what="${escapeHtml(spec.what)}">
+              data-types="${spec.types.join(',')}" data-extensions="${spec.extensions.join(',')}" data-what="${escapeHtml(spec.what)}"${tus.attributes}>
             <p class="drop-text" aria-hidden="true">or drop a file here</p>
-          </div>
+          </div>${tus.progress}
           ${errorHtml(id, error)}
         </div>`
+}
+
+/**
+ * What a field sent through the tus endpoint adds: the page's script sends the file there first and puts the
+ * upload's URL in the form in its place; without script the file goes in the form, as any other.
+ */
+function resumableHtml (id, resumable, staticUrl) {
+  return {
+    attributes: `
+              data-tus-endpoint="${escapeHtml(resumable.endpoint)}" data-tus-field="${escapeHtml(resumable.field)}"
+              data-tus-script="${escapeHtml(staticUrl('vendor/tus/tus.min.js'))}" data-tus-module="${escapeHtml(staticUrl('js/resumable-upload.js'))}"`,
+    noscript: `
+          <noscript><p class="hint">Without JavaScript it goes with the form, which takes ${TOTAL_SIZE} in all, and a cut connection starts it over.</p></noscript>`,
+    // the line says why the upload waits: the browser is offline
+    progress: `${progressHtml(id, 'Sending')}
+          <p class="hint" id="${id}-status" role="status" hidden></p>`
+  }
+}
+
+/** A field's own progress bar, for a file the page's script sends before the form. */
+function progressHtml (id, label) {
+  return `
+          <div class="progress" id="${id}-progress" hidden>
+            <label for="${id}-upload-progress">${label}</label>
+            <progress id="${id}-upload-progress" max="100" value="0"></progress>
+            <span id="${id}-progress-text" aria-live="polite">0%</span>
+          </div>`
 }
 
 /**
@@ -65,12 +94,7 @@ function directFieldHtml (id, spec, error, direct, staticUrl) {
               data-direct-field="${escapeHtml(direct.field)}" data-direct-prefix="${escapeHtml(direct.prefix)}"
               data-direct-module="${escapeHtml(staticUrl('js/direct-upload.js'))}">
             <p class="drop-text" aria-hidden="true">or drop a file here</p>
-          </div>
-          <div class="progress" id="${id}-progress" hidden>
-            <label for="${id}-upload-progress">Sending to the bucket</label>
-            <progress id="${id}-upload-progress" max="100" value="0"></progress>
-            <span id="${id}-progress-text" aria-live="polite">0%</span>
-          </div>
+          </div>${progressHtml(id, 'Sending to the bucket')}
           ${errorHtml(id, error)}
         </div>`
 }
@@ -81,7 +105,7 @@ function errorHtml (id, error) {
     : `<p class="error" id="${id}-error" data-code="${escapeHtml(error.code)}">${escapeHtml(error.message)}</p>`
 }
 
-function formHtml ({ errors, formError, values, direct, staticUrl }) {
+function formHtml ({ errors, formError, values, direct, resumable, staticUrl }) {
   const nameError = errors.name
   return `
       <form id="profile-form" action="/profiles" method="post" enctype="multipart/form-data">
@@ -92,7 +116,7 @@ function formHtml ({ errors, formError, values, direct, staticUrl }) {
           <input type="text" name="name" id="name" aria-describedby="name-hint name-error"${nameError === undefined ? '' : ' aria-invalid="true"'} value="${escapeHtml(values.name)}" required maxlength="${NAME_MAX}" autocomplete="name">
           ${errorHtml('name', nameError)}
         </div>
-        ${Object.entries(FILE_FIELDS).map(([id, spec]) => fileFieldHtml(id, spec, errors[id], direct, staticUrl)).join('')}
+        ${Object.entries(FILE_FIELDS).map(([id, spec]) => fileFieldHtml(id, spec, errors[id], { direct, resumable, staticUrl })).join('')}
         <div class="progress" id="progress" hidden>
           <label for="upload-progress">Uploading</label>
           <progress id="upload-progress" max="100" value="0"></progress>
@@ -103,7 +127,7 @@ function formHtml ({ errors, formError, values, direct, staticUrl }) {
 }
 
 function profileHtml (profile) {
-  const { avatar, document, contract, video } = profile
+  const { avatar, document, contract, recording, video } = profile
   const avatarHtml = avatar.missing
     ? '<div class="avatar avatar-missing" role="img" aria-label="Avatar file missing">?</div>'
     : `<img class="avatar" src="${escapeHtml(avatarSrc(avatar))}" alt="Avatar of ${escapeHtml(profile.name)}" width="96" height="96">`
@@ -118,6 +142,11 @@ function profileHtml (profile) {
     facts.push(contract.missing
       ? '<li>Contract: file missing</li>'
       : `<li>Contract: <a class="contract-link" href="${escapeHtml(contract.url)}">view (private, ${escapeHtml(humanSize(contract.size))})</a>, link valid until <time datetime="${contract.expires.toISOString()}">${contract.expires.toISOString().slice(11, 16)} UTC</time></li>`)
+  }
+  if (recording !== null) {
+    facts.push(recording.missing
+      ? '<li>Recording: file missing</li>'
+      : `<li>Recording: <a class="recording-link" href="${escapeHtml(recording.url)}">${escapeHtml(recording.filename)}</a> (${escapeHtml(humanSize(recording.size))})</li>`)
   }
   if (video !== null) {
     facts.push(video.missing
@@ -141,8 +170,9 @@ function profileHtml (profile) {
  * @param {object} page
  * @param {(path: string) => string} page.staticUrl  app.media.static
  * @param {{ prefix: string, field: string }} [page.direct]  the routes that send a video to the bucket
+ * @param {{ endpoint: string, field: string }} page.resumable  the tus endpoint that takes a recording
  */
-export function renderPage ({ staticUrl, mode, profiles, errors = {}, formError, values = {}, notice, direct }) {
+export function renderPage ({ staticUrl, mode, profiles, errors = {}, formError, values = {}, notice, direct, resumable }) {
   const failed = formError !== undefined || Object.keys(errors).length > 0
   const cssUrl = staticUrl('css/app.css')
   return `<!doctype html>
@@ -169,7 +199,7 @@ export function renderPage ({ staticUrl, mode, profiles, errors = {}, formError,
     ${notice === undefined ? '' : `<p class="notice" role="status">${escapeHtml(notice)}</p>`}
     <section aria-labelledby="new-title">
       <h1 id="new-title">New profile</h1>
-      ${formHtml({ errors, formError, values, direct, staticUrl })}
+      ${formHtml({ errors, formError, values, direct, resumable, staticUrl })}
     </section>
     <section aria-labelledby="profiles-title" id="profiles">
       <h2 id="profiles-title">Profiles</h2>

@@ -1,6 +1,11 @@
 import t from 'tap'
 import Fastify from 'fastify'
+import { existsSync, mkdtempSync, rmSync } from 'node:fs'
+import { access } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import fastifyMedia, { FileField, MemoryStorage } from '../lib/index.js'
+import { fileBacking } from '../lib/resumable/file-backing.js'
 import { loadTus } from '../lib/resumable/load-tus.js'
 import { makeApp, tempDir } from './helpers.js'
 
@@ -50,4 +55,20 @@ t.test('the OpenAPI document says which fields take a resumable upload\'s URL, a
   const properties = (app.swagger() as any).paths['/clips'].post.requestBody.content['multipart/form-data'].schema.properties
   t.match(properties.video.description, /Or the URL of a finished resumable upload \(tus, created at \/api\/files\)\.$/)
   t.notMatch(properties.poster.description, /resumable/)
+})
+
+t.test('the disk backing leaves nothing running: its root removed at once, nothing fails later, nothing is made again', async (t) => {
+  // @tus/file-store's constructor starts a mkdir nobody awaits and throws its error in the callback: with the
+  // root removed meanwhile (a test removing its temp dir right after close()), an uncaught ENOENT, or the
+  // directory made again
+  const roots: string[] = []
+  for (let i = 0; i < 10; i++) {
+    const root = mkdtempSync(join(tmpdir(), 'fastify-media-'))
+    roots.push(root)
+    await fileBacking(root, { expiresIn: 1000 })
+    rmSync(root, { recursive: true, force: true })
+  }
+  // rounds through the thread pool, where such a mkdir runs
+  await Promise.all(roots.map(async (root) => await access(root).catch(() => {})))
+  t.same(roots.filter((root) => existsSync(root)), [])
 })

@@ -12,9 +12,10 @@ export async function fileBacking (root: string, { expiresIn }: ResumableStoreOp
   const { FileStore } = await loadTus('@tus/file-store')
   const directory = join(root, RESUMABLE)
   await mkdir(directory, { recursive: true })
-  // FileStore's constructor makes the directory again, with a callback that throws on failure: an uncaught
-  // exception (the directory removed meanwhile). It is made, and awaited, above.
-  const Store = class extends (FileStore as unknown as new (options: object) => object) {
+  // FileStore's constructor starts a mkdir of its own that nothing awaits, and throws its error in the
+  // callback: an uncaught exception when the root goes meanwhile (a test removing its temp dir right after
+  // close()). The directory is made above.
+  const Store = class extends (FileStore as new (options: ConstructorParameters<typeof FileStore>[0]) => object) {
     checkOrCreateDirectory (): void {}
   }
   return {

@@ -3,9 +3,17 @@
 // server.js's buildApp(), as example/main.js does, so the test holds the app and its directories
 // (test/example.test.ts runs main.js itself, through the CLI and as a process).
 import type { FastifyInstance } from 'fastify'
+import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { buildApp, type BuildAppOptions } from '../../example/server.js'
 import { tempDir, type Tap } from '../helpers.js'
+
+/**
+ * The `--ignore` patterns of `npm start`'s collectstatic (package.json): tus-js-client's dist, a static dir of
+ * the demo, holds more than the page loads (its test bundle, the unminified build).
+ */
+export const START_IGNORE: string[] = [...(JSON.parse(readFileSync(join(import.meta.dirname, '..', '..', 'package.json'), 'utf8')) as { scripts: { start: string } })
+  .scripts.start.matchAll(/--ignore '([^']+)'/g)].map((match) => match[1]!)
 
 export interface Demo {
   app: FastifyInstance
@@ -25,7 +33,7 @@ export async function startDemo (t: Tap, { mode = 'production', s3 }: { mode?: '
   const app = await buildApp({ ...paths, mode, s3 })
   t.teardown(() => app.close())
   // what `fastify-media collectstatic example/main.js` does for npm start
-  if (mode === 'production') await app.media.collectstatic()
+  if (mode === 'production') await app.media.collectstatic({ ignore: START_IGNORE })
   const address = await app.listen({ host: '127.0.0.1', port: 0 })
   return { app, url: `${address}/`, ...paths, privateRoot: join(paths.dataDir, 'private') }
 }

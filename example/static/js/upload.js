@@ -2,7 +2,9 @@
 // The profile form, enhanced: drag and drop onto each file field, a check of size and type before anything
 // is sent (the server checks the bytes again and has the last word), and an upload progress bar. Without
 // this script the form still posts and the server answers with the page. A video (when the demo runs against
-// a bucket) goes to the bucket first, through direct-upload.js; the form then carries its token.
+// a bucket) goes to the bucket first, through direct-upload.js; the form then carries its token. A recording
+// goes first to the tus endpoint, through resumable-upload.js, resuming after a cut; the form then carries
+// the upload's URL in a hidden input of the field's name.
 
 const form = document.getElementById('profile-form')
 const progress = document.getElementById('progress')
@@ -90,6 +92,19 @@ for (const zone of form.querySelectorAll('[data-dropzone]')) {
   })
 }
 
+// A recording's file input leaves the form (without script it would go in it, as any file): a hidden input
+// of the same name carries the upload's URL instead, once the upload is finished.
+const urlInputs = new Map()
+for (const input of form.querySelectorAll('input[data-tus-endpoint]')) {
+  const url = document.createElement('input')
+  url.type = 'hidden'
+  url.name = input.name
+  url.disabled = true
+  input.removeAttribute('name')
+  input.after(url)
+  urlInputs.set(input, url)
+}
+
 function setProgress (percent) {
   bar.value = percent
   progressText.textContent = `${percent}%`
@@ -139,6 +154,43 @@ async function sendDirect (input) {
   }
 }
 
+/**
+ * Sends the chosen recording to the tus endpoint, with its own progress bar and a line saying when it waits
+ * for the connection; resolves with the upload's URL, or with null when the endpoint refused it or the
+ * connection failed for good (the message is shown; sending the form again resumes the upload).
+ */
+async function sendResumable (input) {
+  const file = input.files[0]
+  const { uploadResumable } = await import(input.dataset.tusModule)
+  const bar = document.getElementById(`${input.id}-upload-progress`)
+  const text = document.getElementById(`${input.id}-progress-text`)
+  const box = document.getElementById(`${input.id}-progress`)
+  const status = document.getElementById(`${input.id}-status`)
+  const show = (percent) => {
+    bar.value = percent
+    text.textContent = `${percent}%`
+  }
+  show(0)
+  box.hidden = false
+  try {
+    return await uploadResumable(file, {
+      endpoint: input.dataset.tusEndpoint,
+      field: input.dataset.tusField,
+      tusScript: input.dataset.tusScript,
+      onProgress: (sent, total) => show(Math.floor((sent / total) * 100)),
+      onOffline: (offline) => {
+        status.textContent = offline ? 'Offline: the upload goes on from where it stopped once the connection is back.' : ''
+        status.hidden = !offline
+      }
+    })
+  } catch (error) {
+    box.hidden = true
+    showError(input.id, error.code === 'client:network' ? 'The connection was lost while sending the file. Save again: the upload goes on from where it stopped.' : error.message, error.code)
+    input.focus()
+    return null
+  }
+}
+
 form.addEventListener('submit', async (event) => {
   event.preventDefault()
   formError.hidden = true
@@ -151,7 +203,25 @@ form.addEventListener('submit', async (event) => {
   }
 
   submit.disabled = true
+  // the file input has no name: the endpoint gets the file, the hidden input its URL
+  const hidden = []
+  for (const input of inputs.filter((input) => input.dataset.tusEndpoint !== undefined && input.files.length > 0)) {
+    const url = await sendResumable(input)
+    if (url === null) {
+      submit.disabled = false
+      return
+    }
+    const urlInput = urlInputs.get(input)
+    urlInput.value = url
+    urlInput.disabled = false
+    hidden.push(urlInput)
+  }
   const body = new FormData(form)
+  // a commit uses the upload up, whatever the answer: sending the form again sends the file again
+  for (const urlInput of hidden) {
+    urlInput.value = ''
+    urlInput.disabled = true
+  }
   // the input has no name, so FormData left its file out: the bucket gets it, the form gets its token
   for (const input of inputs.filter((input) => input.dataset.directField !== undefined && input.files.length > 0)) {
     const token = await sendDirect(input)
