@@ -338,7 +338,7 @@ for (const mode of ['development', 'production'] as const) {
     t.same(Object.keys(document.paths), ['/', '/profiles', '/profiles/{id}/delete'], "the plugin's routes are hidden")
     const form = document.paths['/profiles'].post.requestBody.content['multipart/form-data'].schema
     t.same(form.required, ['name', 'avatar'])
-    t.same(Object.keys(form.properties), ['name', 'avatar', 'document', 'contract'])
+    t.same(Object.keys(form.properties), ['name', 'avatar', 'document', 'contract', 'recording'])
 
     const page = await app.inject('/documentation')
     t.equal(page.statusCode, 200)

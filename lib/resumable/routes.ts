@@ -4,6 +4,7 @@ import type { DataStore, Locker } from '@tus/utils'
 import { FST_MEDIA_INVALID_OPTION } from '../errors.js'
 import { isRefusal, type Refusal } from '../refusal.js'
 import { Disk } from '../storage/disk.js'
+import { HIDDEN } from '../static/constants.js'
 import { detailsOf, reportRefusal } from '../upload/refusal-reply.js'
 import { STATUS_CODES } from 'node:http'
 import { ResumableEndpoint, UPLOAD_ID } from './endpoint.js'
@@ -22,6 +23,9 @@ function bodyOf (request: FastifyRequest): ReadableStream {
   finished(request.raw, (err) => { if (err !== undefined && err !== null) body.end() })
   return Readable.toWeb(body) as ReadableStream
 }
+
+/** tus 1.0 and its extensions (GET answers 404: uploads are read through the storage once committed). */
+const TUS_METHODS = ['POST', 'HEAD', 'PATCH', 'DELETE', 'OPTIONS', 'GET']
 
 /** What tus sends with a body (PATCH, and POST with creation-with-upload): streamed to the store, never parsed. */
 const TUS_BODY = 'application/offset+octet-stream'
@@ -91,8 +95,11 @@ export function resumableEndpoint (uploads: ResumableUploads, prefix: string, op
       }
       return await reply.send(await response.text())
     }
-    app.all(prefix, handle)
-    app.all(`${prefix.replace(/\/$/, '')}/:id`, handle)
+    // the protocol's methods only, hidden from @fastify/swagger's document: tus is no JSON API to describe
+    // (the upload route's document says which fields take an upload's URL)
+    const route = { method: TUS_METHODS, schema: HIDDEN, handler: handle }
+    app.route({ ...route, url: prefix })
+    app.route({ ...route, url: `${prefix.replace(/\/$/, '')}/:id` })
 
     if (rules.expireEvery > 0) {
       const timer = setInterval(() => { endpoint.expire().catch((err: unknown) => app.log.error({ err }, 'fastify-media: expiring resumable uploads failed')) }, rules.expireEvery * 1000)
