@@ -162,9 +162,10 @@ t.test('50 concurrent photo uploads with 3 variants each: all complete, image wo
     `sampled peak ${mib(report.peak)} (${report.samples} samples), growth ${mib(growth)}; lifetime maxRSS ${mib(report.maxRSS)}`)
   t.ok(growth < IMAGE_LIMIT, `peak RSS grew by ${mib(growth)}, less than ${mib(IMAGE_LIMIT)}`)
   // queued: at most one image's operations per slot are in sharp at once (an image's variants and its
-  // checks, a handful), where fifty images at once would put 50 x that many in flight
+  // checks, a handful: up to 11 for 2 slots was sampled once on Node 24 under load, 5.5 a slot), where fifty
+  // images at once would put 50 x that many in flight
   t.ok(report.maxSharpTasks > 0, 'sharp was seen at work')
-  t.ok(report.maxSharpTasks <= SLOTS * 5, `image work queued: at most ${report.maxSharpTasks} sharp operations in flight at once, for ${SLOTS} slots`)
+  t.ok(report.maxSharpTasks <= SLOTS * 8, `image work queued: at most ${report.maxSharpTasks} sharp operations in flight at once, for ${SLOTS} slots`)
 
   child.send('close')
   await new Promise((resolve) => child.once('exit', resolve))
