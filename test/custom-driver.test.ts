@@ -35,7 +35,9 @@ t.test('a private storage over a user\'s driver is signed and checked like a pri
   const url: string = (await postForm(app, '/docs', [pdf])).json().doc.url
   t.match(url, /^\/vault\/docs\/report\.pdf\?expires=\d+&signature=/)
   t.equal((await app.inject(url)).statusCode, 200)
-  t.equal((await app.inject(url.replace(/signature=./, 'signature=A'))).json().code, 'FST_MEDIA_BAD_SIGNATURE')
+  // another first character (a signature may start with 'A' itself: 1 in 64)
+  const altered = url.replace(/signature=(.)/, (_match, first: string) => `signature=${first === 'A' ? 'B' : 'A'}`)
+  t.equal((await app.inject(altered)).json().code, 'FST_MEDIA_BAD_SIGNATURE')
   t.equal((await app.inject('/vault/docs/report.pdf')).statusCode, 403)
 })
 
