@@ -17,7 +17,7 @@ export interface ResumableOptions {
   /**
    * What keeps two PATCH requests from writing one upload at once: a @tus/utils `Locker`. Default
    * @tus/server's MemoryLocker, which holds within one process: several instances behind one bucket need a
-   * locker they share (README, "Resumable uploads").
+   * locker they share, such as `redisLocker(redis)` (README, "Locks").
    */
   locker?: object
 }
