@@ -33,7 +33,7 @@ export interface RefusedMessage extends RefusalDetails {
   request: FastifyRequest | undefined
 }
 
-export type DeleteReason = 'FieldFile.delete' | 'Model.delete'
+export type DeleteReason = 'FieldFile.delete' | 'Model.delete' | 'sweep'
 
 /** Why and from where a file is deleted. */
 export interface DeleteOrigin {

@@ -101,7 +101,7 @@ async function fastifyMedia (app: FastifyInstance, options: FastifyMediaOptions)
     }
   }
 
-  const api = createMediaApi(config, staticFiles, direct, resumable)
+  const api = createMediaApi(config, staticFiles, direct, resumable, pending)
   recordInstance({ api, instance: app })
   app.decorate('media', api)
 }
@@ -121,13 +121,14 @@ export type { DirectOptions } from './direct/options.js'
 export type { PresignedForm, PresignedMultipart, PresignRequest, PresignResult } from './direct/direct-uploads.js'
 export type { DirectRoutesOptions } from './direct/routes.js'
 export type { ResumableOptions } from './resumable/options.js'
+export type { SweepOptions, SweepProgress, SweepResult } from './lifecycle/sweep-options.js'
 export { redisLocker } from './resumable/redis-locker.js'
 export type { RedisLock, RedisLockClient, RedisLockerOptions } from './resumable/redis-locker.js'
 export type { RedisSubscriber } from './resumable/redis-channels.js'
 export type { SrcsetImage } from './image/srcset.js'
 export type { BoundField, Fields, LoadedFileOf, LoadedOf, LoadedRowOf, Model, RecordOf, RowOf, Uploads, UploadsOf, UploadValue } from './fields/model.js'
 export type { UploadTo, UploadToContext } from './fields/upload-to.js'
-export type { FastifyMediaOptions, MediaConfig } from './options.js'
+export type { FastifyMediaOptions, IsReferenced, MediaConfig } from './options.js'
 export type { MediaApi } from './plugin-api.js'
 export type { CollectOptions, CollectResult } from './static/collect.js'
 export type { FoundFile } from './static/finders.js'

@@ -41,6 +41,11 @@ export interface FastifyMediaOptions {
   storages?: Record<string, Storage>
   /** HMAC key for the signed URLs of private storages (at least 16 bytes). */
   signingKey?: string | Buffer
+  /**
+   * Which of a batch of stored names your records hold (resolve those): what `app.media.sweep()` and
+   * `fastify-media sweep` ask before removing a file. Called with the names and the storage's name.
+   */
+  isReferenced?: IsReferenced
   limits?: {
     files?: number
     fields?: number
@@ -71,7 +76,11 @@ export interface MediaConfig {
   readonly storages: ReadonlyMap<string, Storage>
   readonly signingKey: Buffer | undefined
   readonly limits: MediaLimits
+  readonly isReferenced: IsReferenced | undefined
 }
+
+/** Resolves which of `names` (in the storage named `storage`) your records hold. */
+export type IsReferenced = (names: string[], storage: string) => Iterable<string> | Promise<Iterable<string>>
 
 const invalid = (option: string, why: string) => new FST_MEDIA_INVALID_OPTION(option, why)
 
@@ -88,7 +97,7 @@ type LimitsOptions = NonNullable<FastifyMediaOptions['limits']>
 // interface: a new option must be listed). Unknown keys fail register, naming the closest known one.
 const LIMITS_KEYS = keysOf<LimitsOptions>()(['files', 'fields', 'fieldSize', 'parts', 'totalSize', 'headerPairs', 'uploadTimeout'])
 const PLUGIN_OPTIONS = knownKeys([
-  ...keysOf<FastifyMediaOptions>()(['baseDir', 'mode', 'static', 'media', 'storages', 'signingKey', 'limits']),
+  ...keysOf<FastifyMediaOptions>()(['baseDir', 'mode', 'static', 'media', 'storages', 'signingKey', 'isReferenced', 'limits']),
   // Fastify's own register options reach the plugin's options object too (and do nothing: the plugin is
   // not encapsulated); `prefix` would silently leave every URL where it was, so it is refused below
   'logLevel', 'logSerializers'
@@ -178,8 +187,14 @@ export function resolveOptions (options: FastifyMediaOptions = {}): MediaConfig 
     media,
     storages,
     signingKey,
-    limits: resolveLimits(options.limits ?? {})
+    limits: resolveLimits(options.limits ?? {}),
+    isReferenced: isReferencedOption(options.isReferenced)
   })
+}
+
+function isReferencedOption (isReferenced: unknown): IsReferenced | undefined {
+  if (isReferenced !== undefined && typeof isReferenced !== 'function') throw invalid('isReferenced', 'must be a function: (names, storage) => the names your records hold')
+  return isReferenced as IsReferenced | undefined
 }
 
 function fileMode (mode: number | undefined): number | undefined {

@@ -15,6 +15,10 @@ import type { FastifyPluginAsync } from 'fastify'
 import type { ResumableOptions } from './resumable/options.js'
 import type { ResumableUploads } from './resumable/resumable-uploads.js'
 import { resumableEndpoint } from './resumable/routes.js'
+import { sweep } from './lifecycle/sweep.js'
+import { parseSweep, type SweepOptions, type SweepResult } from './lifecycle/sweep-options.js'
+import { Disk } from './storage/disk.js'
+import type { PendingNames } from './upload/pending.js'
 
 const ADD_STATIC_DIR_OPTIONS = knownKeys(['prefix'])
 
@@ -62,9 +66,14 @@ export interface MediaApi {
    * seconds (default each endpoint's `expiresIn`). What the endpoints' timers run; resolves how many went.
    */
   expireUploads: (options?: { olderThan?: number }) => Promise<number>
+  /**
+   * Removes the files of a storage that no record names (`isReferenced`), older than `olderThan`, and what
+   * the plugin's own prefixes hold of abandoned uploads; `dryRun` only counts. What `fastify-media sweep` runs.
+   */
+  sweep: (options: SweepOptions) => Promise<SweepResult>
 }
 
-export function createMediaApi (config: MediaConfig, staticFiles: StaticFiles | undefined, direct: DirectUploads, resumable: ResumableUploads): MediaApi {
+export function createMediaApi (config: MediaConfig, staticFiles: StaticFiles | undefined, direct: DirectUploads, resumable: ResumableUploads, pending: PendingNames): MediaApi {
   const models = new Set<string>()
   const statics = (): StaticFiles => {
     if (staticFiles === undefined) throw new FST_MEDIA_INVALID_OPTION('static', 'static files are turned off (static: false)')
@@ -99,6 +108,16 @@ export function createMediaApi (config: MediaConfig, staticFiles: StaticFiles | 
     abortMultipart: direct.abortMultipart.bind(direct),
     directRoutes: directRoutes(direct),
     resumable: (prefix: string, options: ResumableOptions) => resumableEndpoint(resumable, prefix, options),
-    expireUploads: resumable.expire.bind(resumable)
+    expireUploads: resumable.expire.bind(resumable),
+    async sweep (options: SweepOptions): Promise<SweepResult> {
+      const rules = parseSweep(options, config.isReferenced)
+      const storage = config.storages.get(rules.storage)
+      if (!(storage instanceof Disk)) throw new FST_MEDIA_INVALID_OPTION('sweep.storage', storage === undefined ? `no storage named "${rules.storage}"` : `"${rules.storage}" is not a storage the plugin can list (a Disk)`)
+      return await sweep(storage, rules, {
+        isPending: (name) => pending.has(storage, name),
+        tokenLifetime: direct.tokenLifetime(storage),
+        expireUploads: async (olderThan) => await resumable.expire({ olderThan, storage })
+      })
+    }
   })
 }

@@ -221,3 +221,16 @@ t.test('save takes a Readable of strings, of Uint8Arrays, and an async iterable'
   t.equal(readFileSync(join(storage.location, 'u.txt'), 'utf8'), 'ef')
   t.equal(readFileSync(join(storage.location, 'g.txt'), 'utf8'), 'gh')
 })
+
+t.test('the driver lists keys by a string prefix in byte order, a directory at a time, with their dates', async (t) => {
+  const storage = new FileSystemStorage({ location: tempDir(t) })
+  for (const name of ['p/ab.txt', 'p/a/x.txt', 'p/b.txt', 'p-1.txt', 'q.txt']) await storage.save(name, Buffer.from(name))
+  const { driver } = storage
+  const all = await driver.list('', {})
+  t.same(all.keys, ['p-1.txt', 'p/a/x.txt', 'p/ab.txt', 'p/b.txt', 'q.txt'])
+  t.ok(all.modified!.every((date) => date instanceof Date))
+  t.same((await driver.list('p/a', {})).keys, ['p/a/x.txt', 'p/ab.txt'], 'a prefix that is no directory: the keys that start with it')
+  t.same((await driver.list('', { cursor: 'p/a/x.txt', limit: 2 })).keys, ['p/ab.txt', 'p/b.txt'], 'after the cursor, across a directory')
+  t.same((await driver.list('', { cursor: 'p/ab.txt' })).keys, ['p/b.txt', 'q.txt'], 'a directory wholly before the cursor is passed over')
+  t.same((await driver.list('nowhere/', {})).keys, [])
+})

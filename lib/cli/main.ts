@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 import { summary } from '../static/collect.js'
+import { sweepSummary } from '../lifecycle/sweep.js'
 import { CliError, loadApp, type LoadedApp } from './load-app.js'
 import { NoListen } from './no-listen.js'
 
@@ -21,7 +22,12 @@ Commands:
       --no-post-process        copy only: no hashed names, no manifest
       --no-compress            no .br/.gz variants
   findstatic <app-module> <path>   every static dir holding <path>, the one that wins first
-  Both take --timeout <ms>: how long loading the app may take (default 5000).
+  sweep <app-module>           remove stored files no record names (the app's isReferenced option says
+                               which it holds) and abandoned uploads
+      --storage <name>         the storage to sweep (default: default)
+      --older-than <age>       only files older than this: 90s, 30m, 12h, 1d (default 1d)
+      --dry-run                count what would go, remove nothing
+  All take --timeout <ms>: how long loading the app may take (default 5000).
   help                         show this help
   version                      show the version
 
@@ -85,6 +91,32 @@ async function findstatic (args: string[], io: Io): Promise<number> {
   })
 }
 
+async function sweepCommand (args: string[], io: Io): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      storage: { type: 'string' },
+      'older-than': { type: 'string' },
+      'dry-run': { type: 'boolean' },
+      timeout: { type: 'string' }
+    }
+  })
+  if (positionals.length !== 1) throw new UsageError('sweep takes one <app-module>')
+  return await withApp('sweep', positionals[0] as string, values.timeout, async ({ media }) => {
+    const draw = io.progress
+    const result = await media.sweep({
+      storage: values.storage,
+      olderThan: values['older-than'],
+      dryRun: values['dry-run'] === true,
+      // the total is not known before the end: the bar counts
+      onProgress: draw === undefined ? undefined : ({ scanned, removed }) => { draw(`sweeping: ${scanned} scanned, ${removed} ${values['dry-run'] === true ? 'to remove' : 'removed'}`) }
+    })
+    io.out((result.dryRun ? 'Pretending: ' : '') + sweepSummary(result))
+    return 0
+  })
+}
+
 /** Loads the app with no port opened, runs `work` on it, and closes it. */
 async function withApp (command: string, modulePath: string, timeout: string | undefined, work: (loaded: LoadedApp) => Promise<number>): Promise<number> {
   const ms = timeout === undefined ? DEFAULT_TIMEOUT : Number(timeout)
@@ -132,6 +164,8 @@ export async function main (argv: string[], io: Io): Promise<number> {
         return await collectstatic(args, io)
       case 'findstatic':
         return await findstatic(args, io)
+      case 'sweep':
+        return await sweepCommand(args, io)
       default:
         throw new UsageError(`unknown command "${command}"`)
     }

@@ -81,6 +81,15 @@ export class DirectUploads {
     this.#fields.set(`${field.model}.${field.name}`, field)
   }
 
+  /** Seconds the longest-lived token of `storage`'s direct fields stays valid (0 without any). */
+  tokenLifetime (storage: object): number {
+    let longest = 0
+    for (const field of this.#fields.values()) {
+      if (field.storage === storage) longest = Math.max(longest, field.options.direct!.expiresIn)
+    }
+    return longest
+  }
+
   #resolve (field: BoundField): Resolved {
     const rules = field.options.direct
     const registered = this.#fields.get(`${field.model}.${field.name}`)

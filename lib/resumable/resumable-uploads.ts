@@ -27,11 +27,16 @@ export class ResumableUploads {
     return this.#endpoints.get(keyOf(field))
   }
 
-  /** Removes every endpoint's uploads older than `olderThan` seconds (default each endpoint's `expiresIn`). */
-  async expire ({ olderThan }: { olderThan?: number } = {}): Promise<number> {
+  /**
+   * Removes every endpoint's uploads older than `olderThan` seconds (default each endpoint's `expiresIn`),
+   * or only those of the endpoints on `storage`.
+   */
+  async expire ({ olderThan, storage }: { olderThan?: number, storage?: object } = {}): Promise<number> {
     if (olderThan !== undefined && (!Number.isFinite(olderThan) || olderThan < 0)) throw new FST_MEDIA_INVALID_OPTION('expireUploads.olderThan', 'must be seconds, 0 or more')
     let removed = 0
-    for (const endpoint of new Set(this.#endpoints.values())) removed += await endpoint.expire(olderThan)
+    for (const endpoint of new Set(this.#endpoints.values())) {
+      if (storage === undefined || endpoint.storage === storage) removed += await endpoint.expire(olderThan)
+    }
     return removed
   }
 }

@@ -367,6 +367,37 @@ export class Disk<U extends string | Promise<string> = string | Promise<string>>
   }
 
   /**
+   * A page of the files under `prefix` with their last modification, what a sweep reads. `internal` lists
+   * one of the plugin's own prefixes (`.tmp/`, `.direct/`, `.resumable/`) instead of the names.
+   */
+  async listModified (prefix: string, { cursor, limit, internal = false }: ListOptions & { internal?: boolean } = {}): Promise<{ files: Array<{ name: string, modified: Date }>, cursor?: string }> {
+    const start = internal || prefix === '' ? prefix : `${this.#key(prefix.replace(/\/+$/, ''))}/`
+    const page = await this.driver.list(start, { cursor, limit }).catch((err: unknown) => { throw this.#wrap(err, 'list') })
+    const files: Array<{ name: string, modified: Date }> = []
+    for (const [i, key] of page.keys.entries()) {
+      if (!internal && isInternal(key)) continue
+      // a driver whose listing has no dates is asked for each file's; one gone meanwhile is not listed
+      const modified = page.modified?.[i] ?? (await this.driver.head(key).catch((err: unknown) => { throw this.#wrap(err, 'head') }))?.modified
+      if (modified !== undefined) files.push({ name: key, modified })
+    }
+    return { files, cursor: page.cursor }
+  }
+
+  /**
+   * Whether a request of this process holds `name`: being written, or staged and reserved until its
+   * request commits. A sweep never removes such a name (nor, across processes, one younger than its cutoff).
+   */
+  isClaimed (name: string): boolean {
+    return this.#writing.has(name) || this.#staged.has(name)
+  }
+
+  /** Removes a file of the plugin's own prefixes (a sweep's): no name rules, it was listed from there. */
+  async deleteInternal (key: string): Promise<void> {
+    if (!isInternal(key)) throw new FST_MEDIA_INVALID_NAME(key, 'not a key of the plugin\'s own prefixes')
+    await this.driver.delete(key).catch((err: unknown) => { throw this.#wrap(err, 'delete') })
+  }
+
+  /**
    * Copies a stored file under a new name (made free as `save` does) and returns that name. Headers given
    * replace the source's where the driver keeps them; `ifMatch` fails the copy if the source was rewritten.
    */

@@ -96,6 +96,8 @@ export interface ListOptions {
 
 export interface ListPage {
   keys: string[]
+  /** Each key's last modification, in the same order, where the listing tells it (a sweep asks `head` otherwise). */
+  modified?: Date[]
   /** Present when more keys follow: pass it back for the next page. */
   cursor?: string
 }

@@ -1,14 +1,15 @@
 import { randomUUID } from 'node:crypto'
 import { createReadStream } from 'node:fs'
-import { chmod, link, mkdir, open as openFile, readdir, realpath, stat, unlink } from 'node:fs/promises'
+import { chmod, link, mkdir, open as openFile, realpath, stat, unlink } from 'node:fs/promises'
 import { dirname, join, relative, resolve, sep } from 'node:path'
 import { Readable } from 'node:stream'
 import type { FileHandle } from 'node:fs/promises'
 import { keysOf, knownKeys } from '../check-keys.js'
 import { FST_MEDIA_INVALID_OPTION } from '../errors.js'
 import { Disk, type DiskOptions } from './disk.js'
-import { pageOf, type ByteRange, type DriverContent, type DriverContext, type ListOptions, type ListPage, type ResumableStore, type ResumableStoreOptions, type StorageDriver, type WriteOptions } from './driver.js'
+import { type ByteRange, type DriverContent, type DriverContext, type ListOptions, type ListPage, type ResumableStore, type ResumableStoreOptions, type StorageDriver, type WriteOptions } from './driver.js'
 import { fileBacking } from '../resumable/file-backing.js'
+import { walkPage } from './walk.js'
 import type { FileStat } from './storage.js'
 
 /** The default storage has `baseUrl` = `media.url`. */
@@ -164,20 +165,9 @@ export class FileSystemDriver implements StorageDriver {
     }
   }
 
-  /** Walks the directory (dotfiles and the temp directory left out), sorted; a page starts after `cursor`. */
+  /** Walks the directory (dotfiles and the temp directory left out) in key order; a page starts after `cursor`. */
   async list (prefix: string, options: ListOptions): Promise<ListPage> {
-    const found: string[] = []
-    const walk = async (dir: string): Promise<void> => {
-      const entries = await readdir(join(this.#root, dir), { withFileTypes: true }).catch(() => [])
-      for (const entry of entries) {
-        if (entry.name.startsWith('.')) continue
-        const child = dir === '' ? entry.name : `${dir}/${entry.name}`
-        if (entry.isDirectory()) await walk(child)
-        else if (entry.isFile() && child.startsWith(prefix)) found.push(child)
-      }
-    }
-    await walk(prefix.slice(0, prefix.lastIndexOf('/') + 1).replace(/\/$/, ''))
-    return pageOf(found, options)
+    return await walkPage(this.#root, prefix, options)
   }
 
   async #realRootOnce (): Promise<string> {

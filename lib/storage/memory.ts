@@ -58,7 +58,8 @@ export class MemoryDriver implements StorageDriver {
   }
 
   async list (prefix: string, options: ListOptions): Promise<ListPage> {
-    return pageOf([...this.#files.keys()].filter((key) => key.startsWith(prefix)), options)
+    const page = pageOf([...this.#files.keys()].filter((key) => key.startsWith(prefix)), options)
+    return { ...page, modified: page.keys.map((key) => this.#files.get(key)!.modified) }
   }
 
   async copy (from: string, to: string): Promise<boolean> {

@@ -191,8 +191,9 @@ export class S3Driver implements StorageDriver {
   /** ListObjectsV2, a page per request; the cursor is S3's continuation token. */
   async list (prefix: string, { cursor, limit }: ListOptions): Promise<ListPage> {
     const page = await this.#client.send(new this.#sdk.s3.ListObjectsV2Command({ Bucket: this.#bucket, Prefix: this.#prefix + prefix, ContinuationToken: cursor, MaxKeys: limit }))
-    const keys = (page.Contents ?? []).map((object) => (object.Key as string).slice(this.#prefix.length))
-    return { keys, cursor: page.IsTruncated === true ? page.NextContinuationToken : undefined }
+    const objects = page.Contents ?? []
+    const keys = objects.map((object) => (object.Key as string).slice(this.#prefix.length))
+    return { keys, modified: objects.map((object) => object.LastModified as Date), cursor: page.IsTruncated === true ? page.NextContinuationToken : undefined }
   }
 
   /**
