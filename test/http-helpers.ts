@@ -122,8 +122,12 @@ export class RawConnection {
     })
   }
 
-  static async open (port: number): Promise<RawConnection> {
-    const socket = connect({ host: '127.0.0.1', port })
+  /**
+   * `allowHalfOpen`: keep writing after the server's FIN (Node's default is to end the socket's own side
+   * then), as a client that sends its whole body whatever it hears does.
+   */
+  static async open (port: number, { allowHalfOpen = false } = {}): Promise<RawConnection> {
+    const socket = connect({ host: '127.0.0.1', port, allowHalfOpen })
     await new Promise<void>((resolve, reject) => {
       socket.once('connect', resolve)
       socket.once('error', reject)

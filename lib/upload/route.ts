@@ -8,6 +8,7 @@ import { uploadSchemas } from './openapi.js'
 import { emptyUploads, parseUpload, type UploadedElsewhere, type UploadsRecord } from './parse-request.js'
 import { publishStored } from '../events.js'
 import { refusalErrorHandler, reportRefusal } from './refusal-reply.js'
+import { drainRest } from './drain.js'
 import type { PendingNames } from './pending.js'
 import { UploadTransaction } from './transaction.js'
 
@@ -28,15 +29,6 @@ function addHook (routeOptions: RouteOptions, name: 'preParsing' | 'preValidatio
   if (first) list.unshift(hook)
   else list.push(hook)
   ;(routeOptions as unknown as Record<string, Hook[]>)[name] = list
-}
-
-// The rest of a failed body is still on the socket: without this the next request on a keep-alive
-// connection would wait behind it.
-function releaseBody (request: FastifyRequest, reply: FastifyReply): void {
-  if (request.raw.readableEnded) return
-  reply.header('connection', 'close')
-  request.raw.unpipe()
-  request.raw.resume()
 }
 
 /**
@@ -95,6 +87,7 @@ export function uploadRoutes (limits: MediaLimits, pending: PendingNames, docume
       request.body = body
       // A client that sends one byte a second must not hold a connection, a temp file and a handler for ever
       const deadline = new AbortController()
+      const deadlineAt = Date.now() + limits.uploadTimeout
       const timer = limits.uploadTimeout > 0
         ? setTimeout(() => deadline.abort(refusal(new FST_MEDIA_UPLOAD_TIMEOUT('request', limits.uploadTimeout), {
           field: null, limit: limits.uploadTimeout, option: 'limits.uploadTimeout'
@@ -104,7 +97,8 @@ export function uploadRoutes (limits: MediaLimits, pending: PendingNames, docume
         request[kUploads] = await parseUpload(request, model as Model, limits, tx, body, deadline.signal, elsewhere)
         tx.parsed()
       } catch (err) {
-        releaseBody(request, reply)
+        // the rest of the body is still on the socket: read it, or the client may never see the reply
+        drainRest(request, reply, limits.uploadTimeout > 0 ? deadlineAt - Date.now() : undefined)
         await tx.rollback()
         const failure = toMediaError(err)
         if (isRefusal(failure)) reportRefusal(failure, modelName, request)
