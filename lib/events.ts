@@ -33,7 +33,7 @@ export interface RefusedMessage extends RefusalDetails {
   request: FastifyRequest | undefined
 }
 
-export type DeleteReason = 'FieldFile.delete' | 'Model.delete' | 'sweep'
+export type DeleteReason = 'FieldFile.delete' | 'Model.delete' | 'Model.replace' | 'sweep'
 
 /** Why and from where a file is deleted. */
 export interface DeleteOrigin {
@@ -42,7 +42,7 @@ export interface DeleteOrigin {
   field?: string
 }
 
-/** A kept file removed by `file.delete()` or `Model.delete(record)`; variants get their own message. */
+/** A kept file removed by `file.delete()`, `Model.delete(record)` or `Model.replace()`; variants get their own message. */
 export interface DeletedMessage {
   storage: string | undefined
   name: string

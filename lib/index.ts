@@ -28,7 +28,9 @@ async function fastifyMedia (app: FastifyInstance, options: FastifyMediaOptions)
   const cli = cliCommand()
   const config = resolveOptions(cli !== undefined && options.signingKey === undefined ? { ...options, signingKey: randomBytes(32) } : options)
 
-  const key = config.signingKey
+  // the first key signs; every key verifies, so that URLs and tokens signed before a rotation stay valid
+  const keys = config.signingKeys
+  const key = keys?.[0]
   const attached: Storage[] = []
   // a storage serves one live app at a time: let it go when this one closes, or fails to register
   app.addHook('onClose', async () => { for (const storage of attached) storage.detach?.() })
@@ -64,7 +66,7 @@ async function fastifyMedia (app: FastifyInstance, options: FastifyMediaOptions)
   } as never)
   const pending = new PendingNames()
   const documented: Array<() => void> = []
-  const direct = new DirectUploads(key)
+  const direct = new DirectUploads(keys)
   const resumable = new ResumableUploads()
   app.addHook('onRoute', uploadRoutes(config.limits, pending, documented, { direct, resumable }))
   // by now every route's validation is compiled: readers of routeOptions.schema (@fastify/swagger) see the document
@@ -78,7 +80,7 @@ async function fastifyMedia (app: FastifyInstance, options: FastifyMediaOptions)
       prefix: baseUrl,
       isPending: (name: string) => pending.has(storage, name),
       // options.ts guarantees a key for every private storage
-      verify: storage.public ? undefined : (name: string, query: Record<string, unknown>) => verifyQuery(key!, storageName, name, query)
+      verify: storage.public ? undefined : (name: string, query: Record<string, unknown>) => verifyQuery(keys!, storageName, name, query)
     }
     if (location === undefined) {
       await serveStream(app, { ...serve, head, read })
@@ -127,6 +129,7 @@ export type { RedisLock, RedisLockClient, RedisLockerOptions } from './resumable
 export type { RedisSubscriber } from './resumable/redis-channels.js'
 export type { SrcsetImage } from './image/srcset.js'
 export type { BoundField, Fields, LoadedFileOf, LoadedOf, LoadedRowOf, Model, RecordOf, RowOf, Uploads, UploadsOf, UploadValue } from './fields/model.js'
+export type { ReplaceOptions } from './fields/replace.js'
 export type { UploadTo, UploadToContext } from './fields/upload-to.js'
 export type { FastifyMediaOptions, IsReferenced, MediaConfig } from './options.js'
 export type { MediaApi } from './plugin-api.js'

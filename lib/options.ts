@@ -39,8 +39,11 @@ export interface FastifyMediaOptions {
   }
   /** Named storages; 'default' is a FileSystemStorage on `media.root` unless given. */
   storages?: Record<string, Storage>
-  /** HMAC key for the signed URLs of private storages (at least 16 bytes). */
-  signingKey?: string | Buffer
+  /**
+   * HMAC key for the signed URLs of private storages and direct-upload tokens (at least 16 bytes), or a
+   * list of them while rotating: the first signs, every one verifies.
+   */
+  signingKey?: string | Buffer | ReadonlyArray<string | Buffer>
   /**
    * Which of a batch of stored names your records hold (resolve those): what `app.media.sweep()` and
    * `fastify-media sweep` ask before removing a file. Called with the names and the storage's name.
@@ -74,7 +77,8 @@ export interface MediaConfig {
   readonly static: false | { readonly url: string, readonly dirs: readonly StaticDir[], readonly root: string, readonly storage: Storage | undefined, readonly cors: string | false, readonly fileMode: number | undefined }
   readonly media: false | { readonly url: string, readonly root: string }
   readonly storages: ReadonlyMap<string, Storage>
-  readonly signingKey: Buffer | undefined
+  /** The first signs; every one verifies. Never empty. */
+  readonly signingKeys: readonly Buffer[] | undefined
   readonly limits: MediaLimits
   readonly isReferenced: IsReferenced | undefined
 }
@@ -160,11 +164,7 @@ export function resolveOptions (options: FastifyMediaOptions = {}): MediaConfig 
     }
   }
 
-  let signingKey: Buffer | undefined
-  if (options.signingKey !== undefined) {
-    signingKey = Buffer.from(options.signingKey)
-    if (signingKey.length < 16) throw invalid('signingKey', 'must be at least 16 bytes')
-  }
+  const signingKeys = options.signingKey === undefined ? undefined : resolveKeys(options.signingKey)
 
   const storages = new Map<string, Storage>()
   for (const [name, storage] of Object.entries(options.storages ?? {})) {
@@ -176,7 +176,7 @@ export function resolveOptions (options: FastifyMediaOptions = {}): MediaConfig 
     storages.set('default', new FileSystemStorage({ location: media.root, baseUrl: media.url }))
   }
   for (const [name, storage] of storages) {
-    if (!storage.public && signingKey === undefined) throw invalid(`storages.${name}`, 'a private storage needs signingKey')
+    if (!storage.public && signingKeys === undefined) throw invalid(`storages.${name}`, 'a private storage needs signingKey')
   }
   checkServedDisks(storages, staticConfig, baseDir)
 
@@ -186,7 +186,7 @@ export function resolveOptions (options: FastifyMediaOptions = {}): MediaConfig 
     static: staticConfig,
     media,
     storages,
-    signingKey,
+    signingKeys,
     limits: resolveLimits(options.limits ?? {}),
     isReferenced: isReferencedOption(options.isReferenced)
   })
@@ -195,6 +195,19 @@ export function resolveOptions (options: FastifyMediaOptions = {}): MediaConfig 
 function isReferencedOption (isReferenced: unknown): IsReferenced | undefined {
   if (isReferenced !== undefined && typeof isReferenced !== 'function') throw invalid('isReferenced', 'must be a function: (names, storage) => the names your records hold')
   return isReferenced as IsReferenced | undefined
+}
+
+// strings and Buffers only: Buffer.from() would take an object such as { current, previous } and throw its own TypeError
+function resolveKeys (option: unknown): readonly Buffer[] {
+  const list = Array.isArray(option)
+  if (list && option.length === 0) throw invalid('signingKey', 'must list at least one key (the first signs)')
+  return Object.freeze((list ? option as unknown[] : [option]).map((key, i) => {
+    const at = list ? `signingKey[${i}]` : 'signingKey'
+    if (typeof key !== 'string' && !Buffer.isBuffer(key)) throw invalid(at, 'must be a string or a Buffer, or a list of them (the first signs, every one verifies)')
+    const bytes = Buffer.from(key)
+    if (bytes.length < 16) throw invalid(at, 'must be at least 16 bytes')
+    return bytes
+  }))
 }
 
 function fileMode (mode: number | undefined): number | undefined {

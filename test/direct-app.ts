@@ -11,6 +11,10 @@ export interface DirectAppOptions {
   direct?: true | DirectOptions
   /** Adds to the app before it listens (hooks, the direct routes). */
   setup?: (app: FastifyInstance, models: ReturnType<typeof declare>) => Promise<void> | void
+  /** KEY unless given. */
+  signingKey?: string | string[]
+  /** Another app's bucket, shared (a fresh one unless given). */
+  s3?: Awaited<ReturnType<typeof s3Bucket>>
 }
 
 function declare (app: FastifyInstance, direct: true | DirectOptions) {
@@ -28,10 +32,10 @@ function declare (app: FastifyInstance, direct: true | DirectOptions) {
 }
 
 /** An app over a fresh s3rver bucket with direct-upload fields, listening; routes /clips and /docs commit them. */
-export async function directApp (t: Tap, { handler, direct = true, setup }: DirectAppOptions = {}) {
-  const { client, bucket, endpoint } = await s3Bucket(t)
+export async function directApp (t: Tap, { handler, direct = true, setup, signingKey = KEY, s3 }: DirectAppOptions = {}) {
+  const { client, bucket, endpoint } = s3 ?? await s3Bucket(t)
   const storage = new S3Storage({ bucket, client })
-  const { app } = await makeApp(t, { storages: { bucket: storage }, signingKey: KEY })
+  const { app } = await makeApp(t, { storages: { bucket: storage }, signingKey })
   const models = declare(app, direct)
   const handle = async (uploads: unknown, reply: FastifyReply) => {
     await handler?.(uploads)

@@ -115,6 +115,35 @@ t.test('FieldFile.delete() and Model.delete() publish deleted with their reason,
   t.same(seen.stored, [])
 })
 
+t.test('Model.replace() publishes deleted with its reason: the new files after a failing commit, the old ones after a good one', async (t) => {
+  const { Profile } = await profileApp(t)
+  const old = Profile.toRecord({ avatar: await Profile.fields.avatar.save('old.png', png.content), document: await Profile.fields.document.save('r.pdf', pdf.content) })
+  const seen = listen(t)
+  const failed = await Profile.fields.avatar.save('new.png', png.content)
+  await t.rejects(Profile.replace(old, { avatar: failed }, { commit: () => { throw new Error('database down') } }))
+  t.match(seen.deleted, [
+    { name: 'a/new.png@thumb.webp', reason: 'Model.replace', model: 'profile', field: 'avatar', variant: 'thumb' },
+    { name: 'a/new.png', reason: 'Model.replace', model: 'profile', field: 'avatar', variant: undefined }
+  ])
+  t.equal(seen.deleted.length, 2)
+
+  seen.deleted.length = 0
+  await Profile.replace(old, { avatar: await Profile.fields.avatar.save('new.png', png.content) }, { commit: () => {} })
+  t.same(seen.deleted, [
+    { storage: 'default', name: 'a/old.png@thumb.webp', reason: 'Model.replace', model: 'profile', field: 'avatar', variant: 'thumb', size: undefined },
+    { storage: 'default', name: 'a/old.png', reason: 'Model.replace', model: 'profile', field: 'avatar', variant: undefined, size: undefined }
+  ])
+})
+
+t.test('Model.replace() on an upload route with a failing commit publishes nothing: the request\'s files were never kept', async (t) => {
+  const { app, Profile } = await profileApp(t)
+  const old = Profile.toRecord({ avatar: await Profile.fields.avatar.save('old.png', png.content), document: await Profile.fields.document.save('r.pdf', pdf.content) })
+  const seen = listen(t)
+  app.post('/p', { upload: Profile }, async (req) => await Profile.replace(old, req.uploads, { commit: () => { throw new Error('database down') } }))
+  t.equal((await postForm(app, '/p', [png, pdf])).statusCode, 500)
+  t.same(seen, { stored: [], refused: [], deleted: [] })
+})
+
 t.test('without subscribers nothing is published', async (t) => {
   const { app, Profile } = await profileApp(t)
   const channels = ['stored', 'refused', 'deleted'].map((name) => channel(`fastify-media:${name}`))

@@ -24,7 +24,7 @@ const FILES: Record<string, string> = {
   '.tmp/partial': 'half'
 }
 const isPending = (name: string): boolean => name === 'pending.png'
-const verify = (name: string, query: Record<string, unknown>): boolean => verifyQuery(KEY, 'private', name, query)
+const verify = (name: string, query: Record<string, unknown>): boolean => verifyQuery([KEY], 'private', name, query)
 // what differs per connection or per moment, not per serving path
 const TRANSPORT = ['date', 'connection', 'keep-alive']
 

@@ -181,7 +181,7 @@ t.test('invalid names, dotfiles, dot-directories and pending names are 404 befor
 
 t.test('with verify, the signature is checked first: 403 FST_MEDIA_BAD_SIGNATURE before anything is looked up', async (t) => {
   const source = mapSource({ 'secret/contract.pdf': 'private bytes' }, MODIFIED)
-  const app = await streamApp(t, source, { verify: (name, query) => verifyQuery(KEY, 'private', name, query) })
+  const app = await streamApp(t, source, { verify: (name, query) => verifyQuery([KEY], 'private', name, query) })
   const good = await app.inject(`/media/secret/contract.pdf?${signQuery(KEY, 'private', 'secret/contract.pdf', 60)}`)
   t.equal(good.statusCode, 200)
   t.equal(good.body, 'private bytes')

@@ -116,24 +116,27 @@ t.test('the signer on its own', async (t) => {
   const now = 1_800_000_000_000
   const query = Object.fromEntries(new URLSearchParams(signQuery(key, 's', 'a.pdf', 60, now)))
   t.equal(query.expires, String(1_800_000_060))
-  t.equal(verifyQuery(key, 's', 'a.pdf', query, now), true)
-  t.equal(verifyQuery(key, 's', 'a.pdf', query, now + 60_000), true, 'valid through its last second')
-  t.equal(verifyQuery(key, 's', 'a.pdf', query, now + 61_000), false, 'expired')
-  t.equal(verifyQuery(key, 's', 'b.pdf', query, now), false, 'another file')
-  t.equal(verifyQuery(key, 't', 'a.pdf', query, now), false, 'another storage')
-  t.equal(verifyQuery(Buffer.from('another-key-of-32-bytes-length!!'), 's', 'a.pdf', query, now), false, 'another key')
-  t.equal(verifyQuery(key, 's', 'a.pdf', { ...query, signature: query.signature + 'A' }, now), false, 'longer signature')
-  t.equal(verifyQuery(key, 's', 'a.pdf', { ...query, expires: ['1'] }, now), false, 'repeated parameter')
-  t.equal(verifyQuery(key, 's', 'a.pdf', { ...query, expires: '0' + query.expires }, now), false, 'a leading zero')
-  t.equal(verifyQuery(key, 's', 'a.pdf', { ...query, signature: 'é'.repeat(43) }, now), false, 'non-ASCII of the right length')
-  t.equal(verifyQuery(key, 's', 'a.pdf', { ...query, signature: 5 }, now), false, 'not a string')
+  t.equal(verifyQuery([key], 's', 'a.pdf', query, now), true)
+  t.equal(verifyQuery([key], 's', 'a.pdf', query, now + 60_000), true, 'valid through its last second')
+  t.equal(verifyQuery([key], 's', 'a.pdf', query, now + 61_000), false, 'expired')
+  t.equal(verifyQuery([key], 's', 'b.pdf', query, now), false, 'another file')
+  t.equal(verifyQuery([key], 't', 'a.pdf', query, now), false, 'another storage')
+  const next = Buffer.from('another-key-of-32-bytes-length!!')
+  t.equal(verifyQuery([next], 's', 'a.pdf', query, now), false, 'another key')
+  t.equal(verifyQuery([next, key], 's', 'a.pdf', query, now), true, 'any key of the list verifies')
+  t.equal(verifyQuery([next, key], 's', 'a.pdf', query, now + 61_000), false, 'expired under any key')
+  t.equal(verifyQuery([key], 's', 'a.pdf', { ...query, signature: query.signature + 'A' }, now), false, 'longer signature')
+  t.equal(verifyQuery([key], 's', 'a.pdf', { ...query, expires: ['1'] }, now), false, 'repeated parameter')
+  t.equal(verifyQuery([key], 's', 'a.pdf', { ...query, expires: '0' + query.expires }, now), false, 'a leading zero')
+  t.equal(verifyQuery([key], 's', 'a.pdf', { ...query, signature: 'é'.repeat(43) }, now), false, 'non-ASCII of the right length')
+  t.equal(verifyQuery([key], 's', 'a.pdf', { ...query, signature: 5 }, now), false, 'not a string')
   // base64url's last character carries two spare bits: its siblings decode to the same bytes
   const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'
   const last = alphabet.indexOf(query.signature!.slice(-1))
   for (let spare = 1; spare < 4; spare++) {
     const sibling = query.signature!.slice(0, -1) + alphabet[(last & ~3) | ((last + spare) & 3)]
     t.same(Buffer.from(sibling, 'base64url'), Buffer.from(query.signature!, 'base64url'), 'the same bytes')
-    t.equal(verifyQuery(key, 's', 'a.pdf', { ...query, signature: sibling }, now), false, `sibling spelling ${sibling.slice(-1)} refused`)
+    t.equal(verifyQuery([key], 's', 'a.pdf', { ...query, signature: sibling }, now), false, `sibling spelling ${sibling.slice(-1)} refused`)
   }
 })
 

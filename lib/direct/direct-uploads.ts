@@ -60,14 +60,14 @@ interface Resolved {
 /**
  * Direct uploads: the browser sends a file to the storage itself, under a quarantine key that is never
  * served, and a form commits it with the token it got (commit.ts). Tokens are signed with the plugin's
- * `signingKey` and bound to the field, the upload and the expiry.
+ * `signingKey` (its first key; any of its keys verifies) and bound to the field, the upload and the expiry.
  */
 export class DirectUploads {
-  readonly #key: Buffer | undefined
+  readonly #keys: readonly Buffer[] | undefined
   readonly #fields = new Map<string, BoundField>()
 
-  constructor (key: Buffer | undefined) {
-    this.#key = key
+  constructor (keys: readonly Buffer[] | undefined) {
+    this.#keys = keys
   }
 
   /** Called for each field of a declared model: a field that cannot upload directly fails its declaration. */
@@ -77,7 +77,7 @@ export class DirectUploads {
     if (!(field.storage instanceof Disk) || field.storage.driver.presignPost === undefined) {
       throw new FST_MEDIA_INVALID_OPTION(path, `storage "${field.options.storage}" cannot presign uploads (S3Storage can)`)
     }
-    if (this.#key === undefined) throw new FST_MEDIA_INVALID_OPTION(path, 'direct uploads sign their tokens with the plugin\'s signingKey: set one')
+    if (this.#keys === undefined) throw new FST_MEDIA_INVALID_OPTION(path, 'direct uploads sign their tokens with the plugin\'s signingKey: set one')
     this.#fields.set(`${field.model}.${field.name}`, field)
   }
 
@@ -124,13 +124,13 @@ export class DirectUploads {
   }
 
   #sign (claims: TokenClaims): string {
-    return signToken(this.#key!, claims)
+    return signToken(this.#keys![0]!, claims)
   }
 
   /** The claims of a token for `field` (any field: undefined), or the refusal a client gets. */
   claims (token: string, field: string | undefined, fieldName: string | null): TokenClaims & { upload: BoundField } {
     // a token reaches here only for a field registered, which needs the key
-    const result = verifyToken(this.#key!, token, field)
+    const result = verifyToken(this.#keys!, token, field)
     if (typeof result === 'string') throw invalidToken(fieldName, TOKEN_PROBLEMS[result])
     // a token signed for a field declared in another app sharing the key: as good as forged here
     const upload = this.#fields.get(result.field)

@@ -30,16 +30,19 @@ export function signToken (key: Buffer, claims: TokenClaims): string {
 export type TokenProblem = 'forged' | 'expired' | 'other-field'
 
 /**
- * The claims of a token made with `key` (for `field`, when given) and not expired, or why not. The signature is compared
- * in constant time before anything in the payload is read.
+ * The claims of a token made with one of `keys` (for `field`, when given) and not expired, or why not. The signature is
+ * compared with each key's in constant time before anything in the payload is read.
  */
-export function verifyToken (key: Buffer, token: string, field: string | undefined, now = Date.now()): TokenClaims | TokenProblem {
+export function verifyToken (keys: readonly Buffer[], token: string, field: string | undefined, now = Date.now()): TokenClaims | TokenProblem {
   const dot = token.indexOf('.')
   if (dot < 1) return 'forged'
   const payload = token.slice(0, dot)
   const given = Buffer.from(token.slice(dot + 1))
-  const expected = Buffer.from(mac(key, payload))
-  if (given.length !== expected.length || !timingSafeEqual(given, expected)) return 'forged'
+  const signedByUs = keys.some((key) => {
+    const expected = Buffer.from(mac(key, payload))
+    return given.length === expected.length && timingSafeEqual(given, expected)
+  })
+  if (!signedByUs) return 'forged'
   const [claimedField, id, expires, filename, uploadId] = JSON.parse(Buffer.from(payload, 'base64url').toString()) as [string, string, number, string, string]
   if (expires * 1000 < now) return 'expired'
   if (field !== undefined && claimedField !== field) return 'other-field'

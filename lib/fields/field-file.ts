@@ -27,6 +27,16 @@ export interface FieldFileJSON<U extends FileUrl = string, N extends number | un
   contentType: string
 }
 
+// Files stored for good (field.save() resolved, or their request committed): only these were announced on
+// `fastify-media:stored`, so a file not kept yet (a request's, still open) is removed without an announcement.
+const keptFiles = new WeakSet<object>()
+
+export function markKept (files: Iterable<unknown>): void {
+  for (const file of files) if (file instanceof FieldFile) keptFiles.add(file)
+}
+
+export const isKept = (file: FieldFile<any, any>): boolean => keptFiles.has(file)
+
 /** Deletes with a reason for `fastify-media:deleted` (`Model.delete` passes its own). */
 export const kDelete = Symbol('fastify-media.delete')
 

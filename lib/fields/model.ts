@@ -8,9 +8,10 @@ import { IMAGE_FORMAT_OF } from '../image/formats.js'
 import { variantFormat, variantName } from '../image/variant-options.js'
 import { splitExtension } from '../storage/valid-name.js'
 import type { FieldKind, FieldSpec, ResolvedField } from './field.js'
-import { FieldFile, ImageFile, kDelete, type Loaded } from './field-file.js'
+import { FieldFile, ImageFile, kDelete, markKept, type Loaded } from './field-file.js'
 import { UploadTransaction } from '../upload/transaction.js'
 import { PendingNames } from '../upload/pending.js'
+import { replaceFiles, type ReplaceOptions } from './replace.js'
 
 export type Fields = Record<string, FieldSpec>
 
@@ -98,6 +99,14 @@ export interface Model<F extends Fields = Fields> {
   load (row: RowOf<F>): LoadedRowOf<F>
   /** Removes every file a record names. */
   delete (row: RowOf<F>): Promise<void>
+  /**
+   * Replaces a record's files: `uploads` are files already stored for this model (`req.uploads`, or what
+   * `fields.x.save()` returned), a field left `null`, `undefined` or `[]` keeps its old files. Publishes
+   * the new files, runs `commit` with the replaced fields' names, and only once it resolved deletes the old
+   * files (and variants) the new record no longer names; resolves to what `commit` returned. If anything up
+   * to `commit` fails, the new files are deleted, the old ones stay, and the error is thrown.
+   */
+  replace<R> (row: RowOf<F>, uploads: Partial<Uploads<F>>, options: ReplaceOptions<Partial<RecordOf<F>>, R>): Promise<Awaited<R>>
 }
 
 export type UploadsOf<M> = M extends Model<infer F> ? Uploads<F> : never
@@ -175,6 +184,11 @@ export function createModel<F extends Fields> (name: string, specs: F, storages:
       const deletions = Object.entries(fields).flatMap(([fieldName, field]) =>
         namesOf(record[fieldName]).map(async (stored) => await fileFor(field, stored)[kDelete]({ reason: 'Model.delete', model: name, field: fieldName })))
       await Promise.all(deletions)
+    },
+    async replace (row: Record<string, unknown>, uploads: Record<string, unknown>, options: ReplaceOptions<Record<string, string | string[]>, unknown>) {
+      const filesOf = (fieldName: string, record: Readonly<Record<string, unknown>>): Array<Loaded<FieldFile>> =>
+        namesOf(record[fieldName]).map((stored) => fileFor(fields[fieldName] as BoundField, stored))
+      return await replaceFiles({ name, fields, filesOf }, row, uploads, options)
     }
   }
   Object.defineProperty(model, kModel, { value: true })
@@ -193,6 +207,7 @@ function bindField (spec: FieldSpec, fieldName: string, modelName: string, stora
     async save (filename: string, content: Content) {
       try {
         const file = await saveFile(spec.options, fieldName, modelName, storage, filename, content)
+        markKept([file])
         if (storedChannel.hasSubscribers) publishFile(file, modelName, fieldName, undefined)
         return file
       } catch (err) {

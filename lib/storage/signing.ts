@@ -16,17 +16,19 @@ export function signQuery (key: Buffer, storageName: string, name: string, expir
 }
 
 /**
- * True only for an unexpired signature made with our key for this storage and file. The comparison is
- * constant-time, and runs before anything about the file itself is looked at.
+ * True only for an unexpired signature made with one of our keys for this storage and file. Each key's
+ * comparison is constant-time, and runs before anything about the file itself is looked at.
  */
-export function verifyQuery (key: Buffer, storageName: string, name: string, query: Record<string, unknown>, now = Date.now()): boolean {
+export function verifyQuery (keys: readonly Buffer[], storageName: string, name: string, query: Record<string, unknown>, now = Date.now()): boolean {
   const { expires, signature } = query
   // one spelling only: no leading zeros, and the signature compared as text, because base64url's last
   // character carries two spare bits and four spellings would decode to the same bytes
   if (typeof expires !== 'string' || !/^[1-9]\d{0,11}$/.test(expires)) return false
   if (typeof signature !== 'string') return false
   const given = Buffer.from(signature)
-  const expected = Buffer.from(mac(key, storageName, name, Number(expires)).toString('base64url'))
-  const valid = given.length === expected.length && timingSafeEqual(given, expected)
+  const valid = keys.some((key) => {
+    const expected = Buffer.from(mac(key, storageName, name, Number(expires)).toString('base64url'))
+    return given.length === expected.length && timingSafeEqual(given, expected)
+  })
   return valid && Number(expires) * 1000 >= now
 }

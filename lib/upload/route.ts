@@ -7,6 +7,7 @@ import { toMediaError } from './map-error.js'
 import { uploadSchemas } from './openapi.js'
 import { emptyUploads, parseUpload, type UploadedElsewhere, type UploadsRecord } from './parse-request.js'
 import { publishStored } from '../events.js'
+import { markKept } from '../fields/field-file.js'
 import { refusalErrorHandler, reportRefusal } from './refusal-reply.js'
 import { drainRest } from './drain.js'
 import type { PendingNames } from './pending.js'
@@ -113,7 +114,11 @@ export function uploadRoutes (limits: MediaLimits, pending: PendingNames, docume
     addHook(routeOptions, 'onSend', async function (request: UploadRequest, reply: FastifyReply, payload: unknown) {
       const tx = request[kTransaction]
       if (reply.statusCode >= 400) await tx?.rollback()
-      else if (await tx?.commit() === true) publishStored(model as Model, request[kUploads] as UploadsRecord, request)
+      else if (await tx?.commit() === true) {
+        const uploads = request[kUploads] as UploadsRecord
+        markKept(Object.values(uploads).flat())
+        publishStored(model as Model, uploads, request)
+      }
       return payload
     })
   }
