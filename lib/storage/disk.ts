@@ -331,8 +331,12 @@ export class Disk<U extends string | Promise<string> = string | Promise<string>>
    */
   async #prune (key: string): Promise<void> {
     for (let dir = parentOf(key); dir !== undefined && this.#fresh.has(dir); dir = parentOf(dir)) {
-      if (await this.driver.removeDirectory?.(dir) !== true) return
+      // forgotten before the rmdir: a save that makes the directory again as soon as it is gone marks it
+      // fresh anew, and that mark must stay
       this.#fresh.delete(dir)
+      if (await this.driver.removeDirectory?.(dir) === true) continue
+      this.#fresh.add(dir)
+      return
     }
   }
 

@@ -111,20 +111,19 @@ export class FileSystemDriver implements StorageDriver {
 
   // A hard link fails with EEXIST atomically and never leaves a placeholder, so two writers can never share
   // a name, and the file appears complete or not at all.
-  async #link (from: string, key: string, created?: (dir: string) => void): Promise<boolean> {
+  async #link (from: string, key: string, created?: (dir: string) => void, attempt = 1): Promise<boolean> {
     const target = this.#path(key)
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await this.#mkdirInside(dirname(target), created)
-        await link(from, target)
-        return true
-      } catch (err) {
-        const { code } = err as NodeJS.ErrnoException
-        if (code === 'EEXIST') return false
-        // a directory on the way went (or `from` is missing, and every try fails the same)
-        if (code !== 'ENOENT' || attempt === LINK_ATTEMPTS) throw err
-      }
+    try {
+      await this.#mkdirInside(dirname(target), created)
+      await link(from, target)
+      return true
+    } catch (err) {
+      const { code } = err as NodeJS.ErrnoException
+      if (code === 'EEXIST') return false
+      // a directory on the way went (or `from` is missing, and every try fails the same)
+      if (code !== 'ENOENT' || attempt === LINK_ATTEMPTS) throw err
     }
+    return await this.#link(from, key, created, attempt + 1)
   }
 
   // a hard link: files are never changed in place, so two names may share one
@@ -142,8 +141,7 @@ export class FileSystemDriver implements StorageDriver {
     // a resumable upload's file was made by @tus/file-store, with the umask's mode: the storage's fileMode wins
     if (this.#fileMode !== undefined) await chmod(source, this.#fileMode)
     if (!await this.#link(source, to, created)) return false
-    // the file has its name: a scratch name swept meanwhile (by another process's sweep) is no failure
-    await unlink(source).catch(ignoreMissing)
+    await unlink(source)
     return true
   }
 
@@ -172,12 +170,15 @@ export class FileSystemDriver implements StorageDriver {
       throw err
     }
     const removed: string[] = []
+    // a file that cannot be looked at or removed now (another sweep took it first) is skipped: the next
+    // sweep tries again
+    const skip = (): undefined => undefined
     for (const name of names) {
       const path = join(dir, name)
-      const info = await lstat(path).catch(ignoreMissing)
+      const info = await lstat(path).catch(skip)
       // mtime: a file being written is modified with every chunk, so only a dead writer's file gets old
       if (info === undefined || !info.isFile() || info.mtime >= before) continue
-      await unlink(path).then(() => removed.push(`${TEMP_DIR}/${name}`), ignoreMissing)
+      await unlink(path).then(() => removed.push(`${TEMP_DIR}/${name}`), skip)
     }
     return removed
   }
@@ -274,11 +275,6 @@ export class FileSystemDriver implements StorageDriver {
     await this.#assertInside(dirname(path), await realpath(this.#root))
     return path
   }
-}
-
-function ignoreMissing (err: NodeJS.ErrnoException): undefined {
-  if (err.code !== 'ENOENT') throw err
-  return undefined
 }
 
 /**
