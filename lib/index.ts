@@ -9,6 +9,7 @@ import { serveMedia } from './media/serve.js'
 import { resolveOptions, type FastifyMediaOptions } from './options.js'
 import { createMediaApi } from './plugin-api.js'
 import { servedStorages } from './storage/served.js'
+import { sweepScratch } from './storage/sweep-scratch.js'
 import type { Storage } from './storage/storage.js'
 import { serveStream } from './media/serve-stream.js'
 import { signQuery, verifyQuery } from './storage/signing.js'
@@ -49,7 +50,10 @@ async function fastifyMedia (app: FastifyInstance, options: FastifyMediaOptions)
     throw err
   }
 
-  if (cli === undefined) for (const storage of config.storages.values()) await storage.ready?.()
+  if (cli === undefined) {
+    for (const storage of config.storages.values()) await storage.ready?.()
+    sweepScratch(app, config.storages, config.limits.uploadTimeout)
+  }
   if (config.static !== false) await config.static.storage?.ready?.()
 
   // reuse the user's @fastify/multipart when it is there; our limits go with each request

@@ -39,6 +39,12 @@ const HELD = 5 * 1024 * 1024
 /** Tries at a free name before giving up: each suffix is one of 62^7. */
 const NAME_ATTEMPTS = 10
 
+/** The directory holding a key (`a/b` for `a/b/c`), undefined at the root. */
+function parentOf (key: string): string | undefined {
+  const slash = key.lastIndexOf('/')
+  return slash === -1 ? undefined : key.slice(0, slash)
+}
+
 /**
  * Our own errors pass as they are; a driver's become FST_MEDIA_STORAGE with the operation and the driver's
  * code, the original as `cause`.
@@ -68,6 +74,11 @@ export class Disk<U extends string | Promise<string> = string | Promise<string>>
   readonly #staging: boolean
   /** Names saved staged and not yet published, and the scratch key holding each one's bytes. */
   readonly #staged = new Map<string, string>()
+  /**
+   * Directories that saves asked to `stage` made, while no file in them has been published: a rollback
+   * (deleting such a file) removes them again once empty. A directory that existed before is never one.
+   */
+  readonly #fresh = new Set<string>()
   #context: StorageContext | undefined
 
   constructor (driver: StorageDriver, options: DiskOptions = {}) {
@@ -152,7 +163,7 @@ export class Disk<U extends string | Promise<string> = string | Promise<string>>
       const body = Buffer.isBuffer(content) ? content : await readAhead(source, HELD).catch((err: unknown) => { throw this.#wrap(err, 'save', source) })
       // too large to hold: written straight to a free name, and only a race with another process loses it
       const oneShot = Buffer.isBuffer(body) ? undefined : source
-      return await this.#publish(wanted, maxLength, opts, async (key) => await this.driver.write(key, body, { ...meta, ifAbsent: true }), oneShot)
+      return await this.#publish(wanted, maxLength, opts, async (key) => await this.driver.write(key, body, { ...meta, ifAbsent: true, created: this.#made(opts) }), oneShot)
     }
     const scratch = SCRATCH + randomUUID()
     try {
@@ -167,9 +178,10 @@ export class Disk<U extends string | Promise<string> = string | Promise<string>>
     let moved = false
     try {
       const { driver } = this
+      const created = this.#made(opts)
       return await this.#publish(final(), maxLength, opts, async (key) => {
-        if (driver.move === undefined) return await driver.copy(scratch, key)
-        return (moved = await driver.move(scratch, key))
+        if (driver.move === undefined) return await driver.copy(scratch, key, { created })
+        return (moved = await driver.move(scratch, key, { created }))
       })
     } finally {
       if (!moved) await this.driver.delete(scratch).catch(() => {})
@@ -199,6 +211,8 @@ export class Disk<U extends string | Promise<string> = string | Promise<string>>
   async publish (name: string): Promise<void> {
     const key = this.#key(name)
     const scratch = this.#staged.get(key)
+    // the request keeps the file: its directories are the app's now
+    for (let dir = parentOf(key); dir !== undefined; dir = parentOf(dir)) this.#fresh.delete(dir)
     if (scratch === undefined) return
     let copied
     try {
@@ -293,15 +307,47 @@ export class Disk<U extends string | Promise<string> = string | Promise<string>>
     try {
       if (scratch === undefined) {
         await this.driver.delete(key)
-        return
+      } else {
+        this.#staged.delete(key)
+        // the bytes first: the name is free again only once nothing of this save is left
+        await this.driver.delete(scratch)
+        await this.driver.delete(RESERVED + key)
       }
-      this.#staged.delete(key)
-      // the bytes first: the name is free again only once nothing of this save is left
-      await this.driver.delete(scratch)
-      await this.driver.delete(RESERVED + key)
+      await this.#prune(key)
     } catch (err) {
       throw this.#wrap(err, 'delete')
     }
+  }
+
+  /** What a save asked to `stage` tells the driver: the directories it makes are fresh until published. */
+  #made (opts: SaveOptions): ((dir: string) => void) | undefined {
+    return opts.stage === true ? (dir) => { this.#fresh.add(dir) } : undefined
+  }
+
+  /**
+   * Removes the fresh directories above a deleted key, deepest first, while they are empty: another
+   * request's file keeps one (and its parents), and that request's own rollback or commit decides. A save
+   * between its mkdir and its link when the directory goes makes it again (the disk driver retries).
+   */
+  async #prune (key: string): Promise<void> {
+    for (let dir = parentOf(key); dir !== undefined && this.#fresh.has(dir); dir = parentOf(dir)) {
+      // forgotten before the rmdir: a save that makes the directory again as soon as it is gone marks it
+      // fresh anew, and that mark must stay
+      this.#fresh.delete(dir)
+      if (await this.driver.removeDirectory?.(dir) === true) continue
+      this.#fresh.add(dir)
+      return
+    }
+  }
+
+  /**
+   * A save's scratch file is written to as its bytes arrive and is gone when the save ends, so one untouched
+   * for longer than any upload may take belongs to a process that died. A staged save's bytes wait there
+   * for their request's commit, for as long as its handler runs: a staging storage is never swept.
+   */
+  async sweepScratch (olderThan: number): Promise<string[]> {
+    if (this.#staging || this.driver.sweepTemp === undefined) return []
+    return await this.driver.sweepTemp(new Date(Date.now() - olderThan)).catch((err: unknown) => { throw this.#wrap(err, 'sweepScratch') })
   }
 
   async exists (name: string): Promise<boolean> {
@@ -406,12 +452,13 @@ export class Disk<U extends string | Promise<string> = string | Promise<string>>
     const maxLength = opts.maxLength ?? 255
     const { ifMatch, contentType, cacheControl, contentEncoding } = opts
     const headers = { ifMatch, contentType, cacheControl, contentEncoding }
+    const created = this.#made(opts)
     const target = this.#fit(to, maxLength)
     // `move`: the source is the caller's to give away (a finished resumable upload), so a driver that can
     // rename takes it without copying the bytes
     const { move } = this.driver
-    if (opts.move === true && move !== undefined) return await this.#publish(target, maxLength, opts, async (key) => await move.call(this.driver, from, key))
-    if (!this.#staging || opts.stage !== true) return await this.#publish(target, maxLength, opts, async (key) => await this.driver.copy(from, key, headers))
+    if (opts.move === true && move !== undefined) return await this.#publish(target, maxLength, opts, async (key) => await move.call(this.driver, from, key, { created }))
+    if (!this.#staging || opts.stage !== true) return await this.#publish(target, maxLength, opts, async (key) => await this.driver.copy(from, key, { ...headers, created }))
     // staged as a save is: the bytes wait under a scratch key (a fresh key, so the copy cannot find it taken)
     const scratch = SCRATCH + randomUUID()
     try {

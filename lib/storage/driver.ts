@@ -6,8 +6,17 @@ export type { ByteRange }
 /** What a driver is given to write: the facade turns every other kind of content into one of these. */
 export type DriverContent = Buffer | AsyncIterable<Uint8Array>
 
+/** What a write, copy or move to a name may be told. */
+export interface PlaceOptions {
+  /**
+   * Told each directory made on the way to the key (on a backend with directories), parents first: the
+   * facade removes them again with `removeDirectory` when the file is rolled back.
+   */
+  created?: (dir: string) => void
+}
+
 /** How a driver stores what it is given, with the headers it may keep. */
-export interface WriteOptions extends FileHeaders {
+export interface WriteOptions extends FileHeaders, PlaceOptions {
   /**
    * Never replace: resolve false, and leave the existing file as it was, when the key exists. Without it
    * the key is one the facade made unique (a scratch key under `.tmp/`), and the driver may write in place.
@@ -16,7 +25,7 @@ export interface WriteOptions extends FileHeaders {
 }
 
 /** What a copy may be told: the new file's headers (a driver that keeps headers replaces the source's). */
-export interface CopyOptions extends FileHeaders {
+export interface CopyOptions extends FileHeaders, PlaceOptions {
   /** Copy only while the source still has this `etag` (from `head`): a source rewritten meanwhile fails the copy. */
   ifMatch?: string
 }
@@ -147,7 +156,18 @@ export interface StorageDriver {
    * With it, streamed content is staged under `.tmp/` and moved to its name, so a name taken at the last
    * moment is retried without the bytes; without it, small content is held in memory for that.
    */
-  move?: (from: string, to: string) => Promise<boolean>
+  move?: (from: string, to: string, options?: PlaceOptions) => Promise<boolean>
+  /**
+   * Removes the directory `dir` (a key prefix without its `/`) when it is empty. Resolves true when it is
+   * gone, false when it holds something. A write racing it into the same directory makes it again.
+   */
+  removeDirectory?: (dir: string) => Promise<boolean>
+  /**
+   * Removes the temporary files (the facade's `.tmp/` keys, and the driver's own) last modified before
+   * `before`, and resolves their keys: what a process killed mid-write left. Never follows a link out of
+   * the root; a file another sweep removed first is no error.
+   */
+  sweepTemp?: (before: Date) => Promise<string[]>
   /** True when `write` and `copy` check `ifAbsent` atomically: the facade then does not look first. */
   readonly exclusive?: boolean
   /**

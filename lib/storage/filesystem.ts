@@ -1,13 +1,13 @@
 import { randomUUID } from 'node:crypto'
 import { createReadStream } from 'node:fs'
-import { chmod, link, mkdir, open as openFile, realpath, stat, unlink } from 'node:fs/promises'
+import { chmod, link, lstat, mkdir, open as openFile, readdir, realpath, rmdir, stat, unlink } from 'node:fs/promises'
 import { dirname, join, relative, resolve, sep } from 'node:path'
 import { Readable } from 'node:stream'
 import type { FileHandle } from 'node:fs/promises'
 import { keysOf, knownKeys } from '../check-keys.js'
 import { FST_MEDIA_INVALID_OPTION } from '../errors.js'
 import { Disk, type DiskOptions } from './disk.js'
-import { type ByteRange, type DriverContent, type DriverContext, type ListOptions, type ListPage, type ResumableStore, type ResumableStoreOptions, type StorageDriver, type WriteOptions } from './driver.js'
+import { type ByteRange, type CopyOptions, type DriverContent, type DriverContext, type ListOptions, type ListPage, type PlaceOptions, type ResumableStore, type ResumableStoreOptions, type StorageDriver, type WriteOptions } from './driver.js'
 import { fileBacking } from '../resumable/file-backing.js'
 import { walkPage } from './walk.js'
 import type { FileStat } from './storage.js'
@@ -25,6 +25,11 @@ const OPTIONS = knownKeys(keysOf<FileSystemStorageOptions>()(['location', 'baseU
 
 /** Where unfinished writes live: inside the root so the final link is on the same file system. */
 export const TEMP_DIR = '.tmp'
+/**
+ * Tries at making a file's directories and linking it there: a rolled-back request removes the empty
+ * directories it made, and may do so between another request's mkdir and its link.
+ */
+const LINK_ATTEMPTS = 8
 
 /** Files in a directory: what Django's FileSystemStorage is. */
 export class FileSystemStorage extends Disk<string> {
@@ -78,13 +83,13 @@ export class FileSystemDriver implements StorageDriver {
     return join(this.#root, key)
   }
 
-  async write (key: string, content: DriverContent, { ifAbsent }: WriteOptions): Promise<boolean> {
+  async write (key: string, content: DriverContent, { ifAbsent, created }: WriteOptions): Promise<boolean> {
     // a key the facade made unique is written in place ('wx' never follows a planted symlink)
     if (ifAbsent !== true) return await this.#writeFile(this.#path(key), content).then(() => true)
     const temp = join(this.#root, TEMP_DIR, randomUUID())
     try {
       await this.#writeFile(temp, content)
-      return await this.#link(temp, key)
+      return await this.#link(temp, key, created)
     } finally {
       // best effort: the temp dir may be what failed, and its error must not hide the first one
       await unlink(temp).catch(() => {})
@@ -107,21 +112,24 @@ export class FileSystemDriver implements StorageDriver {
 
   // A hard link fails with EEXIST atomically and never leaves a placeholder, so two writers can never share
   // a name, and the file appears complete or not at all.
-  async #link (from: string, key: string): Promise<boolean> {
+  async #link (from: string, key: string, created?: (dir: string) => void, attempt = 1): Promise<boolean> {
     const target = this.#path(key)
-    await this.#mkdirInside(dirname(target))
     try {
+      await this.#mkdirInside(dirname(target), created)
       await link(from, target)
       return true
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false
-      throw err
+      const { code } = err as NodeJS.ErrnoException
+      if (code === 'EEXIST') return false
+      // a directory on the way went (or `from` is missing, and every try fails the same)
+      if (code !== 'ENOENT' || attempt === LINK_ATTEMPTS) throw err
     }
+    return await this.#link(from, key, created, attempt + 1)
   }
 
   // a hard link: files are never changed in place, so two names may share one
-  async copy (from: string, to: string): Promise<boolean> {
-    return await this.#link(await this.#existing(from), to)
+  async copy (from: string, to: string, { created }: CopyOptions = {}): Promise<boolean> {
+    return await this.#link(await this.#existing(from), to, created)
   }
 
   async resumable (options: ResumableStoreOptions): Promise<ResumableStore> {
@@ -129,13 +137,51 @@ export class FileSystemDriver implements StorageDriver {
   }
 
   // the source is the facade's scratch file (or a finished resumable upload), checked when it was written
-  async move (from: string, to: string): Promise<boolean> {
+  async move (from: string, to: string, { created }: PlaceOptions = {}): Promise<boolean> {
     const source = this.#path(from)
     // a resumable upload's file was made by @tus/file-store, with the umask's mode: the storage's fileMode wins
     if (this.#fileMode !== undefined) await chmod(source, this.#fileMode)
-    if (!await this.#link(source, to)) return false
+    if (!await this.#link(source, to, created)) return false
     await unlink(source)
     return true
+  }
+
+  async removeDirectory (dir: string): Promise<boolean> {
+    try {
+      await rmdir(await this.#existing(dir))
+      return true
+    } catch (err) {
+      const { code } = err as NodeJS.ErrnoException
+      if (code === 'ENOENT') return true
+      // another request's file is there (EEXIST on some systems), or a link was planted in its place
+      if (code === 'ENOTEMPTY' || code === 'EEXIST' || code === 'ENOTDIR') return false
+      throw err
+    }
+  }
+
+  async sweepTemp (before: Date): Promise<string[]> {
+    const dir = join(this.#root, TEMP_DIR)
+    let names
+    try {
+      // `.tmp` itself must be the root's own directory, never a link that leads elsewhere
+      if (await realpath(dir) !== join(await realpath(this.#root), TEMP_DIR)) throw new Error(`${TEMP_DIR} resolves outside the storage root`)
+      names = await readdir(dir)
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return []
+      throw err
+    }
+    const removed: string[] = []
+    // a file that cannot be looked at or removed now (another sweep took it first) is skipped: the next
+    // sweep tries again
+    const skip = (): undefined => undefined
+    for (const name of names) {
+      const path = join(dir, name)
+      const info = await lstat(path).catch(skip)
+      // mtime: a file being written is modified with every chunk, so only a dead writer's file gets old
+      if (info === undefined || !info.isFile() || info.mtime >= before) continue
+      await unlink(path).then(() => removed.push(`${TEMP_DIR}/${name}`), skip)
+    }
+    return removed
   }
 
   read (key: string, range?: ByteRange): Readable {
@@ -185,9 +231,9 @@ export class FileSystemDriver implements StorageDriver {
 
   // Missing directories are created one level at a time, each checked before going deeper, so nothing is
   // ever created through a symlink that leads out of the root.
-  async #mkdirInside (dir: string): Promise<void> {
+  async #mkdirInside (dir: string, created?: (dir: string) => void): Promise<void> {
     try {
-      await this.#mkdirEach(dir, await this.#realRootOnce())
+      await this.#mkdirEach(dir, await this.#realRootOnce(), created)
     } catch (err) {
       // a root removed behind our back is made again by the next write
       this.#realRoot = undefined
@@ -195,7 +241,7 @@ export class FileSystemDriver implements StorageDriver {
     }
   }
 
-  async #mkdirEach (dir: string, root: string): Promise<void> {
+  async #mkdirEach (dir: string, root: string, created?: (dir: string) => void): Promise<void> {
     try {
       return await this.#assertInside(dir, root)
     } catch (err) {
@@ -204,10 +250,12 @@ export class FileSystemDriver implements StorageDriver {
     let current = this.#root
     for (const segment of relative(this.#root, dir).split(sep)) {
       current = join(current, segment)
-      await mkdir(current, { mode: this.#dirMode }).catch((err: NodeJS.ErrnoException) => {
+      const made = await mkdir(current, { mode: this.#dirMode }).then(() => true, (err: NodeJS.ErrnoException) => {
         if (err.code !== 'EEXIST') throw err
+        return false
       })
       await this.#assertInside(current, root)
+      if (made) created?.(relative(this.#root, current).split(sep).join('/'))
     }
   }
 

@@ -92,7 +92,10 @@ export interface Storage {
   publish?: (name: string) => Promise<void>
   /** The file's bytes (or bytes `start` to `end`, both included); a missing file errors the stream with code ENOENT. */
   open: (name: string, range?: ByteRange) => Readable
-  /** Does not throw when the file is already gone. */
+  /**
+   * Does not throw when the file is already gone. A file saved to `stage` and deleted before it was
+   * published (a rollback) takes the directories its save made with it, those left empty.
+   */
   delete: (name: string) => Promise<void>
   /** Returns false, never throws, for a name that is missing or invalid. */
   exists: (name: string) => Promise<boolean>
@@ -111,6 +114,11 @@ export interface Storage {
   served?: (baseDir: string) => ServedFiles | undefined
   /** Awaited by the plugin at register time (e.g. to resolve an S3 endpoint for URLs). */
   ready?: () => Promise<void>
+  /**
+   * Removes the scratch files of saves (`.tmp/`) untouched for `olderThan` milliseconds: what a process
+   * killed mid-save left. Resolves the keys removed. The plugin runs it at start and then periodically.
+   */
+  sweepScratch?: (olderThan: number) => Promise<string[]>
 }
 
 /**
