@@ -5,17 +5,23 @@
  */
 export const ABORT_RETRY_DELAYS: readonly number[] = [1, 2, 4, 8, 16, 32, 60, 60, 60].map((seconds) => seconds * 1000)
 
+export type Schedule = (retry: () => Promise<void>, delay: number) => void
+
+// unref: a retry still waiting never keeps the process alive
+const later: Schedule = (retry, delay) => { setTimeout(retry, delay).unref() }
+
 /**
  * Aborts multipart uploads left by failed writes: once at once, then again later, in this process, while
  * S3 fails. `send` aborts one (AbortMultipartUpload) and resolves as well when the upload is already gone.
  */
 export class MultipartAborts {
   readonly #send: (key: string, uploadId: string) => Promise<void>
-  readonly #delays: readonly number[]
+  readonly #schedule: Schedule
 
-  constructor (send: (key: string, uploadId: string) => Promise<void>, delays: readonly number[] = ABORT_RETRY_DELAYS) {
+  /** `schedule` runs a retry after a delay (the tests drive it by hand). */
+  constructor (send: (key: string, uploadId: string) => Promise<void>, schedule: Schedule = later) {
     this.#send = send
-    this.#delays = delays
+    this.#schedule = schedule
   }
 
   /** Resolves after the first try, whatever it gave: a failure is tried again later, never thrown. */
@@ -23,14 +29,11 @@ export class MultipartAborts {
     await this.#try(key, uploadId, 0)
   }
 
+  // never rejects: a failure schedules the next try, or ends the tries
   async #try (key: string, uploadId: string, retry: number): Promise<void> {
-    try {
-      await this.#send(key, uploadId)
-    } catch {
-      const delay = this.#delays[retry]
-      if (delay === undefined) return
-      // unref: a retry still waiting never keeps the process alive
-      setTimeout(() => { this.#try(key, uploadId, retry + 1).catch(() => {}) }, delay).unref()
-    }
+    await this.#send(key, uploadId).catch(() => {
+      const delay = ABORT_RETRY_DELAYS[retry]
+      if (delay !== undefined) this.#schedule(async () => await this.#try(key, uploadId, retry + 1), delay)
+    })
   }
 }

@@ -106,6 +106,11 @@ export class S3Driver implements StorageDriver {
     this.#aborts = new MultipartAborts(async (key, uploadId) => await multipart.abort(key, uploadId))
   }
 
+  /** The S3 client this storage sends with: yours, or the one made from `clientConfig` (with the timeouts). */
+  get client (): S3ClientLike {
+    return this.#client
+  }
+
   async resumable (options: ResumableStoreOptions): Promise<ResumableStore> {
     return await s3Backing({ s3: this.#sdk.s3, client: this.#client, bucket: this.#bucket, prefix: this.#prefix, list: this.list.bind(this) }, options)
   }
@@ -172,7 +177,8 @@ export class S3Driver implements StorageDriver {
         IfNoneMatch: ifAbsent === true ? '*' : undefined
       } as ClientS3.PutObjectCommandInput
     })
-    const stop = (): void => { upload.abort().catch(() => {}) }
+    // abort() only rejects done() (with an AbortError); the requests stop by the signal itself
+    const stop = (): void => { upload.abort() }
     signal?.addEventListener('abort', stop, { once: true })
     try {
       await upload.done()
