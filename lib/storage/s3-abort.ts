@@ -1,6 +1,6 @@
 /**
  * Waits between the tries at aborting a multipart upload that S3 could not abort (it was down, or did not
- * answer): 1 s doubling to 1 min, nine more tries over about five minutes. S3 bills the parts of an upload
+ * answer): 1 s doubling to 1 min, nine more tries over about four minutes. S3 bills the parts of an upload
  * neither completed nor aborted until a lifecycle rule (or a sweep with ListMultipartUploads) ends it.
  */
 export const ABORT_RETRY_DELAYS: readonly number[] = [1, 2, 4, 8, 16, 32, 60, 60, 60].map((seconds) => seconds * 1000)
