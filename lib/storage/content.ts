@@ -21,13 +21,23 @@ export function tracked (content: Content): Tracked {
  */
 function delegate (content: AsyncIterable<unknown>, state: { error?: unknown }): AsyncIterator<Uint8Array> {
   const inner = content[Symbol.asyncIterator]()
+  // once the driver lets go of the content, a read still pending that fails is the teardown's doing (a
+  // stream destroyed with an AbortError under it; what S3 killed mid-upload showed), not the content's
+  // own failure: the driver's error is the news. A failure of return() itself stays the content's.
+  let released = false
   const failed = (err: unknown): never => {
     state.error = err
     throw err
   }
   return {
-    next: async () => await inner.next().then((next) => typeof next.value === 'string' ? { done: false, value: Buffer.from(next.value) } : next as IteratorResult<Uint8Array>, failed),
-    return: async () => await (inner.return?.() ?? Promise.resolve({ done: true, value: undefined })).then(() => ({ done: true, value: undefined }), failed)
+    next: async () => await inner.next().then((next) => typeof next.value === 'string' ? { done: false, value: Buffer.from(next.value) } : next as IteratorResult<Uint8Array>, (err: unknown) => {
+      if (released) throw err
+      return failed(err)
+    }),
+    return: async () => {
+      released = true
+      return await (inner.return?.() ?? Promise.resolve({ done: true, value: undefined })).then(() => ({ done: true, value: undefined }), failed)
+    }
   }
 }
 

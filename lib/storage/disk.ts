@@ -47,14 +47,21 @@ function parentOf (key: string): string | undefined {
 
 /**
  * Our own errors pass as they are; a driver's become FST_MEDIA_STORAGE with the operation and the driver's
- * code, the original as `cause`.
+ * code, the original as `cause`, and the storage's name once the plugin registered it.
  */
-export function storageFailure (err: unknown, operation: string): unknown {
+export function storageFailure (err: unknown, operation: string, storage?: string): unknown {
   const { code, name, message } = err as { code?: unknown, name?: string, message?: string }
   if (typeof code === 'string' && code.startsWith('FST_')) return err
   // a system error's code (ENOSPC), an SDK's error name (NoSuchBucket), or what a plain Error says
   const detail = typeof code === 'string' ? code : name !== undefined && name !== 'Error' ? name : String(message)
-  return new FST_MEDIA_STORAGE(operation, detail, { cause: err })
+  return failure(operation, detail, storage, err)
+}
+
+/** `storages.media: storage failed (save: ECONNREFUSED)`; a storage used alone says `save: storage failed (...)`. */
+function failure (operation: string, detail: string, storage: string | undefined, cause?: unknown): Error {
+  return storage === undefined
+    ? new FST_MEDIA_STORAGE(operation, detail, { cause })
+    : new FST_MEDIA_STORAGE(`storages.${storage}`, `${operation}: ${detail}`, { cause })
 }
 
 /**
@@ -155,7 +162,8 @@ export class Disk<U extends string | Promise<string> = string | Promise<string>>
     const maxLength = opts.maxLength ?? 255
     // a name known now is checked before a byte is read
     const wanted = typeof name === 'string' ? this.#fit(name, maxLength) : undefined
-    const meta: WriteOptions = { contentType: opts.contentType ?? (wanted === undefined ? undefined : typeForName(wanted)), cacheControl: opts.cacheControl, contentEncoding: opts.contentEncoding }
+    const { signal } = opts
+    const meta: WriteOptions = { contentType: opts.contentType ?? (wanted === undefined ? undefined : typeForName(wanted)), cacheControl: opts.cacheControl, contentEncoding: opts.contentEncoding, signal }
     const source = tracked(content)
     const staging = this.#staging && opts.stage === true
     // a file with its name known is written to that name: held in memory when it must be retryable
@@ -170,7 +178,7 @@ export class Disk<U extends string | Promise<string> = string | Promise<string>>
       await this.driver.write(scratch, source.content, meta)
     } catch (err) {
       await this.driver.delete(scratch).catch(() => {})
-      throw this.#wrap(err, 'save', source)
+      throw this.#wrap(err, 'save', source, signal)
     }
     // fitting is idempotent: a name known at the start comes out as it was
     const final = (): string => this.#fit(typeof name === 'function' ? name() : name, maxLength)
@@ -222,7 +230,7 @@ export class Disk<U extends string | Promise<string> = string | Promise<string>>
     } catch (err) {
       throw this.#wrap(err, 'publish')
     }
-    if (!copied) throw new FST_MEDIA_STORAGE('publish', `"${key}" was written by another writer while it was reserved`)
+    if (!copied) throw failure('publish', `"${key}" was written by another writer while it was reserved`, this.#context?.storageName)
     this.#staged.delete(key)
     // the file is in place: what is left is cleanup, and a lifecycle rule on the prefixes catches a failure
     await Promise.all([this.driver.delete(scratch), this.driver.delete(RESERVED + key)]).catch(() => {})
@@ -241,21 +249,21 @@ export class Disk<U extends string | Promise<string> = string | Promise<string>>
       let claimed = false
       let written = false
       try {
-        if ((this.driver.exclusive !== true || this.#staging) && await this.#taken(candidate, 'save')) continue
+        if ((this.driver.exclusive !== true || this.#staging) && await this.#taken(candidate, 'save', opts.signal)) continue
         opts.claim?.(candidate)
         claimed = true
         written = await put(candidate)
       } catch (err) {
         if (claimed) opts.release?.(candidate)
-        throw this.#wrap(err, 'save', source)
+        throw this.#wrap(err, 'save', source, opts.signal)
       } finally {
         this.#writing.delete(candidate)
       }
       if (written) return candidate
       opts.release?.(candidate)
-      if (source !== undefined) throw new FST_MEDIA_STORAGE('save', `"${candidate}" was taken by another writer`)
+      if (source !== undefined) throw failure('save', `"${candidate}" was taken by another writer`, this.#context?.storageName)
     }
-    throw new FST_MEDIA_STORAGE('save', `no free name for "${wanted}" in ${NAME_ATTEMPTS} tries`)
+    throw failure('save', `no free name for "${wanted}" in ${NAME_ATTEMPTS} tries`, this.#context?.storageName)
   }
 
   #suffixed (wanted: string, maxLength: number): string {
@@ -265,24 +273,26 @@ export class Disk<U extends string | Promise<string> = string | Promise<string>>
   }
 
   /** A file has the name, or (on a staging storage) a save waiting for its commit reserved it. */
-  async #taken (key: string, operation: string): Promise<boolean> {
-    return await this.#exists(key, operation) || (this.#staging && await this.#exists(RESERVED + key, operation))
+  async #taken (key: string, operation: string, signal?: AbortSignal): Promise<boolean> {
+    return await this.#exists(key, operation, signal) || (this.#staging && await this.#exists(RESERVED + key, operation, signal))
   }
 
-  async #exists (key: string, operation: string): Promise<boolean> {
+  async #exists (key: string, operation: string, signal?: AbortSignal): Promise<boolean> {
     try {
-      return await this.driver.head(key) !== undefined
+      return await this.driver.head(key, { signal }) !== undefined
     } catch (err) {
-      throw this.#wrap(err, operation)
+      throw this.#wrap(err, operation, undefined, signal)
     }
   }
 
   /**
-   * Our own errors, and the content's (a refused upload, a client gone), pass as they are; the driver's
-   * become FST_MEDIA_STORAGE with the operation and the driver's code, the original as `cause`.
+   * Our own errors, and the content's (a refused upload, a client gone), pass as they are, and so does the
+   * reason of a save given up (its signal aborted); the driver's become FST_MEDIA_STORAGE naming the storage
+   * and the operation, with the driver's code and the original as `cause`.
    */
-  #wrap (err: unknown, operation: string, source?: ReturnType<typeof tracked>): unknown {
-    return source?.error ?? storageFailure(err, operation)
+  #wrap (err: unknown, operation: string, source?: ReturnType<typeof tracked>, signal?: AbortSignal): unknown {
+    if (source?.error !== undefined) return source.error
+    return signal?.aborted === true ? signal.reason : storageFailure(err, operation, this.#context?.storageName)
   }
 
   /** With `ifMatch` (an `etag` from `stat`), the read fails if the file was rewritten since. */

@@ -22,6 +22,17 @@ export interface WriteOptions extends FileHeaders, PlaceOptions {
    * the key is one the facade made unique (a scratch key under `.tmp/`), and the driver may write in place.
    */
   ifAbsent?: boolean
+  /**
+   * The caller gave up (the request's `limits.uploadTimeout`): stop, leave nothing, reject. A driver that
+   * ignores it finishes or fails on its own time, and the facade then keeps nothing of it.
+   */
+  signal?: AbortSignal
+}
+
+/** What a lookup may be told. */
+export interface HeadOptions {
+  /** As WriteOptions' `signal`: a lookup made for a save the caller gave up stops. */
+  signal?: AbortSignal
 }
 
 /** What a copy may be told: the new file's headers (a driver that keeps headers replaces the source's). */
@@ -138,7 +149,7 @@ export interface StorageDriver {
    */
   read: (key: string, range?: ByteRange, options?: ReadOptions) => Readable
   /** Size and modification time (and an `etag` where the backend has one), or undefined when there is no file. */
-  head: (key: string) => Promise<FileStat | undefined>
+  head: (key: string, options?: HeadOptions) => Promise<FileStat | undefined>
   /** Removes the file; resolves as well when there was none. */
   delete: (key: string) => Promise<void>
   /**

@@ -4,9 +4,10 @@ import { keysOf, knownKeys } from '../check-keys.js'
 import { FST_MEDIA_INVALID_OPTION, FST_MEDIA_STORAGE } from '../errors.js'
 import { isInlineType } from '../mime.js'
 import { Disk } from './disk.js'
-import { fileNotFound, sourceChanged, type ByteRange, type CopyOptions, type MultipartDriver, type DriverContent, type DriverContext, type ListOptions, type ListPage, type PresignedPost, type PresignPostOptions, type ReadOptions, type ResumableStore, type ResumableStoreOptions, type StorageDriver, type WriteOptions } from './driver.js'
+import { fileNotFound, sourceChanged, type HeadOptions, type ByteRange, type CopyOptions, type MultipartDriver, type DriverContent, type DriverContext, type ListOptions, type ListPage, type PresignedPost, type PresignPostOptions, type ReadOptions, type ResumableStore, type ResumableStoreOptions, type StorageDriver, type WriteOptions } from './driver.js'
 import { s3Backing } from '../resumable/s3-backing.js'
 import type { S3ClientConfigLike, S3ClientLike } from './s3-client.js'
+import { MultipartAborts } from './s3-abort.js'
 import { S3Multipart } from './s3-multipart.js'
 import { loadPresignedPost, loadSdk, notFound, preconditionFailed, type Sdk } from './s3-sdk.js'
 import type { FileStat } from './storage.js'
@@ -31,15 +32,32 @@ export interface S3StorageOptions {
    * succeeded. Costs a copy per file at commit. Default false.
    */
   staged?: boolean
+  /**
+   * Milliseconds to open a connection to S3 before the request fails (and the SDK retries it). Default 5000;
+   * 0: none. Set on the client made from `clientConfig`; with your own `client`, set yours.
+   */
+  connectionTimeout?: number
+  /**
+   * Milliseconds an S3 request may go without sending or receiving a byte before it fails (and the SDK
+   * retries it): an S3 that accepts connections and never answers. Default 30 000; 0: none. As
+   * `connectionTimeout`, for the client made from `clientConfig`.
+   */
+  socketTimeout?: number
 }
 
 // every key the constructor takes (keysOf holds the list to S3StorageOptions); the S3 client's own
 // settings, a common slip, are pointed to clientConfig
-const OPTIONS = knownKeys(keysOf<S3StorageOptions>()(['bucket', 'prefix', 'client', 'clientConfig', 'public', 'publicUrl', 'presignExpires', 'staged']),
+const OPTIONS = knownKeys(keysOf<S3StorageOptions>()(['bucket', 'prefix', 'client', 'clientConfig', 'public', 'publicUrl', 'presignExpires', 'staged', 'connectionTimeout', 'socketTimeout']),
   Object.fromEntries(['region', 'endpoint', 'forcePathStyle', 'credentials'].map((key) => [key, 'an S3 client setting: put it in clientConfig'])))
 
 /** How long `ready()` waits for the bucket to answer (the SDK's own retries included). */
 const READY_TIMEOUT = 5000
+/**
+ * The SDK's own defaults are no timeout at all (its 'legacy' defaults mode). Its `requestTimeout` bounds a
+ * whole request but only logs a warning unless told to throw, and would cut a long CopyObject or a large
+ * part on a slow link: the idle timeout (`socketTimeout`) is the one that catches a silent S3.
+ */
+const TIMEOUTS = { connectionTimeout: 5000, socketTimeout: 30_000 }
 
 /**
  * Files in an S3 bucket (AWS, MinIO, R2, s3rver). Uploads stream (lib-storage: one PUT below 5 MiB, a
@@ -68,6 +86,7 @@ export class S3Driver implements StorageDriver {
   /** How errors at register time name this storage. */
   #label: string
   readonly multipart: MultipartDriver
+  readonly #aborts: MultipartAborts
 
   constructor (options: S3StorageOptions) {
     if (typeof options?.bucket !== 'string' || options.bucket === '') throw new FST_MEDIA_INVALID_OPTION('S3Storage.bucket', 'must be a bucket name')
@@ -76,12 +95,20 @@ export class S3Driver implements StorageDriver {
     }
     this.#sdk = loadSdk()
     // the options are typed without the SDK (s3-client.ts); at run time they are the SDK's own
-    this.#client = (options.client as ClientS3.S3Client | undefined) ?? new this.#sdk.s3.S3Client((options.clientConfig ?? {}) as ClientS3.S3ClientConfig)
+    const timed = withTimeouts(options)
+    this.#client = (options.client as ClientS3.S3Client | undefined) ?? new this.#sdk.s3.S3Client(timed as ClientS3.S3ClientConfig)
     this.#bucket = options.bucket
     this.#prefix = options.prefix === undefined || options.prefix === '' ? '' : `${checkPrefix(options.prefix)}/`
     this.#publicUrl = options.publicUrl
     this.#label = `S3Storage (bucket "${this.#bucket}")`
-    this.multipart = new S3Multipart(this.#sdk, this.#client, this.#bucket, this.#prefix)
+    const multipart = new S3Multipart(this.#sdk, this.#client, this.#bucket, this.#prefix)
+    this.multipart = multipart
+    this.#aborts = new MultipartAborts(async (key, uploadId) => await multipart.abort(key, uploadId))
+  }
+
+  /** The S3 client this storage sends with: yours, or the one made from `clientConfig` (with the timeouts). */
+  get client (): S3ClientLike {
+    return this.#client
   }
 
   async resumable (options: ResumableStoreOptions): Promise<ResumableStore> {
@@ -128,12 +155,17 @@ export class S3Driver implements StorageDriver {
     return `HeadBucket failed: ${name}: ${message}`
   }
 
-  /** Streams the content up (lib-storage); a failed upload is aborted so that no object and no part is left. */
-  async write (key: string, content: DriverContent, { ifAbsent, contentType = 'application/octet-stream', cacheControl, contentEncoding }: WriteOptions): Promise<boolean> {
+  /**
+   * Streams the content up (lib-storage); a failed upload is aborted so that no object and no part is left,
+   * and an abort that fails (S3 down) is tried again later. An aborted `signal` cancels every request.
+   */
+  async write (key: string, content: DriverContent, { ifAbsent, contentType = 'application/octet-stream', cacheControl, contentEncoding, signal }: WriteOptions): Promise<boolean> {
     const upload = new this.#sdk.storage.Upload({
-      client: this.#client,
+      client: signal === undefined ? this.#client : cancellable(this.#client, signal),
       // two 5 MiB parts in flight: half lib-storage's default, so a burst of uploads holds half the memory
       queueSize: 2,
+      // aborted here instead: lib-storage tries once, and its failed abort would hide the upload's own error
+      leavePartsOnError: true,
       params: {
         Bucket: this.#bucket,
         Key: this.#prefix + key,
@@ -145,13 +177,22 @@ export class S3Driver implements StorageDriver {
         IfNoneMatch: ifAbsent === true ? '*' : undefined
       } as ClientS3.PutObjectCommandInput
     })
+    // abort() only rejects done() (with an AbortError); the requests stop by the signal itself
+    const stop = (): void => { upload.abort() }
+    signal?.addEventListener('abort', stop, { once: true })
     try {
       await upload.done()
       return true
     } catch (err) {
-      await upload.abort().catch(() => {})
+      if (upload.uploadId !== undefined) {
+        const aborted = this.#aborts.abort(key, upload.uploadId)
+        // a save given up answers now: its abort (to an S3 that may not answer) goes on without it
+        if (signal?.aborted !== true) await aborted
+      }
       if (preconditionFailed(err)) return false
       throw err
+    } finally {
+      signal?.removeEventListener('abort', stop)
     }
   }
 
@@ -170,9 +211,9 @@ export class S3Driver implements StorageDriver {
     })(), { objectMode: false })
   }
 
-  async head (key: string): Promise<FileStat | undefined> {
+  async head (key: string, { signal }: HeadOptions = {}): Promise<FileStat | undefined> {
     try {
-      const head = await this.#client.send(new this.#sdk.s3.HeadObjectCommand({ Bucket: this.#bucket, Key: this.#prefix + key }))
+      const head = await this.#client.send(new this.#sdk.s3.HeadObjectCommand({ Bucket: this.#bucket, Key: this.#prefix + key }), { abortSignal: signal })
       return { size: head.ContentLength as number, modified: head.LastModified as Date, contentType: head.ContentType, etag: head.ETag }
     } catch (err) {
       if (notFound(err)) return undefined
@@ -248,6 +289,34 @@ export class S3Driver implements StorageDriver {
     const command = new this.#sdk.s3.GetObjectCommand({ Bucket: this.#bucket, Key: this.#prefix + key })
     return await this.#sdk.presigner.getSignedUrl(this.#client, command, { expiresIn })
   }
+}
+
+/**
+ * The client lib-storage sends with: the SDK's, each request given `signal` (lib-storage passes none to
+ * `send`, so aborting the Upload alone leaves its request running).
+ */
+function cancellable (client: ClientS3.S3Client, signal: AbortSignal): ClientS3.S3Client {
+  const send = async (command: never, options?: object): Promise<unknown> => await client.send(command, { ...options, abortSignal: signal })
+  return { config: client.config, send } as unknown as ClientS3.S3Client
+}
+
+/**
+ * `clientConfig` with the timeouts (ours, or the defaults) on its request handler; options the user gave
+ * that handler win. A ready-made client, or handler, keeps its own: timeouts given with one are refused.
+ */
+function withTimeouts ({ client, clientConfig = {}, connectionTimeout, socketTimeout }: S3StorageOptions): S3ClientConfigLike {
+  const given = { connectionTimeout, socketTimeout }
+  for (const [option, value] of Object.entries(given)) {
+    if (value !== undefined && !(Number.isSafeInteger(value) && value >= 0)) throw new FST_MEDIA_INVALID_OPTION(`S3Storage.${option}`, 'must be milliseconds (0: none)')
+  }
+  const handler = clientConfig.requestHandler as { handle?: unknown } | undefined
+  const own = client !== undefined ? 'client' : typeof handler?.handle === 'function' ? 'clientConfig.requestHandler' : undefined
+  if (own !== undefined) {
+    if (connectionTimeout !== undefined || socketTimeout !== undefined) throw new FST_MEDIA_INVALID_OPTION('S3Storage', `${own} is yours and keeps its own timeouts: set them there`)
+    return clientConfig
+  }
+  const timeouts = { connectionTimeout: connectionTimeout ?? TIMEOUTS.connectionTimeout, socketTimeout: socketTimeout ?? TIMEOUTS.socketTimeout }
+  return { ...clientConfig, requestHandler: { ...timeouts, ...handler } }
 }
 
 function checkPrefix (prefix: string): string {

@@ -34,6 +34,11 @@ export interface SaveOptions extends FileHeaders {
    * out of sight and only reserves the name; any other storage stores the file as usual.
    */
   stage?: boolean
+  /**
+   * Aborting it gives the save up: the driver's requests stop (S3Storage cancels them), nothing is kept, and
+   * the save rejects with the signal's reason. The upload pipeline passes its `limits.uploadTimeout`.
+   */
+  signal?: AbortSignal
 }
 
 export interface FileStat {

@@ -115,7 +115,8 @@ export async function parseUpload (request: FastifyRequest, model: Model, limits
       filename: part.filename,
       source: parserSource(part.file, fromParser),
       request,
-      hooks: tx.hooksFor(field.storage, count)
+      hooks: tx.hooksFor(field.storage, count),
+      signal
     })
     receiving = undefined
     if (file !== null) add(name, field, file)

@@ -56,6 +56,8 @@ export interface StoreContext {
   hooks: UploadHooks
   /** Set when the file is in the storage already: `source` reads it from there. */
   inStorage?: InStorage
+  /** The request's `limits.uploadTimeout`: a save still running when it fires is given up. */
+  signal?: AbortSignal
 }
 
 interface Detection {
@@ -223,7 +225,7 @@ async function checkImageHeader (head: Head, format: ImageFormat, rules: ImageRu
  * original instead, once the gate has passed all of it. The name is the storage's (a taken one gets a suffix).
  */
 async function store<H> (
-  { field, storage, hooks, inStorage }: StoreContext,
+  { field, storage, hooks, inStorage, signal }: StoreContext,
   { detected, plan }: Checked,
   gate: Gate<H>,
   sanitizeWith: ((buffer: Buffer, header: H) => Promise<Encoded>) | undefined,
@@ -244,7 +246,7 @@ async function store<H> (
     hooks.onStored(name)
     return { name, ...gate.result(), sanitized }
   }
-  const name = await storage.save(wanted, gate, options)
+  const name = await storage.save(wanted, gate, { ...options, signal })
   hooks.onStored(name)
   return { name, ...gate.result(), sanitized: undefined }
 }
