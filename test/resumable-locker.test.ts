@@ -86,7 +86,7 @@ for (const on of ['disk', 's3'] as const) {
     if (ctx === undefined) return
     const bytes = mp4(300_000, 7)
     const url = await create(ctx.a.origin, bytes.length)
-    void held(url, bytes.subarray(0, 100_000)).catch(() => {})
+    held(url, bytes.subarray(0, 100_000)).catch(() => {})
     t.ok(await waitFor(ctx.locked, 10_000), 'the first PATCH holds the upload\'s lock')
     const exited = once(ctx.a.child, 'exit')
     ctx.a.child.kill('SIGKILL')
