@@ -427,8 +427,8 @@ export class Disk<U extends string | Promise<string> = string | Promise<string>>
    * one of the plugin's own prefixes (`.tmp/`, `.direct/`, `.resumable/`) instead of the names.
    */
   async listModified (prefix: string, { cursor, limit, internal = false }: ListOptions & { internal?: boolean } = {}): Promise<{ files: Array<{ name: string, modified: Date }>, cursor?: string }> {
-    const start = internal || prefix === '' ? prefix : `${this.#key(prefix.replace(/\/+$/, ''))}/`
-    const page = await this.driver.list(start, { cursor, limit }).catch((err: unknown) => { throw this.#wrap(err, 'list') })
+    // a key prefix as it is ('' for every name): the sweep's, never a request's
+    const page = await this.driver.list(prefix, { cursor, limit }).catch((err: unknown) => { throw this.#wrap(err, 'list') })
     const files: Array<{ name: string, modified: Date }> = []
     for (const [i, key] of page.keys.entries()) {
       if (!internal && isInternal(key)) continue
