@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import { join, relative } from 'node:path'
 import { Readable } from 'node:stream'
 import type t from 'tap'
-import fastifyMedia, { type FastifyMediaOptions } from '../lib/index.js'
+import fastifyMedia, { type FastifyMediaOptions, type Storage } from '../lib/index.js'
 
 export const FIXTURES = join(import.meta.dirname, 'fixtures')
 export const fixture = (name: string): Buffer => readFileSync(join(FIXTURES, name))
@@ -48,6 +48,22 @@ export function filesUnder (dir: string): string[] {
   }
   walk(dir)
   return found.sort()
+}
+
+/** A Storage object of the user's own over `inner`: the methods it must have, no driver, no publish. */
+export function ownStorage (inner: Storage): Storage {
+  return {
+    public: inner.public,
+    save: inner.save.bind(inner),
+    open: inner.open.bind(inner),
+    delete: inner.delete.bind(inner),
+    exists: inner.exists.bind(inner),
+    size: inner.size.bind(inner),
+    stat: inner.stat.bind(inner),
+    url: inner.url.bind(inner),
+    list: inner.list.bind(inner),
+    getAvailableName: inner.getAvailableName.bind(inner)
+  }
 }
 
 export const sizeOf = (path: string): number => statSync(path).size

@@ -2,6 +2,7 @@
 // processes: nothing but Redis is shared between them (the locker keeps its state per instance).
 import t from 'tap'
 import { redisLocker, type RedisLockClient } from '../lib/index.js'
+import type { Tap } from './helpers.js'
 import { within } from './http-helpers.js'
 import { startRedis } from './redis-server.js'
 
@@ -24,17 +25,22 @@ const settled = async (promise: Promise<unknown>): Promise<boolean> => {
   return done
 }
 
-t.test('one holder per upload across lockers: a waiter asks the holder to release, and gets the lock when it unlocks', async (t) => {
-  const redis = await startRedis(t)
-  if (redis === undefined) return
-  const [a, b] = [redisLocker(redis.client()), redisLocker(redis.client())]
-  const holder = a.newLock('u1')
+/** `holder` takes u1's lock through one locker, `waiter` asks for it through the other and waits. */
+async function contend (t: Tap, one: ReturnType<typeof redisLocker>, other: ReturnType<typeof redisLocker>) {
+  const holder = one.newLock('u1')
   const first = asked()
   await holder.lock(signal(), first.release)
-  const waiter = b.newLock('u1')
+  const waiter = other.newLock('u1')
   const waiting = waiter.lock(signal(), never)
   await within(first.released, 'the holder asked to release')
   t.notOk(await settled(waiting), 'the waiter does not have the lock while the holder does')
+  return { holder, waiter, waiting }
+}
+
+t.test('one holder per upload across lockers: a waiter asks the holder to release, and gets the lock when it unlocks', async (t) => {
+  const redis = await startRedis(t)
+  if (redis === undefined) return
+  const { holder, waiter, waiting } = await contend(t, redisLocker(redis.client()), redisLocker(redis.client()))
   t.equal(await redis.client().get('fastify-media:tus:lock:u1') !== null, true, 'the lock is a key in Redis')
   await holder.unlock()
   await within(waiting, 'the waiter getting the lock once it is free')
@@ -162,14 +168,8 @@ t.test('two requests for one upload in the same process wait on each other as ac
   const redis = await startRedis(t)
   if (redis === undefined) return
   const locker = redisLocker(redis.client())
-  const holder = locker.newLock('u1')
-  const first = asked()
-  await holder.lock(signal(), first.release)
-  const waiting = locker.newLock('u1')
-  const acquired = waiting.lock(signal(), never)
-  await within(first.released, 'the holder asked to release')
-  t.notOk(await settled(acquired), 'the second request waits')
+  const { holder, waiter, waiting } = await contend(t, locker, locker)
   await holder.unlock()
-  await within(acquired, 'the second request getting the lock')
-  await waiting.unlock()
+  await within(waiting, 'the second request getting the lock')
+  await waiter.unlock()
 })

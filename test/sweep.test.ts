@@ -6,7 +6,8 @@ import { utimesSync } from 'node:fs'
 import { join } from 'node:path'
 import { Disk, FileField, FileSystemStorage, MemoryStorage, S3Storage, type DeletedMessage, type FastifyMediaOptions, type SweepOptions, type Storage } from '../lib/index.js'
 import { MapDriver } from './drivers/map-driver.js'
-import { fixture, makeApp, multipart, tempDir, type Tap } from './helpers.js'
+import { filesUnder, fixture, makeApp, multipart, ownStorage, tempDir, type Tap } from './helpers.js'
+import { listen } from './http-helpers.js'
 import { s3Bucket } from './s3-server.js'
 
 const KEY = 'sweep-test-key-'.padEnd(32, 'k')
@@ -190,19 +191,7 @@ t.test('sweep refuses options it cannot use, naming them', async (t) => {
   await t.rejects(app.media.sweep({ isReferenced, dryrun: true } as SweepOptions), { code, message: /dryrun/ })
   await t.rejects(app.media.sweep({ isReferenced, storage: 'nope' }), { code, message: /no storage named "nope"/ })
   // a Storage of the user's own making, not over a driver: nothing the plugin can list
-  const inner = new MemoryStorage()
-  const own: Storage = {
-    public: true,
-    save: inner.save.bind(inner),
-    open: inner.open.bind(inner),
-    delete: inner.delete.bind(inner),
-    exists: inner.exists.bind(inner),
-    size: inner.size.bind(inner),
-    stat: inner.stat.bind(inner),
-    url: inner.url.bind(inner),
-    list: inner.list.bind(inner),
-    getAvailableName: inner.getAvailableName.bind(inner)
-  }
+  const own = ownStorage(new MemoryStorage())
   const { app: withOwn } = await makeApp(t, { storages: { own } })
   await t.rejects(withOwn.media.sweep({ isReferenced, storage: 'own' }), { code, message: /"own" is not a storage the plugin can list/ })
   await t.rejects(makeApp(t, { isReferenced: 'yes' as unknown as FastifyMediaOptions['isReferenced'] }), { code, message: /isReferenced/ })
@@ -217,4 +206,26 @@ t.test('olderThan takes seconds or 90s, 30m, 12h, 1d', async (t) => {
     const result = await app.media.sweep({ isReferenced: () => [], olderThan, dryRun: true })
     t.equal(result.removed, removed, `olderThan ${olderThan}`)
   }
+})
+
+t.test('sweep expires the resumable uploads of its storage only (none in a dry run)', async (t) => {
+  const dir = tempDir(t)
+  const { app } = await makeApp(t, { baseDir: dir, storages: { other: new FileSystemStorage({ location: join(dir, 'other'), baseUrl: '/other/' }) } })
+  const Clip = app.media.model('clip', {
+    video: FileField({ uploadTo: 'videos/', accept: ['video/mp4'] }),
+    audio: FileField({ storage: 'other', uploadTo: 'audio/', accept: ['video/mp4'] })
+  })
+  await app.register(app.media.resumable('/videos', { fields: [Clip.fields.video] }))
+  await app.register(app.media.resumable('/audio', { fields: [Clip.fields.audio] }))
+  const { origin } = await listen(app)
+  for (const path of ['/videos', '/audio']) {
+    const created = await fetch(`${origin}${path}`, { method: 'POST', headers: { 'tus-resumable': '1.0.0', 'upload-length': '1000', 'upload-metadata': `filename ${Buffer.from('a.mp4').toString('base64')}` } })
+    t.equal(created.status, 201)
+  }
+  const uploadsIn = (root: string): string[] => filesUnder(join(dir, root, '.resumable')).filter((name) => !name.endsWith('.json'))
+  t.equal((await app.media.sweep({ isReferenced: () => [], olderThan: 0, dryRun: true })).uploads, 0)
+  t.equal(uploadsIn('media').length, 1, 'a dry run expires none')
+  t.equal((await app.media.sweep({ isReferenced: () => [], olderThan: 0 })).uploads, 1)
+  t.same(uploadsIn('media'), [], 'the default storage\'s upload is gone')
+  t.equal(uploadsIn('other').length, 1, 'the other storage\'s stays')
 })

@@ -2,7 +2,7 @@ import t from 'tap'
 import { FileSystemStorage } from '../lib/index.js'
 import { PendingNames } from '../lib/upload/pending.js'
 import { UploadTransaction } from '../lib/upload/transaction.js'
-import { fixture, tempDir } from './helpers.js'
+import { fixture, ownStorage, tempDir } from './helpers.js'
 
 const settle = () => new Promise((resolve) => setImmediate(resolve))
 
@@ -79,18 +79,7 @@ t.test('image work of a failing request stops before its next read or write', as
 t.test('a storage written by hand, without publish(), commits as before', async (t) => {
   const inner = new FileSystemStorage({ location: tempDir(t) })
   // a Storage object of the user's own: the methods it must have, and no publish
-  const storage = {
-    public: true,
-    save: inner.save.bind(inner),
-    open: inner.open.bind(inner),
-    delete: inner.delete.bind(inner),
-    exists: inner.exists.bind(inner),
-    size: inner.size.bind(inner),
-    stat: inner.stat.bind(inner),
-    url: inner.url.bind(inner),
-    list: inner.list.bind(inner),
-    getAvailableName: inner.getAvailableName.bind(inner)
-  }
+  const storage = ownStorage(inner)
   const pending = new PendingNames()
   const tx = new UploadTransaction(pending)
   tx.add(storage, await storage.save('own.txt', Buffer.from('x'), { stage: true }))

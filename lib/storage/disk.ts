@@ -136,6 +136,11 @@ export class Disk<U extends string | Promise<string> = string | Promise<string>>
   }
 
   // URLs that the backend answers itself: the plugin neither makes nor serves them
+  // failures name the storage once the plugin has registered it (`storages.docs`), not before
+  get #storageName (): string | undefined {
+    return this.#context?.storageName
+  }
+
   #ownUrls (): boolean {
     return (this.public ? this.driver.url : this.driver.presignRead) !== undefined
   }
@@ -230,7 +235,7 @@ export class Disk<U extends string | Promise<string> = string | Promise<string>>
     } catch (err) {
       throw this.#wrap(err, 'publish')
     }
-    if (!copied) throw failure('publish', `"${key}" was written by another writer while it was reserved`, this.#context?.storageName)
+    if (!copied) throw failure('publish', `"${key}" was written by another writer while it was reserved`, this.#storageName)
     this.#staged.delete(key)
     // the file is in place: what is left is cleanup, and a lifecycle rule on the prefixes catches a failure
     await Promise.all([this.driver.delete(scratch), this.driver.delete(RESERVED + key)]).catch(() => {})
@@ -261,9 +266,9 @@ export class Disk<U extends string | Promise<string> = string | Promise<string>>
       }
       if (written) return candidate
       opts.release?.(candidate)
-      if (source !== undefined) throw failure('save', `"${candidate}" was taken by another writer`, this.#context?.storageName)
+      if (source !== undefined) throw failure('save', `"${candidate}" was taken by another writer`, this.#storageName)
     }
-    throw failure('save', `no free name for "${wanted}" in ${NAME_ATTEMPTS} tries`, this.#context?.storageName)
+    throw failure('save', `no free name for "${wanted}" in ${NAME_ATTEMPTS} tries`, this.#storageName)
   }
 
   #suffixed (wanted: string, maxLength: number): string {
@@ -292,7 +297,7 @@ export class Disk<U extends string | Promise<string> = string | Promise<string>>
    */
   #wrap (err: unknown, operation: string, source?: ReturnType<typeof tracked>, signal?: AbortSignal): unknown {
     if (source?.error !== undefined) return source.error
-    return signal?.aborted === true ? signal.reason : storageFailure(err, operation, this.#context?.storageName)
+    return signal?.aborted === true ? signal.reason : storageFailure(err, operation, this.#storageName)
   }
 
   /** With `ifMatch` (an `etag` from `stat`), the read fails if the file was rewritten since. */

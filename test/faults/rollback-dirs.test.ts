@@ -1,5 +1,5 @@
 import t from 'tap'
-import { mkdirSync, readdirSync, readFileSync, rmdirSync } from 'node:fs'
+import { mkdirSync, readdirSync, readFileSync, rmdirSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import type { FastifyInstance } from 'fastify'
 import { FileField, FileSystemStorage } from '../../lib/index.js'
@@ -119,4 +119,17 @@ t.test('a move whose source is missing fails with ENOENT after its tries, and le
   const { driver } = new FileSystemStorage({ location: tempDir(t) })
   await t.rejects(driver.move('.tmp/gone', 'a/b.txt'), { code: 'ENOENT' })
   t.same(filesUnder(driver.root), [])
+})
+
+t.test('a rollback whose directories someone else removed first (another process\'s sweep) succeeds all the same', async (t) => {
+  const { app, dir } = await makeApp(t)
+  const root = join(dir, 'media')
+  const Doc = app.media.model('doc', { file: FileField({ uploadTo: 'docs/%Y/%m/', accept: ['application/pdf'] }) })
+  app.post('/docs', { upload: Doc }, async (_req, reply) => {
+    rmSync(join(root, 'docs'), { recursive: true })
+    return await reply.code(422).send({ code: 'REFUSED' })
+  })
+  const res = await app.inject({ method: 'POST', url: '/docs', ...multipart([{ name: 'file', filename: 'a.pdf', content: pdf, contentType: 'application/pdf' }]) })
+  t.equal(res.statusCode, 422, 'the handler\'s reply, not a storage error')
+  t.same(dirsUnder(root), ['.tmp'])
 })
