@@ -182,7 +182,6 @@ export class S3Driver implements StorageDriver {
     signal?.addEventListener('abort', stop, { once: true })
     try {
       await upload.done()
-      return true
     } catch (err) {
       if (upload.uploadId !== undefined) {
         const aborted = this.#aborts.abort(key, upload.uploadId)
@@ -194,6 +193,8 @@ export class S3Driver implements StorageDriver {
     } finally {
       signal?.removeEventListener('abort', stop)
     }
+    // after the try, not inside it: V8 counts the code after a try whose every path returns as a missed branch
+    return true
   }
 
   read (key: string, range?: ByteRange, { ifMatch }: ReadOptions = {}): Readable {
