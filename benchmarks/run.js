@@ -43,14 +43,12 @@ const ctx = {
 const loadBefore = loadavg()
 const started = Date.now()
 const results = []
-let failed = false
 for (const name of args.only) {
   const { default: scenario } = await import(`./scenarios/${name}.js`)
   log(`scenario ${name}`)
   try {
     results.push({ name, ...await scenario.run(ctx) })
   } catch (err) {
-    failed = true
     log(`scenario ${name} FAILED: ${err.stack ?? err}`)
     results.push({ name, error: String(err.message ?? err) })
   }
@@ -63,7 +61,8 @@ if (args.out !== undefined) {
   log(`written to ${args.out}`)
 }
 if (!args.keep) rmSync(scratch, { recursive: true, force: true })
-if (failed) {
-  log('FAILED: see above')
+if (results.some((result) => result.error !== undefined)) {
+  // restated last, where a CI log's tail shows it
+  for (const { name, error } of results.filter((result) => result.error !== undefined)) log(`FAILED: scenario ${name}: ${error}`)
   process.exit(1)
 }

@@ -7,7 +7,8 @@ import { fileURLToPath } from 'node:url'
 
 const SERVERS = fileURLToPath(new URL('../servers/', import.meta.url))
 const CLIENTS = fileURLToPath(new URL('./', import.meta.url))
-const STARTUP_TIMEOUT = 30_000
+// generous: a server starting next to other heavy jobs is slow, not broken
+const STARTUP_TIMEOUT = 120_000
 let execArgv = []
 
 /** `--cpu-prof DIR`: every server child writes a V8 CPU profile there when it exits. */

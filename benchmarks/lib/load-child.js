@@ -29,6 +29,7 @@ process.once('message', async ({ options, discardBody }) => {
     errors: result.errors,
     timeouts: result.timeouts,
     statusCodes: result.statusCodeStats,
-    clientCpu: (cpu.user + cpu.system) / 1e6 / seconds
+    clientCpu: (cpu.user + cpu.system) / 1e6 / seconds,
+    seconds
   }, () => process.exit(0))
 })

@@ -65,7 +65,7 @@ export default {
             if (variant.flow === undefined) {
               const form = multipartBody('large.pdf', 'application/pdf')
               const { uploads: [upload] } = await runClient('upload-child.js', { count: 1, port: app.port, file, head: form.head, tail: form.tail, contentType: form.contentType })
-              if (upload.status < 200 || upload.status > 299) throw new Error(`${label}: status ${upload.status}`)
+              if (upload.status < 200 || upload.status > 299) throw new Error(`${label}: POST /upload on port ${app.port} answered ${upload.status} ${upload.answer}`)
               seconds.add(PLAIN, upload.seconds)
               result = { seconds: { total: upload.seconds } }
               await check(label, 'plain/')

@@ -41,7 +41,7 @@ export default {
         try {
           const result = await runClient('upload-child.js', { count, port: running.port, file, ...(server.raw ? { contentType: 'application/octet-stream' } : { head: form.head, tail: form.tail, contentType: form.contentType }) })
           const bad = result.uploads.find((u) => u.status < 200 || u.status > 299)
-          if (bad !== undefined) throw new Error(`${label}: status ${bad.status}`)
+          if (bad !== undefined) throw new Error(`${label}: POST /upload on port ${running.port} answered ${bad.status} ${bad.answer}`)
           const stored = filesUnder(server.uploads(dir)).map((path) => statSync(path).size)
           if (stored.length !== count || stored.some((size) => size !== bytes)) throw new Error(`${label}: expected ${count} files of ${bytes} bytes, found ${JSON.stringify(stored)}`)
           const { maxRSS } = await running.stats()

@@ -61,7 +61,7 @@ export default {
           const result = await runClient(variant.client, { count, port: running.port, file, ...variant.options })
           const after = await running.stats()
           const bad = result.uploads.find((u) => u.status !== 201)
-          if (bad !== undefined) throw new Error(`${label}: status ${bad.status}`)
+          if (bad !== undefined) throw new Error(`${label}: the upload on port ${running.port} answered ${bad.status} ${bad.answer ?? ''}`)
           // each upload landed, whole: its stored file is the file, byte for byte, and tus left nothing waiting
           const media = join(dir, 'media')
           const stored = filesUnder(join(media, 'up'))
