@@ -4,6 +4,7 @@ import t from 'tap'
 import { createHash } from 'node:crypto'
 import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs'
 import { basename, dirname, join } from 'node:path'
+import { brotliCompressSync, constants } from 'node:zlib'
 import { filesUnder, type Tap } from './helpers.js'
 import { BIN, copyProject, ROOT, run, duplicateLine, expectedFiles, ignoredByDefault, isVariant, lines, onProject, posix, PROJECT, PROJECT_APP, snapshot, summaryLine, withoutVariants } from './cli-run.js'
 
@@ -160,6 +161,20 @@ t.test('--no-compress writes no .br or .gz', async (t) => {
   t.equal(filesUnder(root).length, 2 * n + 1, 'the files, their hashed names and the manifest')
 })
 
+t.test('--brotli-quality N writes every .br at quality N', async (t) => {
+  const project = copyProject(t)
+  const root = join(project, 'staticfiles')
+  const res = await onProject(project, ['collectstatic', PROJECT_APP, '--brotli-quality', '3'])
+  t.equal(res.code, 0, res.stderr)
+  const variants = filesUnder(root).filter((path) => path.endsWith('.br'))
+  t.ok(variants.length > 0)
+  for (const path of variants) {
+    const content = readFileSync(join(root, path.slice(0, -3)))
+    const expected = brotliCompressSync(content, { params: { [constants.BROTLI_PARAM_QUALITY]: 3, [constants.BROTLI_PARAM_SIZE_HINT]: content.length } })
+    t.ok(readFileSync(join(root, path)).equals(expected), `${path}: quality 3`)
+  }
+})
+
 t.test('collectstatic usage errors exit 2 with the usage on stderr', async (t) => {
   const project = copyProject(t)
   const cases: Array<[string[], RegExp]> = [
@@ -167,7 +182,9 @@ t.test('collectstatic usage errors exit 2 with the usage on stderr', async (t) =
     [['collectstatic', '--frobnicate', PROJECT_APP], /Unknown option '--frobnicate'/],
     [['collectstatic'], /collectstatic takes one <app-module>/],
     [['collectstatic', '--clear'], /collectstatic takes one <app-module>/],
-    [['collectstatic', PROJECT_APP, 'extra'], /collectstatic takes one <app-module>/]
+    [['collectstatic', PROJECT_APP, 'extra'], /collectstatic takes one <app-module>/],
+    [['collectstatic', PROJECT_APP, '--brotli-quality', '12'], /--brotli-quality takes an integer from 0 to 11, not "12"/],
+    [['collectstatic', PROJECT_APP, '--brotli-quality', 'max'], /--brotli-quality takes an integer from 0 to 11, not "max"/]
   ]
   for (const [args, message] of cases) {
     const res = await onProject(project, args)

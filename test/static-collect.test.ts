@@ -421,6 +421,38 @@ t.test('postProcess: false copies only', async (t) => {
   checkVariantsMatch(t, root)
 })
 
+/** brotli of `content` at `quality`, as collectstatic is asked to write it. */
+const brotliAt = (content: Buffer, quality: number): Buffer =>
+  brotliCompressSync(content, { params: { [constants.BROTLI_PARAM_QUALITY]: quality, [constants.BROTLI_PARAM_SIZE_HINT]: content.length } })
+
+t.test('brotliQuality: every .br is brotli at that quality; without it, at 11', async (t) => {
+  const fast = await project(t)
+  const best = await project(t)
+  await fast.app.media.collectstatic({ brotliQuality: 4 })
+  await best.app.media.collectstatic()
+  const bytes = { fast: 0, best: 0 }
+  for (const [run, quality] of [['fast', 4], ['best', 11]] as const) {
+    const { root } = run === 'fast' ? fast : best
+    const variants = filesUnder(root).filter((path) => path.endsWith('.br'))
+    t.ok(variants.length > 5)
+    for (const path of variants) {
+      const content = readFileSync(join(root, path.slice(0, -3)))
+      const written = readFileSync(join(root, path))
+      t.ok(written.equals(brotliAt(content, quality)), `${run}: ${path} at quality ${quality}`)
+      bytes[run] += written.length
+    }
+  }
+  t.ok(bytes.best < bytes.fast, `quality 11 writes fewer bytes (${bytes.best}) than quality 4 (${bytes.fast})`)
+})
+
+t.test('brotliQuality: anything but an integer from 0 to 11 is FST_MEDIA_INVALID_OPTION, before anything is written', async (t) => {
+  const { app, root } = await project(t)
+  for (const quality of [12, -1, 9.5, '9', Number.NaN]) {
+    await t.rejects(app.media.collectstatic({ brotliQuality: quality as number }), { code: 'FST_MEDIA_INVALID_OPTION', message: /^collectstatic\.brotliQuality: must be an integer from 0 to 11/ }, JSON.stringify(quality))
+  }
+  t.notOk(existsSync(root), 'static.root was never made')
+})
+
 t.test('compress: false writes no variant', async (t) => {
   const { app, root } = await project(t)
   await app.media.collectstatic({ compress: false })

@@ -21,6 +21,7 @@ Commands:
       --ignore <glob>          leave matching paths out (repeatable)
       --no-post-process        copy only: no hashed names, no manifest
       --no-compress            no .br/.gz variants
+      --brotli-quality N       brotli quality of the .br variants, 0 to 11 (default 11: smallest, slowest)
   findstatic <app-module> <path>   every static dir holding <path>, the one that wins first
   sweep <app-module>           remove stored files no record names (the app's isReferenced option says
                                which it holds) and abandoned uploads
@@ -52,6 +53,7 @@ async function collectstatic (args: string[], io: Io): Promise<number> {
       ignore: { type: 'string', multiple: true },
       'no-post-process': { type: 'boolean' },
       'no-compress': { type: 'boolean' },
+      'brotli-quality': { type: 'string' },
       timeout: { type: 'string' }
     }
   })
@@ -64,6 +66,7 @@ async function collectstatic (args: string[], io: Io): Promise<number> {
       ignore: values.ignore,
       postProcess: values['no-post-process'] !== true,
       compress: values['no-compress'] !== true,
+      brotliQuality: brotliQualityArg(values['brotli-quality']),
       onProgress: io.progress === undefined ? undefined : progressBar(io.progress)
     })
     for (const file of result.shadowed) {
@@ -73,6 +76,12 @@ async function collectstatic (args: string[], io: Io): Promise<number> {
     io.out((dryRun ? 'Pretending: ' : '') + summary(result))
     return 0
   })
+}
+
+function brotliQualityArg (value: string | undefined): number | undefined {
+  if (value === undefined) return undefined
+  if (!/^(\d|1[01])$/.test(value)) throw new UsageError(`--brotli-quality takes an integer from 0 to 11, not ${JSON.stringify(value)}`)
+  return Number(value)
 }
 
 async function findstatic (args: string[], io: Io): Promise<number> {
