@@ -444,10 +444,11 @@ t.test('brotliQuality: every .br is brotli at that quality; without it, at 11', 
   }
   t.ok(bytes.best < bytes.fast, `quality 11 writes fewer bytes (${bytes.best}) than quality 4 (${bytes.fast})`)
 
-  // another quality later leaves the variants of unchanged files as they are (README: run with --clear)
-  const before = snapshot(fast.root)
+  // another quality later leaves the variants already written as they are (README: run with --clear)
+  const before = snapshot(fast.root).changes
   await fast.app.media.collectstatic({ brotliQuality: 11 })
-  t.same(snapshot(fast.root), before, 'a run at another quality over an unchanged tree writes nothing')
+  const after = snapshot(fast.root).changes
+  for (const path of Object.keys(before)) t.equal(after[path], before[path], `${path} untouched by a run at another quality`)
 })
 
 t.test('brotliQuality: anything but an integer from 0 to 11 is FST_MEDIA_INVALID_OPTION, before anything is written', async (t) => {
