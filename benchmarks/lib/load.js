@@ -12,8 +12,9 @@ const REQUEST_TIMEOUT_S = 60
  * collecting response bodies (see load-child.js). Returns requests/s, the client's CPU (1 = one core)
  * and the status counts; throws when anything but 2xx came back, naming the request and one answer to it.
  */
-export async function runLoad ({ url, connections, duration, method = 'GET', headers = {}, body, discardBody = false, label }) {
-  const options = { url, connections, duration, method, headers, body, timeout: REQUEST_TIMEOUT_S }
+export async function runLoad ({ url, connections, duration, method = 'GET', headers = {}, body, requests, discardBody = false, label }) {
+  // `requests` ([{ path }...]): each connection takes them in turn
+  const options = { url, connections, duration, method, headers, body, requests, timeout: REQUEST_TIMEOUT_S }
   let result = await loadOnce(options, discardBody)
   if (result.ok === 0 && result.non2xx === 0 && result.errors === 0) {
     // no request finished inside the window (a starved server): count requests instead of seconds

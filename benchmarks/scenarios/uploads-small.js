@@ -1,16 +1,18 @@
 // Small uploads: one 64 KiB PNG per multipart POST, 10 connections.
-import { readdirSync, readFileSync, rmSync } from 'node:fs'
+import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { startServer } from '../lib/child.js'
 import { multipartBody, noisePng } from '../lib/fixtures.js'
 import { fetchOnce } from '../lib/http.js'
 import { runLoad } from '../lib/load.js'
 import { cpuExtra, Figure, serverCpuExtra } from '../lib/stats.js'
+import { runWrk, wrkMissing } from '../lib/wrk.js'
 import { target } from './static.js'
 
 const A = 'fastify + @fastify/multipart pipe (a)'
 const B = 'express + multer diskStorage (b)'
 const FILE = 'fastify-media FileField'
+const COLLIDE = 'fastify-media FileField, the client\'s name'
 const IMAGE = 'fastify-media ImageField'
 const VARIANTS = 'fastify-media ImageField + variants'
 
@@ -27,12 +29,20 @@ export default {
       { label: A, script: 'upload-fastify-multipart.js', uploads: (dir) => dir },
       { label: B, script: 'upload-multer.js', uploads: (dir) => dir },
       { label: FILE, script: 'upload-media.js', field: 'file', uploads: (dir) => join(dir, 'media') },
+      { label: COLLIDE, script: 'upload-media.js', field: 'collide', uploads: (dir) => join(dir, 'media') },
       { label: IMAGE, script: 'upload-media.js', field: 'image', uploads: (dir) => join(dir, 'media') },
       { label: VARIANTS, script: 'upload-media.js', field: 'variants', uploads: (dir) => join(dir, 'media'), variants: true }
     ]
     const figure = new Figure(`Small uploads: one ${(png.length / 1024).toFixed(0)} KiB PNG per multipart POST, 10 connections`, {
       unit: 'req/s', baselines: [A, B], extras: [cpuExtra, serverCpuExtra]
     })
+    // the cross-check: the same uploads from wrk (a client in C), for the servers the targets compare
+    const byWrk = new Figure(`Small uploads: one ${(png.length / 1024).toFixed(0)} KiB PNG per multipart POST, 10 connections (wrk, one thread)`, {
+      unit: 'req/s', baselines: [A, B], extras: [serverCpuExtra]
+    })
+    const noWrk = wrkMissing()
+    const bodyFile = join(ctx.scratchDir('uploads-small'), 'body.bin')
+    writeFileSync(bodyFile, body)
     const dirs = []
     try {
       for (let round = 1; round <= ctx.rounds; round++) {
@@ -54,6 +64,15 @@ export default {
             if (stored < result.ok) throw new Error(`${label}: ${result.ok} uploads answered 2xx but ${stored} files stored`)
             figure.add(server.label, result.rps, { clientCpu: result.clientCpu, serverCpu: (after.cpu - before.cpu) / 1e6 / ctx.duration })
             ctx.log(`${label}: ${Math.round(result.rps)} req/s, client CPU ${Math.round(result.clientCpu * 100)}%, ${stored} files`)
+            if (server.variants !== true && noWrk === undefined) {
+              const wrkBefore = await running.stats()
+              const wrk = await runWrk({ origin: `http://127.0.0.1:${running.port}`, paths: ['/upload'], method: 'POST', headers: { 'content-type': contentType }, bodyFile, connections: 10, duration: ctx.duration, label })
+              const wrkAfter = await running.stats()
+              const total = filesUnder(server.uploads(dir)).length
+              if (total - stored < wrk.requests) throw new Error(`${label}: wrk counted ${wrk.requests} uploads answered but ${total - stored} files were stored`)
+              byWrk.add(server.label, wrk.rps, { serverCpu: (wrkAfter.cpu - wrkBefore.cpu) / 1e6 / ctx.duration })
+              ctx.log(`${label}: wrk ${Math.round(wrk.rps)} req/s`)
+            }
           } finally {
             await running.close()
           }
@@ -64,13 +83,17 @@ export default {
       for (const dir of dirs) rmSync(dir, { recursive: true, force: true })
       ctx.sync()
     }
-    figure.notes.push('fastify-media stores under `up/{uuid}.{ext}`, as the baselines use random names: no upload pays for a name collision. Each server is a fresh child process per round; uploaded files are kept until all rounds are done.')
+    figure.notes.push('fastify-media stores under `up/{uuid}.{ext}`, as the baselines use random names: no upload pays for a name collision, except in the row "the client\'s name" (`uploadTo: \'up/\'`), where every upload after the first finds `photo.png` taken and gets a suffixed name. Each server is a fresh child process per round; uploaded files are kept until all rounds are done.')
+    if (noWrk !== undefined) for (const label of [A, B, FILE, COLLIDE, IMAGE]) byWrk.skip(label, noWrk)
+    byWrk.notes.push('The same servers and body as above, right after the autocannon run in the same process; wrk counts answers of status 400 and above as failures, and each one answered is checked against the files stored.')
     return {
-      figures: [figure],
+      figures: [figure, byWrk],
       targets: [
         target('Small uploads: FileField >= 0.9x (a)', figure.ratio(FILE, A), 0.9),
         target('Small uploads: FileField >= 1.0x multer', figure.ratio(FILE, B), 1.0),
-        target('Small uploads: ImageField >= 0.85x (a)', figure.ratio(IMAGE, A), 0.85)
+        target('Small uploads: ImageField >= 0.85x (a)', figure.ratio(IMAGE, A), 0.85),
+        target('Small uploads (wrk): FileField >= 0.9x (a)', byWrk.ratio(FILE, A), 0.9),
+        target('Small uploads (wrk): ImageField >= 0.85x (a)', byWrk.ratio(IMAGE, A), 0.85)
       ]
     }
   }

@@ -1,5 +1,5 @@
-// fastify-media (the built package in dist/): one upload route with a FileField, an ImageField, or an
-// ImageField with a thumbnail variant.
+// fastify-media (the built package in dist/): one upload route with a FileField (random names, or the
+// client's name, which collides), an ImageField, or an ImageField with a thumbnail variant.
 import Fastify from 'fastify'
 import fastifyMedia, { FileField, ImageField } from '../../dist/index.js'
 import { config, serve } from './ipc.js'
@@ -9,6 +9,8 @@ const { dir, field } = config()
 const uploadTo = 'up/{uuid}.{ext}'
 const fields = {
   file: () => FileField({ uploadTo }),
+  // the client's name kept: every upload after the first finds photo.png taken and gets a suffixed name
+  collide: () => FileField({ uploadTo: 'up/' }),
   image: () => ImageField({ uploadTo }),
   variants: () => ImageField({ uploadTo, variants: { thumb: { width: 200, height: 200, fit: 'cover', format: 'webp' } } })
 }
