@@ -17,7 +17,7 @@ const GiB = 1024 * MiB
 const LIMIT = 80 * MiB
 // decoding is where images cost memory: a few photos at a time (the image slots), not fifty; README
 // "Images" quotes 160-195 MiB for this burst (193 was seen on Node 24 next to a benchmark run); fifty
-// 2000x1500 decodes at once would hold 50 x 9 MiB of pixels alone, twice this bound
+// 2000x1500 decodes at once would hold 50 x 8.6 MiB of pixels alone, about twice this bound
 const IMAGE_LIMIT = 225 * MiB
 /** One image slot per CPU of the server's machine (lib/image/slots.ts), which is this one. */
 const SLOTS = availableParallelism()
