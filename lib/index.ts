@@ -12,6 +12,7 @@ import { servedStorages } from './storage/served.js'
 import { sweepScratch } from './storage/sweep-scratch.js'
 import type { Storage } from './storage/storage.js'
 import { serveStream } from './media/serve-stream.js'
+import { serveXAccel } from './media/x-accel.js'
 import { signQuery, verifyQuery } from './storage/signing.js'
 import { cliCommand, recordInstance } from './registry.js'
 import { staticDirWarnings } from './static/check-dirs.js'
@@ -79,14 +80,16 @@ async function fastifyMedia (app: FastifyInstance, options: FastifyMediaOptions)
   })
 
   const served = servedStorages(config.storages, config.baseDir)
-  for (const { storageName, storage, baseUrl, location, head, read } of served) {
+  for (const { storageName, storage, baseUrl, location, xAccel, head, read } of served) {
     const serve = {
       prefix: baseUrl,
       isPending: (name: string) => pending.has(storage, name),
       // options.ts guarantees a key for every private storage
       verify: storage.public ? undefined : (name: string, query: Record<string, unknown>) => verifyQuery(keys!, storageName, name, query)
     }
-    if (location === undefined) {
+    if (xAccel) {
+      await serveXAccel(app, { ...serve, storageName })
+    } else if (location === undefined) {
       await serveStream(app, { ...serve, head, read })
     } else {
       await mkdir(location, { recursive: true })

@@ -72,6 +72,12 @@ const ALIASES: Record<string, string> = {
 
 export const DEFAULT_TYPE = 'application/octet-stream'
 
+/** Every extension a stored name can end in that has a type of its own, with that type (aliases included). */
+export function storedTypes (): Array<{ ext: string, mime: string }> {
+  const aliases = Object.entries(ALIASES).flatMap(([alias, ext]) => TYPES[ext] === undefined ? [] : [{ ext: alias, mime: TYPES[ext] }])
+  return [...Object.entries(TYPES).map(([ext, mime]) => ({ ext, mime })), ...aliases]
+}
+
 /** An extension (canonical, no dot) with the type it is stored and served as. */
 export interface TypedExtension {
   readonly ext: string

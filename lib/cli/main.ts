@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 import { summary } from '../static/collect.js'
 import { sweepSummary } from '../lifecycle/sweep.js'
+import { nginxConfig } from '../nginx/config.js'
 import { CliError, loadApp, type LoadedApp } from './load-app.js'
 import { NoListen } from './no-listen.js'
 
@@ -28,6 +29,9 @@ Commands:
       --storage <name>         the storage to sweep (default: default)
       --older-than <age>       only files older than this: 90s, 30m, 12h, 1d (default 1d)
       --dry-run                count what would go, remove nothing
+  nginx <app-module>           print an nginx config fragment (for a server { } block) that serves
+                               static.root and public media from disk and proxies the rest to the app
+      --upstream <host:port>   where the app listens (default 127.0.0.1:3000; unix:/path for a socket)
   All take --timeout <ms>: how long loading the app may take (default 5000).
   help                         show this help
   version                      show the version
@@ -126,6 +130,23 @@ async function sweepCommand (args: string[], io: Io): Promise<number> {
   })
 }
 
+async function nginxCommand (args: string[], io: Io): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: { upstream: { type: 'string' }, timeout: { type: 'string' } }
+  })
+  if (positionals.length !== 1) throw new UsageError('nginx takes one <app-module>')
+  const upstream = values.upstream ?? '127.0.0.1:3000'
+  if (!/^(unix:\/\S+|[\w.-]+:\d+|\[[\da-f:]+\]:\d+)$/i.test(upstream)) throw new UsageError(`--upstream takes host:port or unix:/path, not "${upstream}"`)
+  return await withApp('nginx', positionals[0] as string, values.timeout, async ({ media }) => {
+    const config = nginxConfig(media.config, { upstream })
+    io.out(config)
+    for (const line of config.split('\n').filter((line) => line.startsWith('# WARNING: '))) io.err(`fastify-media: ${line.slice(2)}`)
+    return 0
+  })
+}
+
 /** Loads the app with no port opened, runs `work` on it, and closes it. */
 async function withApp (command: string, modulePath: string, timeout: string | undefined, work: (loaded: LoadedApp) => Promise<number>): Promise<number> {
   const ms = timeout === undefined ? DEFAULT_TIMEOUT : Number(timeout)
@@ -175,6 +196,8 @@ export async function main (argv: string[], io: Io): Promise<number> {
         return await findstatic(args, io)
       case 'sweep':
         return await sweepCommand(args, io)
+      case 'nginx':
+        return await nginxCommand(args, io)
       default:
         throw new UsageError(`unknown command "${command}"`)
     }

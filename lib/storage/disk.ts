@@ -16,8 +16,13 @@ export interface DiskOptions {
   public?: boolean
   /** Default lifetime of a private file's URL, in seconds (default 3600). */
   expiresIn?: number
-  /** False: the plugin does not serve the files (their URLs only claim `baseUrl`). Default true. */
-  serve?: boolean
+  /**
+   * False: the plugin does not serve the files (their URLs only claim `baseUrl`). `'x-accel'` (a storage
+   * with a directory): its route checks the request as always, then answers with `X-Accel-Redirect` to
+   * nginx's internal location for the storage (`fastify-media nginx` writes it), which sends the bytes.
+   * Default true.
+   */
+  serve?: boolean | 'x-accel'
   /**
    * Saves asked to `stage` keep their bytes under `.tmp/` and only reserve their name until the caller
    * `publish`es it (S3Storage's `staged`). Default false.
@@ -75,7 +80,7 @@ export class Disk<U extends string | Promise<string> = string | Promise<string>>
   readonly driver: StorageDriver
   readonly #baseUrl: string | undefined
   readonly #expiresIn: number
-  readonly #serve: boolean
+  readonly #serve: boolean | 'x-accel'
   /** Names being written by this process: never offered to another save until that write is over. */
   readonly #writing = new Set<string>()
   readonly #staging: boolean
@@ -122,11 +127,13 @@ export class Disk<U extends string | Promise<string> = string | Promise<string>>
   }
 
   served (baseDir: string): ServedFiles | undefined {
-    if (!this.#serve || this.#ownUrls()) return undefined
+    if (this.#serve === false || this.#ownUrls()) return undefined
     const { location } = this.driver
     return {
       baseUrl: this.#baseUrl,
       location: location === undefined ? undefined : resolve(baseDir, location),
+      xAccel: this.#serve === 'x-accel',
+      staged: this.#staging,
       head: async (name) => {
         const key = normalizeStorageName(name)
         return key === undefined ? undefined : await this.driver.head(key).catch((err: unknown) => { throw this.#wrap(err, 'head') })

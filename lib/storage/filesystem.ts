@@ -18,10 +18,22 @@ export interface FileSystemStorageOptions extends Omit<DiskOptions, 'serve' | 's
   location: string
   fileMode?: number
   dirMode?: number
+  /**
+   * `'x-accel'`: the plugin's route for this storage checks each request (the signature of a private
+   * file's URL, a file whose request has not committed), then hands the sending to nginx with
+   * `X-Accel-Redirect` (README, Behind nginx). Default true: the plugin sends the bytes itself.
+   */
+  serve?: true | 'x-accel'
+  /**
+   * A request's files wait under `.tmp/` until it commits, and only their names are reserved: what a server
+   * reading the directory itself (nginx) sees is committed files only. Default false: a file is linked
+   * under its name as soon as it is stored, and the plugin's own route hides it until the request commits.
+   */
+  staged?: boolean
 }
 
 // every key the constructor takes (keysOf holds the list to FileSystemStorageOptions)
-const OPTIONS = knownKeys(keysOf<FileSystemStorageOptions>()(['location', 'baseUrl', 'public', 'expiresIn', 'fileMode', 'dirMode']))
+const OPTIONS = knownKeys(keysOf<FileSystemStorageOptions>()(['location', 'baseUrl', 'public', 'expiresIn', 'fileMode', 'dirMode', 'serve', 'staged']))
 
 /** Where unfinished writes live: inside the root so the final link is on the same file system. */
 export const TEMP_DIR = '.tmp'
@@ -41,7 +53,13 @@ export class FileSystemStorage extends Disk<string> {
     if (typeof options?.location !== 'string' || options.location === '') {
       throw new FST_MEDIA_INVALID_OPTION('FileSystemStorage.location', 'must be a non-empty path')
     }
-    super(new FileSystemDriver(options), { baseUrl: options.baseUrl, public: options.public, expiresIn: options.expiresIn })
+    if (options.serve !== undefined && options.serve !== true && options.serve !== 'x-accel') {
+      throw new FST_MEDIA_INVALID_OPTION('FileSystemStorage.serve', `must be true or 'x-accel', not ${JSON.stringify(options.serve)}`)
+    }
+    if (options.staged !== undefined && typeof options.staged !== 'boolean') {
+      throw new FST_MEDIA_INVALID_OPTION('FileSystemStorage.staged', 'must be true or false')
+    }
+    super(new FileSystemDriver(options), { baseUrl: options.baseUrl, public: options.public, expiresIn: options.expiresIn, serve: options.serve, staged: options.staged })
     this.options = Object.freeze({ ...options })
   }
 

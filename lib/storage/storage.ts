@@ -70,6 +70,10 @@ export interface ServedFiles {
   baseUrl: string | undefined
   /** The absolute directory holding the files, when the driver has one. */
   location: string | undefined
+  /** Its route answers with `X-Accel-Redirect` instead of the bytes (a storage with a `location` only). */
+  xAccel: boolean
+  /** A request's files stay under `.tmp/` until it commits: nothing of an unfinished request is on disk under its name. */
+  staged: boolean
   /** Size and modification time for serving, undefined for no such file (or a name that cannot be one). */
   head: (name: string) => Promise<FileStat | undefined>
   /** The bytes for serving, or a range of them. */

@@ -1,0 +1,265 @@
+// Behind a real nginx (Debian's), with the config `fastify-media nginx` prints for the app of
+// test/fixtures/cli-apps/nginx-app.mjs: what nginx sends itself, with which headers, what it refuses, and
+// what it hands to the app.
+import t from 'tap'
+import type { FastifyInstance } from 'fastify'
+import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs'
+import { connect } from 'node:net'
+import { join } from 'node:path'
+import { Readable } from 'node:stream'
+import { pathToFileURL } from 'node:url'
+import { request } from 'undici'
+import { filesUnder, FIXTURES, tempDir, type Tap } from './helpers.js'
+import { body, BOUNDARY, CLOSING, listen, MULTIPART, PART_END, partHead, within } from './http-helpers.js'
+import { cli } from './cli-run.js'
+import { nginxHere, startNginx, testConfig } from './nginx-server.js'
+
+const APP = join('test', 'fixtures', 'cli-apps', 'nginx-app.mjs')
+const PDF = readFileSync(join(FIXTURES, 'fixture-minimal.pdf'))
+const PNG = readFileSync(join(FIXTURES, 'fixture.png'))
+// the headers that make a stored file safe to serve, and what it is served as
+const SAFE = ['content-type', 'x-content-type-options', 'content-security-policy', 'cross-origin-resource-policy', 'cache-control', 'content-disposition']
+
+interface Setup {
+  dir: string
+  app: FastifyInstance
+  /** Straight to the app, past nginx. */
+  appOrigin: string
+  /** Through nginx. */
+  origin: string
+  /** Requests the app has seen. */
+  seen: string[]
+  fragment: string
+  stderr: string
+}
+
+/** The app on its own port, collected; its config from the CLI; nginx in front of it. Undefined without nginx. */
+async function setup (t: Tap): Promise<Setup | undefined> {
+  if (!nginxHere(t)) return undefined
+  const dir = tempDir(t)
+  mkdirSync(join(dir, 'static', 'css'), { recursive: true })
+  // large enough for a .gz beside it
+  writeFileSync(join(dir, 'static', 'css', 'app.css'), '.a { color: red }\n'.repeat(200))
+  process.env.CLI_APP_DIR = dir
+  t.teardown(() => { delete process.env.CLI_APP_DIR })
+  const { default: buildApp } = await import(pathToFileURL(join(FIXTURES, 'cli-apps', 'nginx-app.mjs')).href) as { default: () => FastifyInstance }
+  const app = buildApp()
+  const seen: string[] = []
+  t.teardown(async () => await app.close())
+  await app.ready()
+  // every request the app's server receives, however the app answers it
+  app.server.on('request', (request: { method: string, url: string }) => { seen.push(`${request.method} ${request.url}`) })
+  await app.media.collectstatic()
+  const { origin: appOrigin, port } = await listen(app)
+  const generated = await cli(['nginx', APP, '--upstream', `127.0.0.1:${port}`], { CLI_APP_DIR: dir })
+  t.equal(generated.code, 0, generated.stderr)
+  const { origin } = await startNginx(t, generated.stdout)
+  return { dir, app, appOrigin, origin, seen, fragment: generated.stdout, stderr: generated.stderr }
+}
+
+async function get (url: string, headers: Record<string, string> = {}): Promise<{ status: number, headers: Record<string, string>, body: Buffer }> {
+  const res = await request(url, { headers })
+  const bytes = Buffer.from(await res.body.arrayBuffer())
+  return { status: res.statusCode, headers: res.headers as Record<string, string>, body: bytes }
+}
+
+async function upload (origin: string, path: string, parts: Array<{ name: string, filename?: string, content: Buffer | string }>): Promise<{ status: number, json: Record<string, unknown> }> {
+  const res = await request(`${origin}${path}`, { method: 'POST', headers: { 'content-type': MULTIPART }, body: body(parts) })
+  return { status: res.statusCode, json: await res.body.json() as Record<string, unknown> }
+}
+
+/** A request line sent as it is, so no client normalises `..` or `%2e` first; the status and the body. */
+async function raw (origin: string, path: string): Promise<{ status: number, text: string }> {
+  const { port } = new URL(origin)
+  const socket = connect(Number(port), '127.0.0.1')
+  socket.end(`GET ${path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n`)
+  const chunks: Buffer[] = []
+  for await (const chunk of socket) chunks.push(chunk as Buffer)
+  const text = Buffer.concat(chunks).toString('latin1')
+  return { status: Number(/^HTTP\/1\.1 (\d{3})/.exec(text)?.[1]), text }
+}
+
+t.test('the generated config passes nginx -t, and a staged setup gets no warning', async (t) => {
+  const s = await setup(t)
+  if (s === undefined) return
+  const checked = testConfig(t, s.fragment)
+  t.equal(checked.status, 0, checked.output)
+  t.match(checked.output, /test is successful/)
+  t.notMatch(checked.output, /\[warn\]/, 'not even a warning')
+  t.equal(s.stderr, '', 'no warning on stderr')
+})
+
+t.test('a hashed static file is sent by nginx, immutable; the original name is kept 60 s; no request reaches the app', async (t) => {
+  const s = await setup(t)
+  if (s === undefined) return
+  const manifest = JSON.parse(readFileSync(join(s.dir, 'staticfiles', 'staticfiles.json'), 'utf8')) as { paths: Record<string, string> }
+  const hashed = manifest.paths['css/app.css'] as string
+  const before = s.seen.length
+  const res = await get(`${s.origin}/static/${hashed}`)
+  t.equal(res.status, 200)
+  t.equal(res.headers['cache-control'], 'public, max-age=31536000, immutable')
+  t.equal(res.headers['access-control-allow-origin'], '*')
+  t.ok(res.body.equals(readFileSync(join(s.dir, 'staticfiles', hashed))), 'the collected file')
+  const gz = await get(`${s.origin}/static/${hashed}`, { 'accept-encoding': 'gzip' })
+  t.equal(gz.headers['content-encoding'], 'gzip', 'its .gz to a gzip client')
+  t.ok(gz.body.equals(readFileSync(join(s.dir, 'staticfiles', `${hashed}.gz`))), 'the .gz collectstatic wrote')
+  t.match(gz.headers.vary, /accept-encoding/i)
+  const original = await get(`${s.origin}/static/css/app.css`)
+  t.equal(original.status, 200)
+  t.equal(original.headers['cache-control'], 'public, max-age=60', 'a name that is not hashed: short')
+  const ours = await get(`${s.appOrigin}/static/${hashed}`)
+  t.equal(res.headers['content-type'], ours.headers['content-type'], `the Content-Type the app sends (${String(ours.headers['content-type'])})`)
+  t.same(s.seen.slice(before), [`GET /static/${hashed}`], 'the only request the app saw is the one sent to it directly')
+  t.equal((await get(`${s.origin}/static/.collectstatic.lock`)).status, 404, 'no dotfile')
+})
+
+t.test('an HTML file named x.png is refused at upload through nginx, as without it', async (t) => {
+  const s = await setup(t)
+  if (s === undefined) return
+  const html = [{ name: 'doc', filename: 'x.png', content: '<html><script>alert(1)</script></html>' }]
+  const res = await upload(s.origin, '/upload', html)
+  const direct = await upload(s.appOrigin, '/upload', html)
+  t.equal(res.json.code, 'FST_MEDIA_EXTENSION_MISMATCH', JSON.stringify(res.json))
+  t.equal(res.status, 400)
+  t.same(res, direct, 'the same answer as from the app alone')
+  t.same(filesUnder(join(s.dir, 'media')).filter((path) => !path.startsWith('.')), [], 'nothing stored')
+})
+
+t.test('uploaded files are sent by nginx with the headers of the app\'s media route, header by header', async (t) => {
+  const s = await setup(t)
+  if (s === undefined) return
+  const files = [
+    { filename: 'r.pdf', content: PDF },
+    { filename: 'p.png', content: PNG },
+    { filename: 'notes.txt', content: 'plain text, UTF-8: é\n' },
+    { filename: 'd.svg', content: '<svg xmlns="http://www.w3.org/2000/svg"/>' }
+  ]
+  for (const file of files) {
+    const res = await upload(s.origin, '/upload', [{ name: 'doc', ...file }])
+    t.equal(res.status, 201, JSON.stringify(res.json))
+    const name = (res.json.doc as { name: string }).name
+    const before = s.seen.length
+    const viaNginx = await get(`${s.origin}/media/${name}`)
+    t.equal(s.seen.length, before, `${name}: nginx sent it, the app saw no request`)
+    const fromApp = await get(`${s.appOrigin}/media/${name}`)
+    t.equal(viaNginx.status, 200)
+    t.ok(viaNginx.body.equals(Buffer.from(file.content)), `${name}: the bytes uploaded`)
+    for (const header of SAFE) t.equal(viaNginx.headers[header], fromApp.headers[header], `${name}: ${header} ${String(fromApp.headers[header])}`)
+  }
+})
+
+t.test('traversal, encoded traversal, dot paths and a planted symlink never reach a file outside the media root', async (t) => {
+  const s = await setup(t)
+  if (s === undefined) return
+  const media = join(s.dir, 'media')
+  const outside = join(tempDir(t), 'secret.txt')
+  writeFileSync(outside, 'TOP SECRET outside the root\n')
+  mkdirSync(join(media, 'docs'), { recursive: true })
+  symlinkSync(outside, join(media, 'docs', 'link.txt'))
+  symlinkSync(join(outside, '..'), join(media, 'linkdir'))
+  mkdirSync(join(media, '.tmp'), { recursive: true })
+  writeFileSync(join(media, '.tmp', 'scratch.txt'), 'TOP SECRET scratch\n')
+  const paths = [
+    '/media/../etc/passwd',
+    '/media/../../../../etc/passwd',
+    '/media/%2e%2e/%2e%2e/%2e%2e/etc/passwd',
+    '/media/..%2f..%2f..%2f..%2fetc%2fpasswd',
+    '/media/%2e%2e%2f%2e%2e%2f%2e%2e%2fetc%2fpasswd',
+    '/media/docs/link.txt',
+    '/media/linkdir/secret.txt',
+    '/media/.tmp/scratch.txt',
+    '/media/%2etmp/scratch.txt',
+    '/media/docs/..%2f.tmp/scratch.txt'
+  ]
+  for (const path of paths) {
+    const res = await raw(s.origin, path)
+    t.not(res.status, 200, `${path}: ${res.status}`)
+    t.notMatch(res.text, /TOP SECRET|root:x:0/, `${path}: no byte of what lies outside`)
+  }
+})
+
+t.test('a private file: the app checks the signature and answers X-Accel-Redirect; nginx sends it; a forged signature is the app\'s 403', async (t) => {
+  const s = await setup(t)
+  if (s === undefined) return
+  const stored = await upload(s.origin, '/secret', [{ name: 'file', filename: 'contract.pdf', content: PDF }])
+  t.equal(stored.status, 201, JSON.stringify(stored.json))
+  const url = stored.json.url as string
+  const viaNginx = await get(`${s.origin}${url}`)
+  t.equal(viaNginx.status, 200)
+  t.ok(viaNginx.body.equals(PDF), 'the file, sent by nginx')
+  t.equal(viaNginx.headers['content-type'], 'application/pdf')
+  t.equal(viaNginx.headers['cache-control'], 'private, no-store', 'the app\'s Cache-Control, once')
+  t.equal(viaNginx.headers['x-content-type-options'], 'nosniff')
+  t.equal(viaNginx.headers['content-security-policy'], "default-src 'none'; sandbox")
+  t.notOk('x-accel-redirect' in viaNginx.headers, 'nginx does not pass the header on')
+
+  const fromApp = await get(`${s.appOrigin}${url}`)
+  t.equal(fromApp.status, 200)
+  t.equal(fromApp.headers['x-accel-redirect'], `/_fastify-media/private/${stored.json.file as string}`)
+  t.equal(fromApp.body.length, 0, 'the app sends no byte of the file')
+
+  const forgedUrl = url.replace(/signature=[^&]+/, 'signature=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA')
+  t.not(forgedUrl, url)
+  const forged = await get(`${s.origin}${forgedUrl}`)
+  t.equal(forged.status, 403)
+  t.equal(JSON.parse(forged.body.toString()).code, 'FST_MEDIA_BAD_SIGNATURE')
+  const internal = await get(`${s.origin}/_fastify-media/private/${stored.json.file as string}`)
+  t.equal(internal.status, 404, 'the internal location is not reachable from outside')
+  t.notOk(internal.body.includes(PDF), 'not a byte of it')
+})
+
+/** A request whose first file has been stored, while its last part is still on its way; `finish` sends the rest. */
+async function heldUpload (s: Setup, last: { name: string, filename: string, content: Buffer | string }): Promise<{ finish: () => Promise<{ status: number, json: Record<string, unknown> }> }> {
+  const storage = s.app.media.config.storages.get('default')!
+  const save = storage.save.bind(storage)
+  let stored!: () => void
+  const firstStored = new Promise<void>((resolve) => { stored = resolve })
+  storage.save = async (...args: Parameters<typeof save>) => {
+    const name = await save(...args)
+    if (name === 'held/first.pdf') stored()
+    return name
+  }
+  t.teardown(() => { storage.save = save })
+  const head = Buffer.concat([partHead('held', 'first.pdf', 'application/pdf'), PDF, PART_END, partHead(last.name, last.filename)])
+  let release!: () => void
+  const rest = new Promise<void>((resolve) => { release = resolve })
+  async function * stream (): AsyncGenerator<Buffer> {
+    yield head
+    await rest
+    yield Buffer.concat([Buffer.from(last.content), PART_END, CLOSING])
+  }
+  const pending = request(`${s.origin}/upload`, { method: 'POST', headers: { 'content-type': `multipart/form-data; boundary=${BOUNDARY}` }, body: Readable.from(stream()) })
+  await within(firstStored, 'the first file stored')
+  return {
+    finish: async () => {
+      release()
+      const res = await pending
+      return { status: res.statusCode, json: await res.body.json() as Record<string, unknown> }
+    }
+  }
+}
+
+t.test('staged: a file of a request still running is not on disk under its name, and nginx does not send it', async (t) => {
+  const s = await setup(t)
+  if (s === undefined) return
+  const held = await heldUpload(s, { name: 'more', filename: 'm.pdf', content: PDF })
+  t.equal((await get(`${s.origin}/media/held/first.pdf`)).status, 404, 'not served while the request runs')
+  t.notOk(filesUnder(join(s.dir, 'media')).includes('held/first.pdf'), 'not under its name on disk')
+  const done = await held.finish()
+  t.equal(done.status, 201, JSON.stringify(done.json))
+  const served = await get(`${s.origin}/media/held/first.pdf`)
+  t.equal(served.status, 200, 'served once the request committed')
+  t.ok(served.body.equals(PDF))
+})
+
+t.test('staged: the files of a refused request are never sent, and nothing of it is left', async (t) => {
+  const s = await setup(t)
+  if (s === undefined) return
+  const held = await heldUpload(s, { name: 'more', filename: 'm.pdf', content: '<html>not a pdf</html>' })
+  t.equal((await get(`${s.origin}/media/held/first.pdf`)).status, 404)
+  const done = await held.finish()
+  t.equal(done.status, 400, JSON.stringify(done.json))
+  t.equal(done.json.code, 'FST_MEDIA_INVALID_TYPE')
+  t.equal((await get(`${s.origin}/media/held/first.pdf`)).status, 404, 'never served')
+  t.same(filesUnder(join(s.dir, 'media')).filter((path) => !path.startsWith('.')), [], 'nothing under a name')
+})
