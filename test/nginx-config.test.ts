@@ -1,0 +1,155 @@
+// `fastify-media nginx` and `serve: 'x-accel'` without a running nginx: what the config holds for each kind of
+// storage, the CLI's answers, and the x-accel route's refusals (test/nginx.test.ts runs the config in nginx).
+import t from 'tap'
+import Fastify from 'fastify'
+import { existsSync, readFileSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { Readable } from 'node:stream'
+import fastifyMedia, { Disk, FileField, FileSystemStorage, type FastifyMediaOptions } from '../lib/index.js'
+import { main } from '../lib/cli/main.js'
+import { nginxConfig } from '../lib/nginx/config.js'
+import { MapDriver } from './drivers/map-driver.js'
+import { FIXTURES, tempDir, type Tap } from './helpers.js'
+import { BOUNDARY, CLOSING, PART_END, partHead, within } from './http-helpers.js'
+import { NGINX, testConfig } from './nginx-server.js'
+
+const KEY = 'nginx-config-test-signing-key-0123'
+const PDF = readFileSync(join(FIXTURES, 'fixture-minimal.pdf'))
+
+async function configOf (t: Tap, options: FastifyMediaOptions, upstream = '127.0.0.1:3000'): Promise<string> {
+  const app = Fastify()
+  t.teardown(async () => await app.close())
+  await app.register(fastifyMedia, { baseDir: tempDir(t), signingKey: KEY, ...options })
+  return nginxConfig(app.media.config, { upstream })
+}
+
+/** nginx -t of a fragment, where nginx is installed (test/nginx.test.ts fails under CI without it). */
+function passesNginxTest (t: Tap, fragment: string): void {
+  if (!existsSync(NGINX)) return
+  const checked = testConfig(t, fragment)
+  t.equal(checked.status, 0, checked.output)
+  t.notMatch(checked.output, /\[(warn|emerg)\]/)
+}
+
+t.test('a public storage that is not staged: served by nginx, with a warning that files show before their request commits', async (t) => {
+  const config = await configOf(t, { static: false })
+  t.match(config, /^# WARNING: media \(the default storage\) is not staged: .*\n# its request commits, and nginx serves it then\. Give the storage `staged: true`/m)
+  t.match(config, /location \^~ \/media\/ \{/)
+  t.notMatch(config, /location \^~ \/static\//, 'static: false: no static location')
+  passesNginxTest(t, config)
+})
+
+t.test('a private storage without x-accel is left to the app; a storage not on disk too', async (t) => {
+  const config = await configOf(t, {
+    static: false,
+    storages: {
+      vault: new FileSystemStorage({ location: 'vault', baseUrl: '/vault/', public: false }),
+      files: new Disk(new MapDriver(), { baseUrl: '/files/' })
+    }
+  })
+  t.match(config, /^# storages\.vault: private, streamed by the app at \/vault\/ \(serve: 'x-accel' lets nginx send the bytes\)$/m)
+  t.match(config, /^# storages\.files: not on disk, streamed by the app$/m)
+  t.notMatch(config, /location \^~ \/vault\//, 'no location of its own: the app answers it')
+  t.notMatch(config, /_fastify-media/, 'no internal location')
+  passesNginxTest(t, config)
+})
+
+t.test('static.cors: false sends no Access-Control-Allow-Origin; the upstream is the one given', async (t) => {
+  const config = await configOf(t, { media: false, static: { dirs: [], cors: false } }, 'unix:/run/app.sock')
+  t.match(config, /location \^~ \/static\/ \{/)
+  t.notMatch(config, /Access-Control-Allow-Origin/)
+  t.match(config, /proxy_pass http:\/\/unix:\/run\/app\.sock;/)
+  passesNginxTest(t, config)
+})
+
+t.test('a public x-accel storage: an internal location that keeps the app\'s Cache-Control', async (t) => {
+  const config = await configOf(t, { static: false, media: false, storages: { pub: new FileSystemStorage({ location: 'pub', baseUrl: '/pub/', serve: 'x-accel' }) } })
+  const start = config.indexOf('location ^~ /_fastify-media/pub/ {\n  internal;')
+  t.ok(start >= 0, 'an internal location for the storage')
+  const internal = config.slice(start, config.indexOf('\n}\n', start))
+  t.match(internal, /add_header x-content-type-options "nosniff" always;/)
+  t.notMatch(internal, /cache-control/i, 'Cache-Control is the app\'s answer\'s, not added twice')
+  t.notMatch(config, /location \^~ \/pub\//, 'its URLs go to the app, which decides')
+  passesNginxTest(t, config)
+})
+
+t.test('FileSystemStorage: serve takes true or \'x-accel\', staged a boolean', async (t) => {
+  t.throws(() => new FileSystemStorage({ location: 'x', serve: 'nginx' as 'x-accel' }), { code: 'FST_MEDIA_INVALID_OPTION', message: /^FileSystemStorage\.serve: must be true or 'x-accel', not "nginx"/ })
+  t.throws(() => new FileSystemStorage({ location: 'x', serve: false as true }), { code: 'FST_MEDIA_INVALID_OPTION', message: /^FileSystemStorage\.serve: / })
+  t.throws(() => new FileSystemStorage({ location: 'x', staged: 'yes' as unknown as boolean }), { code: 'FST_MEDIA_INVALID_OPTION', message: /^FileSystemStorage\.staged: must be true or false/ })
+})
+
+t.test('the x-accel route: a dot path, a name that leaves the root and a file of a request still running are 404, with no X-Accel-Redirect', async (t) => {
+  const dir = tempDir(t)
+  const storage = new FileSystemStorage({ location: 'pub', baseUrl: '/pub/', serve: 'x-accel' })
+  const app = Fastify()
+  t.teardown(async () => await app.close())
+  await app.register(fastifyMedia, { baseDir: dir, static: false, media: false, storages: { pub: storage } })
+  const Doc = app.media.model('doc', {
+    doc: FileField({ storage: 'pub', uploadTo: () => 'held/a.pdf', accept: ['application/pdf'] }),
+    more: FileField({ storage: 'pub', uploadTo: 'more/', accept: ['application/pdf'], required: false })
+  })
+  app.post('/upload', { upload: Doc }, async (request, reply) => reply.code(201).send(request.uploads))
+  await app.ready()
+
+  for (const url of ['/pub/.tmp/x.pdf', '/pub/a/.hidden', '/pub/%2e%2e/x.pdf', '/pub/']) {
+    const res = await app.inject({ url })
+    t.equal(res.statusCode, 404, url)
+    t.notOk('x-accel-redirect' in res.headers, `${url}: not handed to nginx`)
+  }
+  const ok = await app.inject({ url: '/pub/docs/r%20x.pdf' })
+  t.equal(ok.headers['x-accel-redirect'], '/_fastify-media/pub/docs/r%20x.pdf', 'handed over, encoded')
+  t.equal(ok.headers['content-type'], 'application/pdf')
+
+  // a request whose file is stored under its name while its request has not committed
+  const save = storage.save.bind(storage)
+  let stored!: () => void
+  const firstStored = new Promise<void>((resolve) => { stored = resolve })
+  storage.save = async (...args: Parameters<typeof save>) => {
+    const name = await save(...args)
+    if (name === 'held/a.pdf') stored()
+    return name
+  }
+  let release!: () => void
+  const rest = new Promise<void>((resolve) => { release = resolve })
+  async function * payload (): AsyncGenerator<Buffer> {
+    // the next part's head ends the first file: it is stored while the request waits for the rest
+    yield Buffer.concat([partHead('doc', 'a.pdf', 'application/pdf'), PDF, PART_END, partHead('more', 'm.pdf', 'application/pdf')])
+    await rest
+    yield Buffer.concat([PDF, PART_END, CLOSING])
+  }
+  const upload = app.inject({ method: 'POST', url: '/upload', headers: { 'content-type': `multipart/form-data; boundary=${BOUNDARY}` }, payload: Readable.from(payload()) })
+  await within(firstStored, 'the file stored')
+  const pending = await app.inject({ url: '/pub/held/a.pdf' })
+  t.equal(pending.statusCode, 404, 'not handed over while its request runs')
+  release()
+  t.equal((await upload).statusCode, 201)
+  t.equal((await app.inject({ url: '/pub/held/a.pdf' })).headers['x-accel-redirect'], '/_fastify-media/pub/held/a.pdf', 'handed over once committed')
+})
+
+t.test('fastify-media nginx: the config on stdout, warnings on stderr, usage errors exit 2', async (t) => {
+  const dir = tempDir(t)
+  process.env.CLI_APP_DIR = dir
+  t.teardown(() => { delete process.env.CLI_APP_DIR })
+  const run = async (...argv: string[]) => {
+    const out: string[] = []
+    const err: string[] = []
+    const code = await main(argv, { out: (line) => out.push(line), err: (line) => err.push(line) })
+    return { code, out: out.join('\n'), err: err.join('\n') }
+  }
+  const staged = await run('nginx', join('test', 'fixtures', 'cli-apps', 'nginx-app.mjs'), '--upstream', '[::1]:8080')
+  t.equal(staged.code, 0, staged.err)
+  t.match(staged.out, /proxy_pass http:\/\/\[::1\]:8080;/)
+  t.equal(staged.err, '')
+  // the sweep tests' app: the default storage, not staged
+  writeFileSync(join(dir, 'referenced.json'), '[]')
+  const unstaged = await run('nginx', join('test', 'fixtures', 'cli-apps', 'sweep.mjs'))
+  t.equal(unstaged.code, 0, unstaged.err)
+  t.match(unstaged.out, /proxy_pass http:\/\/127\.0\.0\.1:3000;/, 'the default upstream')
+  t.match(unstaged.err, /^fastify-media: WARNING: media \(the default storage\) is not staged/)
+  for (const argv of [['nginx'], ['nginx', 'a.mjs', 'b.mjs'], ['nginx', 'app.mjs', '--upstream', 'http://x:1'], ['nginx', 'app.mjs', '--upstream', 'localhost']]) {
+    const res = await run(...argv)
+    t.equal(res.code, 2, argv.join(' '))
+    t.match(res.err, /Usage: fastify-media <command>/)
+  }
+})
