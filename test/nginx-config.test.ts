@@ -20,7 +20,7 @@ async function configOf (t: Tap, options: FastifyMediaOptions, upstream = '127.0
   const app = Fastify()
   t.teardown(async () => await app.close())
   await app.register(fastifyMedia, { baseDir: tempDir(t), signingKey: KEY, ...options })
-  return nginxConfig(app.media.config, { upstream })
+  return nginxConfig(app.media.config, { upstream }).text
 }
 
 /** nginx -t of a fragment, where nginx is installed (test/nginx.test.ts fails under CI without it). */
@@ -33,7 +33,8 @@ function passesNginxTest (t: Tap, fragment: string): void {
 
 t.test('a public storage that is not staged: served by nginx, with a warning that files show before their request commits', async (t) => {
   const config = await configOf(t, { static: false })
-  t.match(config, /^# WARNING: media \(the default storage\) is not staged: .*\n# its request commits, and nginx serves it then\. Give the storage `staged: true`/m)
+  t.match(config.replace(/\n# (?!WARNING)/g, ' '), /^# WARNING: media \(the default storage\) is not staged: a file is on disk under its name from the moment it is stored, before its request commits, and nginx serves it then\. Give the storage `staged: true` \(README, Behind nginx\)\.$/m)
+  t.ok(config.split('\n').filter((line) => line.startsWith('#')).every((line) => line.length <= 110), 'comments wrapped')
   t.match(config, /location \^~ \/media\/ \{/)
   t.notMatch(config, /location \^~ \/static\//, 'static: false: no static location')
   passesNginxTest(t, config)
@@ -146,7 +147,7 @@ t.test('fastify-media nginx: the config on stdout, warnings on stderr, usage err
   const unstaged = await run('nginx', join('test', 'fixtures', 'cli-apps', 'sweep.mjs'))
   t.equal(unstaged.code, 0, unstaged.err)
   t.match(unstaged.out, /proxy_pass http:\/\/127\.0\.0\.1:3000;/, 'the default upstream')
-  t.match(unstaged.err, /^fastify-media: WARNING: media \(the default storage\) is not staged/)
+  t.equal(unstaged.err, 'fastify-media: warning: media (the default storage) is not staged: a file is on disk under its name from the moment it is stored, before its request commits, and nginx serves it then. Give the storage `staged: true` (README, Behind nginx).')
   for (const argv of [['nginx'], ['nginx', 'a.mjs', 'b.mjs'], ['nginx', 'app.mjs', '--upstream', 'http://x:1'], ['nginx', 'app.mjs', '--upstream', 'localhost']]) {
     const res = await run(...argv)
     t.equal(res.code, 2, argv.join(' '))

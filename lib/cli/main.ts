@@ -140,9 +140,9 @@ async function nginxCommand (args: string[], io: Io): Promise<number> {
   const upstream = values.upstream ?? '127.0.0.1:3000'
   if (!/^(unix:\/\S+|[\w.-]+:\d+|\[[\da-f:]+\]:\d+)$/i.test(upstream)) throw new UsageError(`--upstream takes host:port or unix:/path, not "${upstream}"`)
   return await withApp('nginx', positionals[0] as string, values.timeout, async ({ media }) => {
-    const config = nginxConfig(media.config, { upstream })
-    io.out(config)
-    for (const line of config.split('\n').filter((line) => line.startsWith('# WARNING: '))) io.err(`fastify-media: ${line.slice(2)}`)
+    const { text, warnings } = nginxConfig(media.config, { upstream })
+    io.out(text)
+    for (const warning of warnings) io.err(`fastify-media: warning: ${warning}`)
     return 0
   })
 }
