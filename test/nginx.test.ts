@@ -192,6 +192,9 @@ t.test('a private file: the app checks the signature and answers X-Accel-Redirec
   t.equal(viaNginx.headers['x-content-type-options'], 'nosniff')
   t.equal(viaNginx.headers['content-security-policy'], "default-src 'none'; sandbox")
   t.notOk('x-accel-redirect' in viaNginx.headers, 'nginx does not pass the header on')
+  const range = await get(`${s.origin}${url}`, { range: 'bytes=0-3' })
+  t.equal(range.status, 206, 'nginx answers a Range itself')
+  t.equal(range.body.toString(), '%PDF')
 
   const fromApp = await get(`${s.appOrigin}${url}`)
   t.equal(fromApp.status, 200)
