@@ -40,7 +40,7 @@ t.test('a public storage that is not staged: served by nginx, with a warning tha
   passesNginxTest(t, config)
 })
 
-t.test('a private storage without x-accel is left to the app; a storage not on disk too', async (t) => {
+t.test('a private storage without x-accel is streamed by the app, its internal location ready for x-accel; a storage not on disk is the app\'s', async (t) => {
   const config = await configOf(t, {
     static: false,
     storages: {
@@ -48,10 +48,11 @@ t.test('a private storage without x-accel is left to the app; a storage not on d
       files: new Disk(new MapDriver(), { baseUrl: '/files/' })
     }
   })
-  t.match(config, /^# storages\.vault: private, streamed by the app at \/vault\/ \(serve: 'x-accel' lets nginx send the bytes\)$/m)
+  t.match(config, /^# storages\.vault: private, streamed by the app at \/vault\/; with serve: 'x-accel' nginx sends it from here$/m)
+  t.match(config, /location \^~ \/_fastify-media\/vault\/ \{\n {2}internal;/, 'an internal location for the private storage')
   t.match(config, /^# storages\.files: not on disk, streamed by the app$/m)
-  t.notMatch(config, /location \^~ \/vault\//, 'no location of its own: the app answers it')
-  t.notMatch(config, /_fastify-media/, 'no internal location')
+  t.notMatch(config, /location \^~ \/vault\//, 'no public location: the app answers its URLs')
+  t.notMatch(config, /_fastify-media\/files/, 'none for a storage not on disk')
   passesNginxTest(t, config)
 })
 
@@ -142,6 +143,14 @@ t.test('fastify-media nginx: the config on stdout, warnings on stderr, usage err
   t.equal(staged.code, 0, staged.err)
   t.match(staged.out, /proxy_pass http:\/\/\[::1\]:8080;/)
   t.equal(staged.err, '')
+  t.notMatch(staged.out, /brotli_static/, 'no .br without --brotli: Debian\'s nginx would refuse the directive')
+  const brotli = await run('nginx', join('test', 'fixtures', 'cli-apps', 'nginx-app.mjs'), '--brotli')
+  t.match(brotli.out, /location \^~ \/static\/ \{\n(.*\n)*? {2}brotli_static on;\n {2}gzip_static on;/, '--brotli: the .br files for brotli clients')
+  if (existsSync(NGINX)) {
+    const refused = testConfig(t, brotli.out)
+    t.not(refused.status, 0, 'Debian\'s nginx, without ngx_brotli, refuses it (README)')
+    t.match(refused.output, /unknown directive "brotli_static"/)
+  }
   // the sweep tests' app: the default storage, not staged
   writeFileSync(join(dir, 'referenced.json'), '[]')
   const unstaged = await run('nginx', join('test', 'fixtures', 'cli-apps', 'sweep.mjs'))

@@ -32,6 +32,7 @@ Commands:
   nginx <app-module>           print an nginx config fragment (for a server { } block) that serves
                                static.root and public media from disk and proxies the rest to the app
       --upstream <host:port>   where the app listens (default 127.0.0.1:3000; unix:/path for a socket)
+      --brotli                 the nginx has ngx_brotli: send the .br files too
   All take --timeout <ms>: how long loading the app may take (default 5000).
   help                         show this help
   version                      show the version
@@ -134,13 +135,13 @@ async function nginxCommand (args: string[], io: Io): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
-    options: { upstream: { type: 'string' }, timeout: { type: 'string' } }
+    options: { upstream: { type: 'string' }, brotli: { type: 'boolean' }, timeout: { type: 'string' } }
   })
   if (positionals.length !== 1) throw new UsageError('nginx takes one <app-module>')
   const upstream = values.upstream ?? '127.0.0.1:3000'
   if (!/^(unix:\/\S+|[\w.-]+:\d+|\[[\da-f:]+\]:\d+)$/i.test(upstream)) throw new UsageError(`--upstream takes host:port or unix:/path, not "${upstream}"`)
   return await withApp('nginx', positionals[0] as string, values.timeout, async ({ media }) => {
-    const { text, warnings } = nginxConfig(media.config, { upstream })
+    const { text, warnings } = nginxConfig(media.config, { upstream, brotli: values.brotli === true })
     io.out(text)
     for (const warning of warnings) io.err(`fastify-media: warning: ${warning}`)
     return 0

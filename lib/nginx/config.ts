@@ -7,6 +7,8 @@ import { addHeaders, inlineExtensions, mediaTypes, quote, safeHeaders, staticTyp
 export interface NginxOptions {
   /** Where the app listens, as nginx's proxy_pass takes it: `127.0.0.1:3000`, `unix:/run/app.sock`. */
   upstream: string
+  /** The nginx that reads the config has ngx_brotli: send the `.br` files to brotli clients. */
+  brotli?: boolean
 }
 
 // Short, as our static route's: a name that is not hashed may get other bytes at the next deploy.
@@ -20,7 +22,7 @@ const HASHED = '"\\.[0-9a-f]{12}(\\.[^./]+)?$"'
  * sends static files and public media from disk with the headers our routes send, and hands everything else,
  * private files included, to the app.
  */
-export function nginxConfig (config: MediaConfig, { upstream }: NginxOptions): { text: string, warnings: string[] } {
+export function nginxConfig (config: MediaConfig, { upstream, brotli = false }: NginxOptions): { text: string, warnings: string[] } {
   const served = servedStorages(config.storages, config.baseDir)
   const warnings = served.flatMap(({ storageName, storage, location, xAccel, staged }) =>
     location !== undefined && storage.public && !xAccel && !staged
@@ -35,7 +37,7 @@ export function nginxConfig (config: MediaConfig, { upstream }: NginxOptions): {
     'proxy_request_buffering off;',
     ''
   ]
-  if (config.static !== false) lines.push(...staticLocation(config.static.url, config.static.root, config.static.cors), '')
+  if (config.static !== false) lines.push(...staticLocation(config.static.url, config.static.root, config.static.cors, brotli), '')
   for (const warning of warnings) lines.push(...comment(`WARNING: ${warning}`), '')
   for (const storage of served) lines.push(...storageLocations(storage), '')
   lines.push(
@@ -69,19 +71,22 @@ function comment (text: string): string[] {
   return [...lines, line]
 }
 
-function staticLocation (url: string, root: string, cors: string | false): string[] {
+function staticLocation (url: string, root: string, cors: string | false, brotli: boolean): string[] {
   const headers = (cacheControl: string): Record<string, string> => ({
     'Cache-Control': cacheControl,
     ...(cors === false ? {} : { 'Access-Control-Allow-Origin': cors })
   })
   return [
     `# static files from static.root (collectstatic): hashed names are immutable, others kept ${SHORT.split('=')[1] as string} s`,
-    '# Debian\'s nginx has no brotli module, so the .br files are not used: gzip_static sends .gz to gzip clients.',
-    '# With ngx_brotli loaded, add `brotli_static on;` below.',
+    ...brotli
+      ? ['# .br files to brotli clients (ngx_brotli), .gz files to gzip clients']
+      : ['# Debian\'s nginx has no brotli module, so the .br files are not used: gzip_static sends .gz to gzip clients.',
+          '# With ngx_brotli loaded, generate with --brotli.'],
     `location ^~ ${url} {`,
     `  alias ${quote(root + '/')};`,
     ...hidden('  '),
     ...staticTypes('  '),
+    ...brotli ? ['  brotli_static on;'] : [],
     '  gzip_static on;',
     '  gzip_vary on;',
     ...addHeaders(headers(SHORT), '  '),
@@ -96,9 +101,11 @@ function storageLocations ({ storageName, storage, baseUrl, location, xAccel }: 
   const label = labelOf(storageName)
   if (location === undefined) return [`# ${label}: not on disk, streamed by the app`]
   const lines: string[] = []
-  if (xAccel) {
+  if (xAccel || !storage.public) {
     lines.push(
-      `# ${label}: the app checks each request at ${baseUrl}, then nginx sends the file from here (X-Accel-Redirect)`,
+      xAccel
+        ? `# ${label}: the app checks each request at ${baseUrl}, then nginx sends the file from here (X-Accel-Redirect)`
+        : `# ${label}: private, streamed by the app at ${baseUrl}; with serve: 'x-accel' nginx sends it from here`,
       `location ^~ ${xAccelPrefix(storageName)} {`,
       '  internal;',
       ...disk(location, '  '),
@@ -108,7 +115,6 @@ function storageLocations ({ storageName, storage, baseUrl, location, xAccel }: 
     )
     return lines
   }
-  if (!storage.public) return [`# ${label}: private, streamed by the app at ${baseUrl} (serve: 'x-accel' lets nginx send the bytes)`]
   const inline = inlineExtensions()
   const headers = safeHeaders({ signed: false })
   lines.push(
