@@ -1,5 +1,5 @@
 // Hostile storage situations: a planted symlink, a race for one name, a disk that refuses the write.
-import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs'
+import { mkdirSync, readFileSync, renameSync, symlinkSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
 import { filesUnder, tempDir } from '../helpers.js'
@@ -44,6 +44,20 @@ t.test('a symlinked directory that leads out of the root is refused: 500 FST_MED
   const res = await post(server, form([{ name: 'doc', filename: 'x.png', content: PNG }]))
   await assertRefused(t, server, res, 500, 'FST_MEDIA_STORAGE', ['media/docs'])
   t.same(filesUnder(outside), [], 'nothing outside the root')
+})
+
+t.test('a directory an earlier save verified, swapped for a symlink out of the root before the next save: refused, nothing written outside', async (t) => {
+  const server = await startServer(t)
+  // the first save makes docs/ and checks it: any check this process remembers would be about that directory
+  const first = await post(server, form([{ name: 'doc', filename: 'a.png', content: PNG }]))
+  t.equal(first.status, 201)
+  t.equal(safeJson(first.body).doc.name, 'docs/a.png')
+  const outside = tempDir(t)
+  renameSync(join(server.roots.media, 'docs'), join(server.roots.media, 'moved'))
+  symlinkSync(outside, join(server.roots.media, 'docs'))
+  const res = await post(server, form([{ name: 'doc', filename: 'b.png', content: PNG }]))
+  await assertRefused(t, server, res, 500, 'FST_MEDIA_STORAGE', ['media/docs', 'media/moved/a.png'])
+  t.same(filesUnder(outside), [], 'nothing written through the link')
 })
 
 t.test('two concurrent uploads of one name get two names and both files are whole', async (t) => {
