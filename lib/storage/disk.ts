@@ -3,7 +3,7 @@ import { resolve } from 'node:path'
 import { Readable } from 'node:stream'
 import { FST_MEDIA_FILE_NOT_FOUND, FST_MEDIA_INVALID_NAME, FST_MEDIA_INVALID_OPTION, FST_MEDIA_STORAGE } from '../errors.js'
 import { typeForName } from '../mime.js'
-import type { ByteRange, CopyOptions, ListOptions, ReadOptions, StorageDriver, WriteOptions } from './driver.js'
+import type { ByteRange, CopyOptions, ListOptions, MultipartDriver, ReadOptions, StorageDriver, UnfinishedUpload, WriteOptions } from './driver.js'
 import { readAhead, tracked } from './content.js'
 import type { Content, FileStat, SaveOptions, ServedFiles, Storage, StorageContext, UrlOptions } from './storage.js'
 import { urlPath } from './url-path.js'
@@ -457,6 +457,21 @@ export class Disk<U extends string | Promise<string> = string | Promise<string>>
    */
   isClaimed (name: string): boolean {
     return this.#writing.has(name) || this.#staged.has(name)
+  }
+
+  /**
+   * A page of the driver's multipart uploads neither completed nor aborted, or undefined when it has no such
+   * uploads. For the sweep, with `abortUnfinished`.
+   */
+  async listUnfinished (options: { cursor?: string, limit: number }): Promise<{ uploads: UnfinishedUpload[], cursor?: string } | undefined> {
+    const list = this.driver.multipart?.listUnfinished
+    if (list === undefined) return undefined
+    return await list.call(this.driver.multipart, options).catch((err: unknown) => { throw this.#wrap(err, 'list') })
+  }
+
+  async abortUnfinished ({ key, uploadId }: UnfinishedUpload): Promise<void> {
+    // called only with what listUnfinished gave: the driver has multipart uploads
+    await (this.driver.multipart as MultipartDriver).abort(key, uploadId).catch((err: unknown) => { throw this.#wrap(err, 'delete') })
   }
 
   /** Removes a file of the plugin's own prefixes (a sweep's): no name rules, it was listed from there. */

@@ -80,6 +80,18 @@ export interface MultipartDriver {
   complete: (key: string, uploadId: string, parts: UploadedPart[]) => Promise<void>
   /** Drops the upload and its parts; resolves as well when there was none. */
   abort: (key: string, uploadId: string) => Promise<void>
+  /**
+   * A page of the uploads started and neither completed nor aborted (S3's ListMultipartUploads), in key
+   * order, from after `cursor`; the next page's cursor while there is one. For the sweep.
+   */
+  listUnfinished?: (options: { cursor?: string, limit: number }) => Promise<{ uploads: UnfinishedUpload[], cursor?: string }>
+}
+
+/** A multipart upload neither completed nor aborted. */
+export interface UnfinishedUpload {
+  key: string
+  uploadId: string
+  initiated: Date
 }
 
 /** What a storage's resumable uploads are kept with. */
