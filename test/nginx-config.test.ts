@@ -8,6 +8,7 @@ import { Readable } from 'node:stream'
 import fastifyMedia, { Disk, FileField, FileSystemStorage, type FastifyMediaOptions } from '../lib/index.js'
 import { main } from '../lib/cli/main.js'
 import { nginxConfig } from '../lib/nginx/config.js'
+import { DirDriver } from './drivers/dir-driver.js'
 import { MapDriver } from './drivers/map-driver.js'
 import { FIXTURES, tempDir, type Tap } from './helpers.js'
 import { BOUNDARY, CLOSING, PART_END, partHead, within } from './http-helpers.js'
@@ -162,4 +163,11 @@ t.test('fastify-media nginx: the config on stdout, warnings on stderr, usage err
     t.equal(res.code, 2, argv.join(' '))
     t.match(res.err, /Usage: fastify-media <command>/)
   }
+})
+
+t.test('Disk: serve: \'x-accel\' needs a driver with a location (nginx sends the files from a directory); serve takes a boolean or \'x-accel\'', async (t) => {
+  t.throws(() => new Disk(new MapDriver(), { baseUrl: '/files/', serve: 'x-accel' }), { code: 'FST_MEDIA_INVALID_OPTION', message: /^Disk\.serve: 'x-accel' needs a driver with a location/ })
+  t.throws(() => new Disk(new MapDriver(), { serve: 'nginx' as 'x-accel' }), { code: 'FST_MEDIA_INVALID_OPTION', message: /^Disk\.serve: must be true, false or 'x-accel', not "nginx"/ })
+  const config = await configOf(t, { static: false, media: false, storages: { files: new Disk(new DirDriver('files'), { baseUrl: '/files/', serve: 'x-accel' }) } })
+  t.match(config, /location \^~ \/_fastify-media\/files\/ \{\n {2}internal;/, 'a driver with a location: its internal location')
 })
