@@ -19,6 +19,8 @@ const PDF = readFileSync(join(FIXTURES, 'fixture-minimal.pdf'))
 const PNG = readFileSync(join(FIXTURES, 'fixture.png'))
 // the headers that make a stored file safe to serve, and what it is served as
 const SAFE = ['content-type', 'x-content-type-options', 'content-security-policy', 'cross-origin-resource-policy', 'cache-control', 'content-disposition']
+// what each server says of itself, the connection and the validators (their formats differ: send's ETag is not nginx's)
+const TRANSPORT = ['date', 'server', 'connection', 'keep-alive', 'content-length', 'transfer-encoding', 'etag', 'last-modified', 'accept-ranges']
 
 interface Setup {
   dir: string
@@ -72,7 +74,8 @@ async function upload (origin: string, path: string, parts: Array<{ name: string
 async function raw (origin: string, path: string): Promise<{ status: number, text: string }> {
   const { port } = new URL(origin)
   const socket = connect(Number(port), '127.0.0.1')
-  socket.end(`GET ${path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n`)
+  // not end(): a Node server drops a request whose client half-closed before the answer; Connection: close ends it
+  socket.write(`GET ${path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n`)
   const chunks: Buffer[] = []
   for await (const chunk of socket) chunks.push(chunk as Buffer)
   const text = Buffer.concat(chunks).toString('latin1')
@@ -145,6 +148,10 @@ t.test('uploaded files are sent by nginx with the headers of the app\'s media ro
     t.equal(viaNginx.status, 200)
     t.ok(viaNginx.body.equals(Buffer.from(file.content)), `${name}: the bytes uploaded`)
     for (const header of SAFE) t.equal(viaNginx.headers[header], fromApp.headers[header], `${name}: ${header} ${String(fromApp.headers[header])}`)
+    // and no header of either answer is missing from the other, but the connection's and the validators'
+    const names = (headers: Record<string, string>): string[] => Object.keys(headers).filter((header) => !TRANSPORT.includes(header)).sort()
+    t.same(names(viaNginx.headers), names(fromApp.headers), `${name}: the same headers`)
+    for (const validator of ['etag', 'last-modified', 'accept-ranges']) t.ok(validator in viaNginx.headers, `${name}: nginx sends ${validator} too`)
   }
 })
 
@@ -175,6 +182,22 @@ t.test('traversal, encoded traversal, dot paths and a planted symlink never reac
     const res = await raw(s.origin, path)
     t.not(res.status, 200, `${path}: ${res.status}`)
     t.notMatch(res.text, /TOP SECRET|root:x:0/, `${path}: no byte of what lies outside`)
+  }
+})
+
+t.test('a directory\'s URL gets the app\'s answer through nginx: no listing, no index file', async (t) => {
+  const s = await setup(t)
+  if (s === undefined) return
+  const stored = await upload(s.origin, '/upload', [{ name: 'doc', filename: 'r.pdf', content: PDF }])
+  t.equal(stored.status, 201, JSON.stringify(stored.json))
+  // an index file the app itself saved (uploads are never named .html): nginx's `index` would send it for docs/
+  await s.app.media.storage().save('docs/index.html', Buffer.from('<h1>an index</h1>'))
+  for (const path of ['/media/', '/media/docs/', '/static/', '/static/css/']) {
+    const fromApp = await raw(s.appOrigin, path)
+    const viaNginx = await raw(s.origin, path)
+    t.ok(fromApp.status === 403 || fromApp.status === 404, `${path}: the app refuses it (${fromApp.status})`)
+    t.equal(viaNginx.status, fromApp.status, `${path}: nginx answers ${fromApp.status} too`)
+    t.notMatch(viaNginx.text, /an index|r\.pdf/, `${path}: nothing of what the directory holds`)
   }
 })
 

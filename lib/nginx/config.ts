@@ -84,7 +84,8 @@ function staticLocation (url: string, root: string, cors: string | false, brotli
           '# With ngx_brotli loaded, generate with --brotli.'],
     `location ^~ ${url} {`,
     `  alias ${quote(root + '/')};`,
-    ...hidden('  '),
+    // our static route has no directories: 404
+    ...unserved('  ', 404),
     ...staticTypes('  '),
     ...brotli ? ['  brotli_static on;'] : [],
     '  gzip_static on;',
@@ -108,7 +109,8 @@ function storageLocations ({ storageName, storage, baseUrl, location, xAccel }: 
         : `# ${label}: private, streamed by the app at ${baseUrl}; with serve: 'x-accel' nginx sends it from here`,
       `location ^~ ${xAccelPrefix(storageName)} {`,
       '  internal;',
-      ...disk(location, '  '),
+      // the app never redirects to a directory
+      ...disk(location, '  ', 404),
       // Content-Type, Content-Disposition and Cache-Control come from the app's answer (nginx keeps them)
       ...addHeaders(withoutCacheControl(safeHeaders({ signed: !storage.public })), '  '),
       '}'
@@ -120,7 +122,8 @@ function storageLocations ({ storageName, storage, baseUrl, location, xAccel }: 
   lines.push(
     `# ${label}: uploaded files, sent by nginx with the headers of the app's media route`,
     `location ^~ ${baseUrl} {`,
-    ...disk(location, '  '),
+    // @fastify/static's answer for a directory on our media route
+    ...disk(location, '  ', 403),
     ...mediaTypes('  '),
     ...addHeaders({ ...headers, 'Content-Disposition': 'attachment' }, '  '),
     `  location ~* "\\.(${inline.join('|')})$" {`,
@@ -131,15 +134,22 @@ function storageLocations ({ storageName, storage, baseUrl, location, xAccel }: 
   return lines
 }
 
-/** A directory nginx reads: through no symlink below it, and never a dot path (`.tmp/`, `.direct/`, dotfiles). */
-function disk (location: string, indent: string): string[] {
+/** A directory nginx reads: through no symlink below it, never a dot path, a directory's URL answered `directory`. */
+function disk (location: string, indent: string, directory: number): string[] {
   return [
     `${indent}alias ${quote(location + '/')};`,
     `${indent}disable_symlinks on ${quote(`from=${location}`)};`,
-    ...hidden(indent)
+    ...unserved(indent, directory)
   ]
 }
 
 const withoutCacheControl = ({ 'cache-control': _, ...rest }: Record<string, string>): Record<string, string> => rest
 
-const hidden = (indent: string): string[] => [`${indent}location ~ "/\\." { return 404; }`]
+/**
+ * Dot paths (`.tmp/`, `.direct/`, dotfiles) are 404, as on our routes. A URL ending in `/` gets our route's
+ * answer for a directory, never a listing nor nginx's `index` file (an `index.html` the app saved there).
+ */
+const unserved = (indent: string, directory: number): string[] => [
+  `${indent}location ~ "/\\." { return 404; }`,
+  `${indent}location ~ "/$" { return ${directory}; }`
+]
