@@ -22,6 +22,16 @@ const SAFE = ['content-type', 'x-content-type-options', 'content-security-policy
 // what each server says of itself, the connection and the validators (their formats differ: send's ETag is not nginx's)
 const TRANSPORT = ['date', 'server', 'connection', 'keep-alive', 'content-length', 'transfer-encoding', 'etag', 'last-modified', 'accept-ranges']
 
+// a file of each kind of answer: inline (PDF, PNG, UTF-8 text) and attachment (SVG)
+const FILES = [
+  { filename: 'r.pdf', content: PDF },
+  { filename: 'p.png', content: PNG },
+  { filename: 'notes.txt', content: 'plain text, UTF-8: é\n' },
+  { filename: 'd.svg', content: '<svg xmlns="http://www.w3.org/2000/svg"/>' }
+]
+
+const names = (headers: Record<string, string>): string[] => Object.keys(headers).filter((header) => !TRANSPORT.includes(header)).sort()
+
 interface Setup {
   dir: string
   app: FastifyInstance
@@ -131,13 +141,7 @@ t.test('an HTML file named x.png is refused at upload through nginx, as without 
 t.test('uploaded files are sent by nginx with the headers of the app\'s media route, header by header', async (t) => {
   const s = await setup(t)
   if (s === undefined) return
-  const files = [
-    { filename: 'r.pdf', content: PDF },
-    { filename: 'p.png', content: PNG },
-    { filename: 'notes.txt', content: 'plain text, UTF-8: é\n' },
-    { filename: 'd.svg', content: '<svg xmlns="http://www.w3.org/2000/svg"/>' }
-  ]
-  for (const file of files) {
+  for (const file of FILES) {
     const res = await upload(s.origin, '/upload', [{ name: 'doc', ...file }])
     t.equal(res.status, 201, JSON.stringify(res.json))
     const name = (res.json.doc as { name: string }).name
@@ -149,13 +153,35 @@ t.test('uploaded files are sent by nginx with the headers of the app\'s media ro
     t.ok(viaNginx.body.equals(Buffer.from(file.content)), `${name}: the bytes uploaded`)
     for (const header of SAFE) t.equal(viaNginx.headers[header], fromApp.headers[header], `${name}: ${header} ${String(fromApp.headers[header])}`)
     // and no header of either answer is missing from the other, but the connection's and the validators'
-    const names = (headers: Record<string, string>): string[] => Object.keys(headers).filter((header) => !TRANSPORT.includes(header)).sort()
     t.same(names(viaNginx.headers), names(fromApp.headers), `${name}: the same headers`)
     for (const validator of ['etag', 'last-modified', 'accept-ranges']) t.ok(validator in viaNginx.headers, `${name}: nginx sends ${validator} too`)
   }
 })
 
-t.test('traversal, encoded traversal, dot paths and a planted symlink never reach a file outside the media root', async (t) => {
+t.test('a public storage with serve: \'x-accel\': each request reaches the app, nginx sends the bytes with the headers of the media route it serves itself', async (t) => {
+  const s = await setup(t)
+  if (s === undefined) return
+  for (const file of FILES) {
+    const direct = await upload(s.origin, '/upload', [{ name: 'doc', ...file }])
+    const checked = await upload(s.origin, '/upload', [{ name: 'shared', ...file }])
+    t.equal(checked.status, 201, JSON.stringify(checked.json))
+    const name = (checked.json.shared as { name: string }).name
+    t.equal(name, (direct.json.doc as { name: string }).name, 'the same name in both storages')
+    const before = s.seen.length
+    const viaApp = await get(`${s.origin}/shared/${name}`)
+    t.same(s.seen.slice(before), [`GET /shared/${name}`], `${name}: the app decided`)
+    const fromApp = await get(`${s.appOrigin}/shared/${name}`)
+    t.equal(fromApp.headers['x-accel-redirect'], `/_fastify-media/shared/${name}`, `${name}: the app hands it to nginx`)
+    t.equal(fromApp.body.length, 0, `${name}: without a byte of it`)
+    const bySelf = await get(`${s.origin}/media/${name}`)
+    t.equal(viaApp.status, 200)
+    t.ok(viaApp.body.equals(Buffer.from(file.content)), `${name}: the bytes uploaded, sent by nginx`)
+    for (const header of SAFE) t.equal(viaApp.headers[header], bySelf.headers[header], `${name}: ${header} ${String(bySelf.headers[header])}`)
+    t.same(names(viaApp.headers), names(bySelf.headers), `${name}: the same headers`)
+  }
+})
+
+t.test('traversal, encoded traversal, dot paths and a planted symlink never reach a file outside the media root nor under a dot path', async (t) => {
   const s = await setup(t)
   if (s === undefined) return
   const media = join(s.dir, 'media')
@@ -166,6 +192,8 @@ t.test('traversal, encoded traversal, dot paths and a planted symlink never reac
   symlinkSync(join(outside, '..'), join(media, 'linkdir'))
   mkdirSync(join(media, '.tmp'), { recursive: true })
   writeFileSync(join(media, '.tmp', 'scratch.txt'), 'TOP SECRET scratch\n')
+  mkdirSync(join(media, '.direct'), { recursive: true })
+  writeFileSync(join(media, '.direct', 'browser.txt'), 'TOP SECRET direct upload\n')
   const paths = [
     '/media/../etc/passwd',
     '/media/../../../../etc/passwd',
@@ -176,12 +204,14 @@ t.test('traversal, encoded traversal, dot paths and a planted symlink never reac
     '/media/linkdir/secret.txt',
     '/media/.tmp/scratch.txt',
     '/media/%2etmp/scratch.txt',
-    '/media/docs/..%2f.tmp/scratch.txt'
+    '/media/docs/..%2f.tmp/scratch.txt',
+    '/media/.direct/browser.txt',
+    '/media/%2Edirect/browser.txt'
   ]
   for (const path of paths) {
     const res = await raw(s.origin, path)
     t.not(res.status, 200, `${path}: ${res.status}`)
-    t.notMatch(res.text, /TOP SECRET|root:x:0/, `${path}: no byte of what lies outside`)
+    t.notMatch(res.text, /TOP SECRET|root:x:0/, `${path}: no byte of it`)
   }
 })
 
@@ -229,6 +259,12 @@ t.test('a private file: the app checks the signature and answers X-Accel-Redirec
   const forged = await get(`${s.origin}${forgedUrl}`)
   t.equal(forged.status, 403)
   t.equal(JSON.parse(forged.body.toString()).code, 'FST_MEDIA_BAD_SIGNATURE')
+  const svg = await upload(s.origin, '/secret', [{ name: 'file', filename: 'plan.svg', content: '<svg xmlns="http://www.w3.org/2000/svg"/>' }])
+  const svgViaNginx = await get(`${s.origin}${svg.json.url as string}`)
+  t.equal(svgViaNginx.status, 200)
+  t.equal(svgViaNginx.headers['content-type'], 'image/svg+xml', 'an SVG: its type, from the app\'s answer')
+  t.equal(svgViaNginx.headers['content-disposition'], 'attachment', 'downloaded, as from the app')
+
   const internal = await get(`${s.origin}/_fastify-media/private/${stored.json.file as string}`)
   t.equal(internal.status, 404, 'the internal location is not reachable from outside')
   t.notOk(internal.body.includes(PDF), 'not a byte of it')
