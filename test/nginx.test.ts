@@ -46,14 +46,15 @@ interface Setup {
 }
 
 /** The app on its own port, collected; its config from the CLI; nginx in front of it. Undefined without nginx. */
-async function setup (t: Tap): Promise<Setup | undefined> {
+async function setup (t: Tap, { staged = true }: { staged?: boolean } = {}): Promise<Setup | undefined> {
   if (!nginxHere(t)) return undefined
   const dir = tempDir(t)
   mkdirSync(join(dir, 'static', 'css'), { recursive: true })
   // large enough for a .gz beside it
   writeFileSync(join(dir, 'static', 'css', 'app.css'), '.a { color: red }\n'.repeat(200))
-  process.env.CLI_APP_DIR = dir
-  t.teardown(() => { delete process.env.CLI_APP_DIR })
+  const env = { CLI_APP_DIR: dir, NGINX_APP_STAGED: String(staged) }
+  Object.assign(process.env, env)
+  t.teardown(() => { for (const name of Object.keys(env)) Reflect.deleteProperty(process.env, name) })
   const { default: buildApp } = await import(pathToFileURL(join(FIXTURES, 'cli-apps', 'nginx-app.mjs')).href) as { default: () => FastifyInstance }
   const app = buildApp()
   const seen: string[] = []
@@ -63,7 +64,7 @@ async function setup (t: Tap): Promise<Setup | undefined> {
   app.server.on('request', (request: { method: string, url: string }) => { seen.push(`${request.method} ${request.url}`) })
   await app.media.collectstatic()
   const { origin: appOrigin, port } = await listen(app)
-  const generated = await cli(['nginx', APP, '--upstream', `127.0.0.1:${port}`], { CLI_APP_DIR: dir })
+  const generated = await cli(['nginx', APP, '--upstream', `127.0.0.1:${port}`], env)
   t.equal(generated.code, 0, generated.stderr)
   const { origin } = await startNginx(t, generated.stdout)
   return { dir, app, appOrigin, origin, seen, fragment: generated.stdout, stderr: generated.stderr }
@@ -324,4 +325,18 @@ t.test('staged: the files of a refused request are never sent, and nothing of it
   t.equal(done.json.code, 'FST_MEDIA_INVALID_TYPE')
   t.equal((await get(`${s.origin}/media/held/first.pdf`)).status, 404, 'never served')
   t.same(filesUnder(join(s.dir, 'media')).filter((path) => !path.startsWith('.')), [], 'nothing under a name')
+})
+
+t.test('not staged (the window the generator warns of): a file of a request still running is sent by nginx before its request commits', async (t) => {
+  const s = await setup(t, { staged: false })
+  if (s === undefined) return
+  t.match(s.stderr, /warning: media \(the default storage\) is not staged/, 'the CLI warned')
+  const held = await heldUpload(s, { name: 'more', filename: 'm.pdf', content: '<html>not a pdf</html>' })
+  t.equal((await get(`${s.appOrigin}/media/held/first.pdf`)).status, 404, 'the app\'s own route hides it')
+  const early = await get(`${s.origin}/media/held/first.pdf`)
+  t.equal(early.status, 200, 'nginx sends it: it is on disk under its name')
+  t.ok(early.body.equals(PDF))
+  const done = await held.finish()
+  t.equal(done.json.code, 'FST_MEDIA_INVALID_TYPE', 'the request is refused after all')
+  t.equal((await get(`${s.origin}/media/held/first.pdf`)).status, 404, 'and its file removed')
 })
