@@ -77,10 +77,13 @@ t.test('a public x-accel storage: an internal location that keeps the app\'s Cac
   passesNginxTest(t, config)
 })
 
-t.test('FileSystemStorage: serve takes true or \'x-accel\', staged a boolean', async (t) => {
+t.test('FileSystemStorage: serve takes true or \'x-accel\', staged a boolean; a misspelt key is refused with the closest', async (t) => {
   t.throws(() => new FileSystemStorage({ location: 'x', serve: 'nginx' as 'x-accel' }), { code: 'FST_MEDIA_INVALID_OPTION', message: /^FileSystemStorage\.serve: must be true or 'x-accel', not "nginx"/ })
   t.throws(() => new FileSystemStorage({ location: 'x', serve: false as true }), { code: 'FST_MEDIA_INVALID_OPTION', message: /^FileSystemStorage\.serve: / })
   t.throws(() => new FileSystemStorage({ location: 'x', staged: 'yes' as unknown as boolean }), { code: 'FST_MEDIA_INVALID_OPTION', message: /^FileSystemStorage\.staged: must be true or false/ })
+  t.throws(() => new FileSystemStorage({ location: 'x', stagd: true } as never), { code: 'FST_MEDIA_INVALID_OPTION', message: /^FileSystemStorage\.stagd: unknown option, did you mean staged\?$/ })
+  t.throws(() => new FileSystemStorage({ location: 'x', serv: 'x-accel' } as never), { code: 'FST_MEDIA_INVALID_OPTION', message: /^FileSystemStorage\.serv: unknown option, did you mean serve\?$/ })
+  t.doesNotThrow(() => new FileSystemStorage({ location: 'x', serve: 'x-accel', staged: true }), 'both keys known')
 })
 
 t.test('the x-accel route: a dot path, a name that leaves the root and a file of a request still running are 404, with no X-Accel-Redirect', async (t) => {
