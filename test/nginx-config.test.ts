@@ -202,3 +202,12 @@ t.test('README\'s config for the demo is what `fastify-media nginx example/main.
   t.match(generated.stderr, /warning: media \(the default storage\) is not staged/, 'the warning README shows, on stderr')
   passesNginxTest(t, generated.stdout)
 })
+
+t.test('the fragment goes into a server block that sets its own client_max_body_size: its upload settings are the app location\'s', async (t) => {
+  const config = await configOf(t, {})
+  const app = config.slice(config.indexOf('location / {'))
+  t.match(app, /^ {2}client_max_body_size 0;$/m, 'no nginx limit on what goes to the app')
+  t.match(app, /^ {2}proxy_request_buffering off;$/m, 'streamed to the app as it arrives')
+  t.notMatch(config, /^client_max_body_size/m, 'nothing at the server level a server block may set itself')
+  passesNginxTest(t, `client_max_body_size 10m;\nproxy_request_buffering on;\n${config}`)
+})

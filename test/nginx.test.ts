@@ -46,7 +46,7 @@ interface Setup {
 }
 
 /** The app on its own port, collected; its config from the CLI; nginx in front of it. Undefined without nginx. */
-async function setup (t: Tap, { staged = true }: { staged?: boolean } = {}): Promise<Setup | undefined> {
+async function setup (t: Tap, { staged = true, server = '' }: { staged?: boolean, server?: string } = {}): Promise<Setup | undefined> {
   if (!nginxHere(t)) return undefined
   const dir = tempDir(t)
   mkdirSync(join(dir, 'static', 'css'), { recursive: true })
@@ -66,7 +66,8 @@ async function setup (t: Tap, { staged = true }: { staged?: boolean } = {}): Pro
   const { origin: appOrigin, port } = await listen(app)
   const generated = await cli(['nginx', APP, '--upstream', `127.0.0.1:${port}`], env)
   t.equal(generated.code, 0, generated.stderr)
-  const { origin } = await startNginx(t, generated.stdout)
+  // `server`: lines of the including server block, before the include
+  const { origin } = await startNginx(t, server + generated.stdout)
   return { dir, app, appOrigin, origin, seen, fragment: generated.stdout, stderr: generated.stderr }
 }
 
@@ -127,6 +128,17 @@ t.test('a hashed static file is sent by nginx, immutable; the original name is k
   t.equal((await get(`${s.origin}/static/.collectstatic.lock`)).status, 404, 'no dotfile')
 })
 
+t.test('a server block\'s own add_header (HSTS) reaches the app\'s answers but not the files nginx sends: nginx drops it where a location adds headers', async (t) => {
+  const s = await setup(t, { server: 'add_header Strict-Transport-Security "max-age=63072000" always;\n' })
+  if (s === undefined) return
+  const stored = await upload(s.origin, '/upload', [{ name: 'doc', filename: 'r.pdf', content: PDF }])
+  t.equal(stored.status, 201, JSON.stringify(stored.json))
+  const hsts = 'strict-transport-security'
+  t.equal((await get(`${s.origin}/upload`)).headers[hsts], 'max-age=63072000', 'on an answer of the app (its 404)')
+  t.notOk(hsts in (await get(`${s.origin}/media/docs/r.pdf`)).headers, 'not on public media')
+  t.notOk(hsts in (await get(`${s.origin}/static/css/app.css`)).headers, 'not on static files')
+})
+
 t.test('an HTML file named x.png is refused at upload through nginx, as without it', async (t) => {
   const s = await setup(t)
   if (s === undefined) return
@@ -137,6 +149,22 @@ t.test('an HTML file named x.png is refused at upload through nginx, as without 
   t.equal(res.status, 400)
   t.same(res, direct, 'the same answer as from the app alone')
   t.same(filesUnder(join(s.dir, 'media')).filter((path) => !path.startsWith('.')), [], 'nothing stored')
+})
+
+t.test('an upload over nginx\'s default 1 MiB limit reaches the app: its own maxSize refuses with its own code', async (t) => {
+  const s = await setup(t)
+  if (s === undefined) return
+  const fits = await upload(s.origin, '/upload', [{ name: 'big', filename: 'fits.txt', content: 'x'.repeat(1_500_000) }])
+  t.equal(fits.status, 201, `1.5 MB under a 2 MB maxSize: ${JSON.stringify(fits.json)}`)
+  const over = [{ name: 'big', filename: 'over.txt', content: 'x'.repeat(3_000_000) }]
+  const refused = await upload(s.origin, '/upload', over)
+  t.equal(refused.json.code, 'FST_MEDIA_FILE_TOO_LARGE', JSON.stringify(refused.json))
+  const direct = await upload(s.appOrigin, '/upload', over)
+  // all but `bytes`: how far the count got before the cut depends on how the bytes arrived
+  const { bytes: _, ...answer } = refused.json
+  const { bytes: __, ...directAnswer } = direct.json
+  t.same({ status: refused.status, ...answer }, { status: direct.status, ...directAnswer }, `the answer the app gives without nginx (${direct.status})`)
+  t.same(filesUnder(join(s.dir, 'media', 'big')), ['fits.txt'], 'the refused file left nothing')
 })
 
 t.test('uploaded files are sent by nginx with the headers of the app\'s media route, header by header', async (t) => {
