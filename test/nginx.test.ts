@@ -260,7 +260,7 @@ t.test('a directory\'s URL gets the app\'s answer through nginx: no listing, no 
   }
 })
 
-t.test('a private file: the app checks the signature and answers X-Accel-Redirect; nginx sends it; a forged signature is the app\'s 403', async (t) => {
+t.test('a private file: the app checks the signature and answers X-Accel-Redirect; nginx sends it; a forged signature is the app\'s 403; a planted link is not followed', async (t) => {
   const s = await setup(t)
   if (s === undefined) return
   const stored = await upload(s.origin, '/secret', [{ name: 'file', filename: 'contract.pdf', content: PDF }])
@@ -293,6 +293,14 @@ t.test('a private file: the app checks the signature and answers X-Accel-Redirec
   t.equal(svgViaNginx.status, 200)
   t.equal(svgViaNginx.headers['content-type'], 'image/svg+xml', 'an SVG: its type, from the app\'s answer')
   t.equal(svgViaNginx.headers['content-disposition'], 'attachment', 'downloaded, as from the app')
+
+  // a link planted under the private root, behind a valid signature: the app hands it over, nginx refuses it
+  const outside = join(tempDir(t), 'outside.pdf')
+  writeFileSync(outside, 'TOP SECRET outside the private root\n')
+  symlinkSync(outside, join(s.dir, 'private', 'secret', 'link.pdf'))
+  const linked = await get(`${s.origin}${await s.app.media.storage('private').url('secret/link.pdf')}`)
+  t.not(linked.status, 200, `a signed URL of a planted link: ${linked.status}`)
+  t.notOk(linked.body.includes('TOP SECRET'), 'no byte of what the link points at')
 
   const internal = await get(`${s.origin}/_fastify-media/private/${stored.json.file as string}`)
   t.equal(internal.status, 404, 'the internal location is not reachable from outside')
