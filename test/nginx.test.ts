@@ -315,7 +315,7 @@ t.test('a private file: the app checks the signature and answers X-Accel-Redirec
 })
 
 /** A request whose first file has been stored, while its last part is still on its way; `finish` sends the rest. */
-async function heldUpload (s: Setup, last: { name: string, filename: string, content: Buffer | string }): Promise<{ finish: () => Promise<{ status: number, json: Record<string, unknown> }> }> {
+async function heldUpload (t: Tap, s: Setup, last: { name: string, filename: string, content: Buffer | string }): Promise<{ finish: () => Promise<{ status: number, json: Record<string, unknown> }> }> {
   const storage = s.app.media.config.storages.get('default')!
   const save = storage.save.bind(storage)
   let stored!: () => void
@@ -348,7 +348,7 @@ async function heldUpload (s: Setup, last: { name: string, filename: string, con
 t.test('staged: a file of a request still running is not on disk under its name, and nginx does not send it', async (t) => {
   const s = await setup(t)
   if (s === undefined) return
-  const held = await heldUpload(s, { name: 'more', filename: 'm.pdf', content: PDF })
+  const held = await heldUpload(t, s, { name: 'more', filename: 'm.pdf', content: PDF })
   t.equal((await get(`${s.origin}/media/held/first.pdf`)).status, 404, 'not served while the request runs')
   t.notOk(filesUnder(join(s.dir, 'media')).includes('held/first.pdf'), 'not under its name on disk')
   const done = await held.finish()
@@ -361,7 +361,7 @@ t.test('staged: a file of a request still running is not on disk under its name,
 t.test('staged: the files of a refused request are never sent, and nothing of it is left', async (t) => {
   const s = await setup(t)
   if (s === undefined) return
-  const held = await heldUpload(s, { name: 'more', filename: 'm.pdf', content: '<html>not a pdf</html>' })
+  const held = await heldUpload(t, s, { name: 'more', filename: 'm.pdf', content: '<html>not a pdf</html>' })
   t.equal((await get(`${s.origin}/media/held/first.pdf`)).status, 404)
   const done = await held.finish()
   t.equal(done.status, 400, JSON.stringify(done.json))
@@ -374,7 +374,7 @@ t.test('not staged (the window the generator warns of): a file of a request stil
   const s = await setup(t, { staged: false })
   if (s === undefined) return
   t.match(s.stderr, /warning: media \(the default storage\) is not staged/, 'the CLI warned')
-  const held = await heldUpload(s, { name: 'more', filename: 'm.pdf', content: '<html>not a pdf</html>' })
+  const held = await heldUpload(t, s, { name: 'more', filename: 'm.pdf', content: '<html>not a pdf</html>' })
   t.equal((await get(`${s.appOrigin}/media/held/first.pdf`)).status, 404, 'the app\'s own route hides it')
   const early = await get(`${s.origin}/media/held/first.pdf`)
   t.equal(early.status, 200, 'nginx sends it: it is on disk under its name')
