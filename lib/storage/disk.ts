@@ -97,6 +97,14 @@ export class Disk<U extends string | Promise<string> = string | Promise<string>>
     if (options.baseUrl !== undefined && !/^\/(.*\/)?$/.test(options.baseUrl)) {
       throw new FST_MEDIA_INVALID_OPTION(`${this.constructor.name}.baseUrl`, 'must start and end with "/"')
     }
+    const { serve } = options
+    if (serve !== undefined && typeof serve !== 'boolean' && serve !== 'x-accel') {
+      throw new FST_MEDIA_INVALID_OPTION(`${this.constructor.name}.serve`, `must be true, false or 'x-accel', not ${JSON.stringify(serve)}`)
+    }
+    // its route would redirect nginx to an internal location `fastify-media nginx` cannot write
+    if (serve === 'x-accel' && driver.location === undefined) {
+      throw new FST_MEDIA_INVALID_OPTION(`${this.constructor.name}.serve`, '\'x-accel\' needs a driver with a location: nginx sends the files from a directory')
+    }
     this.driver = driver
     this.public = options.public ?? true
     this.#baseUrl = options.baseUrl
