@@ -39,6 +39,8 @@ export interface HeadOptions {
 export interface CopyOptions extends FileHeaders, PlaceOptions {
   /** Copy only while the source still has this `etag` (from `head`): a source rewritten meanwhile fails the copy. */
   ifMatch?: string
+  /** As WriteOptions' `signal`: a copy made for a request that gave up is cancelled. */
+  signal?: AbortSignal
 }
 
 export interface ReadOptions {

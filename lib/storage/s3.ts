@@ -242,7 +242,7 @@ export class S3Driver implements StorageDriver {
    * A server-side copy (CopyObject, up to 5 GiB), conditional where the server honours `IfNoneMatch`. Given
    * a content type, the copy gets its own headers (a browser's upload keeps none of what it claimed).
    */
-  async copy (from: string, to: string, { ifMatch, contentType, cacheControl, contentEncoding }: CopyOptions = {}): Promise<boolean> {
+  async copy (from: string, to: string, { ifMatch, contentType, cacheControl, contentEncoding, signal }: CopyOptions = {}): Promise<boolean> {
     const headers = contentType === undefined
       ? { MetadataDirective: 'COPY' }
       : { MetadataDirective: 'REPLACE', ContentType: contentType, ContentDisposition: isInlineType(contentType) ? undefined : 'attachment', CacheControl: cacheControl, ContentEncoding: contentEncoding }
@@ -254,7 +254,7 @@ export class S3Driver implements StorageDriver {
         CopySourceIfMatch: ifMatch,
         ...headers,
         IfNoneMatch: '*'
-      } as ClientS3.CopyObjectCommandInput))
+      } as ClientS3.CopyObjectCommandInput), { abortSignal: signal })
       return true
     } catch (err) {
       if (!preconditionFailed(err)) throw err

@@ -100,6 +100,7 @@ export function uploadRoutes (limits: MediaLimits, pending: PendingNames, docume
       } catch (err) {
         // the rest of the body is still on the socket: read it, or the client may never see the reply
         drainRest(request, reply, limits.uploadTimeout > 0 ? deadlineAt - Date.now() : undefined)
+        if (deadline.signal.aborted) tx.givenUp()
         await tx.rollback()
         const failure = toMediaError(err)
         if (isRefusal(failure)) reportRefusal(failure, modelName, request)

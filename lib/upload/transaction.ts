@@ -25,6 +25,9 @@ export interface UploadHooks {
 // other request can own the original's name while this one still deletes under it.
 const isVariantName = (name: string): boolean => name.includes('@')
 
+/** How long the rollback of a request given up at `limits.uploadTimeout` may hold its reply. */
+export const ROLLBACK_WAIT = 1000
+
 /**
  * The files one request stored. Rolled back on any failure; once rolled back, a file that a still-running
  * save reports is deleted at once, so an abort can never race a save into an orphan.
@@ -35,6 +38,8 @@ export class UploadTransaction {
   #deletions: Array<Promise<void>> = []
   readonly #work = new Set<Promise<unknown>>()
   #rollback: Promise<void> | undefined
+  /** Set when the request was given up: its rollback holds the reply until then at most. */
+  #answerBy: number | undefined
   readonly #pending: PendingNames
 
   constructor (pending: PendingNames) {
@@ -107,6 +112,15 @@ export class UploadTransaction {
   }
 
   /**
+   * The request was given up at its deadline: from now on a rollback resolves within ROLLBACK_WAIT, and the
+   * deletes that a storage does not answer (S3 gone silent) go on without the reply. What they cannot
+   * remove is left to the sweep.
+   */
+  givenUp (): void {
+    this.#answerBy = Date.now() + ROLLBACK_WAIT
+  }
+
+  /**
    * Deletes every file; errors are swallowed because the request is failing already. Idempotent. Waits
    * for work still using an original by name first (it stops at its next step), then deletes variants
    * before originals: an original's name is free for another request only once nothing of ours uses it.
@@ -115,7 +129,11 @@ export class UploadTransaction {
     if (this.#state === 'committed') return
     this.#state = 'rolledBack'
     this.#rollback ??= this.#removeAll()
-    await this.#rollback
+    if (this.#answerBy === undefined) return await this.#rollback
+    let timer: NodeJS.Timeout | undefined
+    const late = new Promise<void>((resolve) => { timer = setTimeout(resolve, Math.max(0, this.#answerBy! - Date.now())) })
+    await Promise.race([this.#rollback, late])
+    clearTimeout(timer)
   }
 
   async #removeAll (): Promise<void> {
