@@ -122,6 +122,10 @@ export class Disk<U extends string | Promise<string> = string | Promise<string>>
     this.#context = undefined
   }
 
+  async close (): Promise<void> {
+    await this.driver.close?.()
+  }
+
   async ready (): Promise<void> {
     await this.driver.ready?.()
   }
