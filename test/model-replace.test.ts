@@ -83,6 +83,26 @@ t.test('on an upload route with req.uploads: a field the form did not send keeps
   t.same(filesUnder(media), ['a/new.png', 'a/new.png@thumb.webp', 'd/cv.pdf', 'p/one.png', 'p/two.png'])
 })
 
+t.test('a handler that fails after replace committed (a throw, or a reply >= 400): the new files the row now names stay, served; the old are gone', async (t) => {
+  const { app, Profile, old, media } = await diskProfile(t)
+  let row: RecordOf<typeof Profile> = old
+  app.post('/profile', { upload: Profile }, async (req, reply) => {
+    await Profile.replace(row, req.uploads, { commit: (changes) => { row = { ...row, ...changes } } })
+    if ((req.query as { then: string }).then === 'throw') throw new Error('after the commit')
+    return await reply.code(409).send({ message: 'answered >= 400 after the commit' })
+  })
+  const thrown = await postForm(app, '/profile?then=throw', [{ name: 'avatar', filename: 'new.png', content: png }])
+  t.equal(thrown.statusCode, 500)
+  t.equal(row.avatar, 'a/new.png', 'the row names the new file')
+  t.same(filesUnder(media), ['a/new.png', 'a/new.png@thumb.webp', 'd/cv.pdf', 'p/one.png', 'p/two.png'], 'the new avatar and its thumb stay, the old went')
+  t.equal((await app.inject({ url: '/media/a/new.png' })).statusCode, 200, 'and it is served (no longer held as a pending name)')
+
+  const refused = await postForm(app, '/profile?then=409', [{ name: 'document', filename: 'new.pdf', content: pdf }])
+  t.equal(refused.statusCode, 409)
+  t.equal(row.document, 'd/new.pdf')
+  t.same(filesUnder(media), ['a/new.png', 'a/new.png@thumb.webp', 'd/new.pdf', 'p/one.png', 'p/two.png'])
+})
+
 t.test('an upload that is the old record\'s own file is never deleted, whether commit fails or not', async (t) => {
   const { Profile, old, media } = await diskProfile(t)
   const same = Profile.load(old).document!

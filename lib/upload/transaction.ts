@@ -25,6 +25,23 @@ export interface UploadHooks {
 // other request can own the original's name while this one still deletes under it.
 const isVariantName = (name: string): boolean => name.includes('@')
 
+/** The request transaction each of a request's files was stored in (`bindFiles`), for `keepFile`. */
+const owners = new WeakMap<object, UploadTransaction>()
+
+/** Links a request's files to its transaction: `keepFile` can take one out of it later. */
+export function bindFiles (files: Iterable<unknown>, tx: UploadTransaction): void {
+  for (const file of files) if (typeof file === 'object' && file !== null) owners.set(file, tx)
+}
+
+/**
+ * A record committed outside the request's outcome names this file now (Model.replace): its request no
+ * longer removes it, whatever the handler does next. `names`: the file's and its variants'. A file of no
+ * request (`field.save()`) is kept already.
+ */
+export function keepFile (file: object, storage: Storage, names: string[]): void {
+  owners.get(file)?.keep(storage, names)
+}
+
 /** How long the rollback of a request given up at `limits.uploadTimeout` may hold its reply. */
 export const ROLLBACK_WAIT = 1000
 
@@ -84,6 +101,16 @@ export class UploadTransaction {
     }
     this.#pending.add(storage, name)
     this.#files.push({ storage, name })
+  }
+
+  /** Takes files out of the transaction: neither its commit nor its rollback touches them, and they are served. */
+  keep (storage: Storage, names: string[]): void {
+    const kept = new Set(names)
+    this.#files = this.#files.filter((file) => {
+      if (file.storage !== storage || !kept.has(file.name)) return true
+      this.#pending.delete(storage, file.name)
+      return false
+    })
   }
 
   /** The body is read and checked; the handler's outcome decides from now on. */
