@@ -35,7 +35,11 @@ async function fastifyMedia (app: FastifyInstance, options: FastifyMediaOptions)
   const key = keys?.[0]
   const attached: Storage[] = []
   // a storage serves one live app at a time: let it go when this one closes, or fails to register
-  app.addHook('onClose', async () => { for (const storage of attached) storage.detach?.() })
+  app.addHook('onClose', async () => {
+    // a storage is let go once its work left for later is over (S3's close gives up on its own, bounded)
+    await Promise.allSettled(attached.map(async (storage) => await storage.close?.()))
+    for (const storage of attached) storage.detach?.()
+  })
   try {
     for (const [storageName, storage] of config.storages) {
       nameStorage(storage, storageName)

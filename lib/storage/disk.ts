@@ -130,6 +130,10 @@ export class Disk<U extends string | Promise<string> = string | Promise<string>>
     this.#context = undefined
   }
 
+  async close (): Promise<void> {
+    await this.driver.close?.()
+  }
+
   async ready (): Promise<void> {
     await this.driver.ready?.()
   }
@@ -491,12 +495,13 @@ export class Disk<U extends string | Promise<string> = string | Promise<string>>
   /**
    * Copies a stored file under a new name (made free as `save` does) and returns that name. Headers given
    * replace the source's where the driver keeps them; `ifMatch` fails the copy if the source was rewritten.
+   * An aborted `signal` cancels it (where the driver can) and rejects with the signal's reason.
    */
   async copy (name: string, to: string, opts: Pick<SaveOptions, 'maxLength' | 'claim' | 'release' | 'stage'> & CopyOptions & { move?: boolean } = {}): Promise<string> {
     const from = this.#resolve(name)
     const maxLength = opts.maxLength ?? 255
-    const { ifMatch, contentType, cacheControl, contentEncoding } = opts
-    const headers = { ifMatch, contentType, cacheControl, contentEncoding }
+    const { ifMatch, contentType, cacheControl, contentEncoding, signal } = opts
+    const headers = { ifMatch, contentType, cacheControl, contentEncoding, signal }
     const created = this.#made(opts)
     const target = this.#fit(to, maxLength)
     // `move`: the source is the caller's to give away (a finished resumable upload), so a driver that can
@@ -510,7 +515,7 @@ export class Disk<U extends string | Promise<string> = string | Promise<string>>
       await this.driver.copy(from, scratch, headers)
     } catch (err) {
       await this.driver.delete(scratch).catch(() => {})
-      throw this.#wrap(err, 'copy')
+      throw this.#wrap(err, 'copy', undefined, signal)
     }
     return await this.#stage(scratch, () => target, maxLength, opts)
   }

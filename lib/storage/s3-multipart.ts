@@ -65,9 +65,9 @@ export class S3Multipart implements MultipartDriver {
     return next === undefined ? { uploads } : { uploads, cursor: next }
   }
 
-  async abort (key: string, uploadId: string): Promise<void> {
+  async abort (key: string, uploadId: string, { signal }: { signal?: AbortSignal } = {}): Promise<void> {
     try {
-      await this.#client.send(new this.#sdk.s3.AbortMultipartUploadCommand({ Bucket: this.#bucket, Key: this.#prefix + key, UploadId: uploadId }))
+      await this.#client.send(new this.#sdk.s3.AbortMultipartUploadCommand({ Bucket: this.#bucket, Key: this.#prefix + key, UploadId: uploadId }), { abortSignal: signal })
     } catch (err) {
       if (!notFound(err)) throw err
     }

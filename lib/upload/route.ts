@@ -11,7 +11,7 @@ import { markKept } from '../fields/field-file.js'
 import { refusalErrorHandler, reportRefusal } from './refusal-reply.js'
 import { drainRest } from './drain.js'
 import type { PendingNames } from './pending.js'
-import { UploadTransaction } from './transaction.js'
+import { bindFiles, UploadTransaction } from './transaction.js'
 
 export const kTransaction = Symbol('fastify-media.transaction')
 export const kUploads = Symbol('fastify-media.uploads')
@@ -96,10 +96,12 @@ export function uploadRoutes (limits: MediaLimits, pending: PendingNames, docume
         : undefined
       try {
         request[kUploads] = await parseUpload(request, model as Model, limits, tx, body, deadline.signal, elsewhere)
+        bindFiles(Object.values(request[kUploads] as UploadsRecord).flat(), tx)
         tx.parsed()
       } catch (err) {
         // the rest of the body is still on the socket: read it, or the client may never see the reply
         drainRest(request, reply, limits.uploadTimeout > 0 ? deadlineAt - Date.now() : undefined)
+        if (deadline.signal.aborted) tx.givenUp()
         await tx.rollback()
         const failure = toMediaError(err)
         if (isRefusal(failure)) reportRefusal(failure, modelName, request)
