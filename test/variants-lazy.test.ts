@@ -286,3 +286,27 @@ t.test('a variant of an original whose request has not committed is not made', a
   t.notOk(existsSync(join(root, url.replace('/media/', ''))), 'nothing made while it was pending')
   t.equal((await app.inject(url)).statusCode, 200, 'made once committed')
 })
+
+t.test('the size planned at upload is the size made, for every fit, one side or none, with and without enlargement', async (t) => {
+  const variants = {
+    cover: { width: 60, height: 90, fit: 'cover' },
+    contain: { width: 60, height: 90, fit: 'contain' },
+    fill: { width: 60, height: 90, fit: 'fill' },
+    inside: { width: 60, height: 90, fit: 'inside' },
+    outside: { width: 60, height: 90, fit: 'outside' },
+    tall: { height: 40 },
+    same: { format: 'webp' },
+    big: { width: 500 },
+    bigger: { width: 500, withoutEnlargement: false },
+    huge: { width: 900, height: 900, fit: 'cover' }
+  } as const
+  const lazy = Object.fromEntries(Object.entries(variants).map(([key, options]) => [key, { ...options, generation: 'lazy' as const }]))
+  const { app, upload } = await setup(t, { field: { variants: lazy } })
+  // PNG: no shrink on load, so every side is exact
+  const avatar = await upload()
+  for (const key of Object.keys(variants)) {
+    const planned = avatar.variants[key]
+    const made = await sharp((await app.inject(planned.url)).rawPayload).metadata()
+    t.same([made.width, made.height], [planned.width, planned.height], key)
+  }
+})

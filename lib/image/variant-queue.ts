@@ -50,13 +50,16 @@ export class InProcessVariantQueue implements VariantQueue {
 
   #kick (): void {
     const run = this.#run
-    if (run === undefined || this.#working !== undefined) return
-    this.#working = (async () => {
-      for (let job = this.#jobs.shift(); job !== undefined; job = this.#jobs.shift()) {
-        // a failure is the runner's to report: the queue goes on
-        await run(job).catch(() => {})
-      }
-      this.#working = undefined
-    })()
+    if (run === undefined || this.#working !== undefined || this.#jobs.length === 0) return
+    this.#working = this.#drain(run)
+  }
+
+  async #drain (run: (job: VariantJob) => Promise<void>): Promise<void> {
+    // there is a job, so the first await comes before this returns: #working is set by then
+    for (let job = this.#jobs.shift(); job !== undefined; job = this.#jobs.shift()) {
+      // a failure is the runner's to report: the queue goes on
+      await run(job).catch(() => {})
+    }
+    this.#working = undefined
   }
 }
