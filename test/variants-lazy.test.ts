@@ -8,7 +8,7 @@ import sharp from 'sharp'
 import fastifyMedia, { FileSystemStorage, ImageField, type Content, type FastifyMediaOptions, type FileStat, type ImageFieldOptions, type SaveOptions } from '../lib/index.js'
 import { imageSlots } from '../lib/image/slots.js'
 import { filesUnder, fixture, makeApp, postForm, tempDir, type Tap } from './helpers.js'
-import { listen } from './http-helpers.js'
+import { listen, waitFor } from './http-helpers.js'
 import { CountingStorage, storedMessages } from './variants-lazy-helpers.js'
 
 const LAZY = { thumb: { width: 50, height: 50, format: 'webp', generation: 'lazy' }, card: { width: 100, generation: 'lazy' } } as const
@@ -45,7 +45,7 @@ t.test('the plugin\'s variants option is checked at register', async (t) => {
   ]
   for (const [variants, message] of cases) {
     const app = Fastify()
-    await t.rejects(app.register(fastifyMedia, { baseDir: tempDir(t), static: false, variants: variants as never }).ready(), { code: 'FST_MEDIA_INVALID_OPTION', message }, JSON.stringify(variants))
+    await t.rejects(async () => { await app.register(fastifyMedia, { baseDir: tempDir(t), static: false, variants: variants as never }) }, { code: 'FST_MEDIA_INVALID_OPTION', message }, JSON.stringify(variants))
     await app.close()
   }
 })
@@ -90,15 +90,17 @@ t.test('the first request for a lazy variant makes it, stores it next to the ori
 })
 
 t.test('load(), stat(), toJSON() and srcset() work before and after a lazy variant is made', async (t) => {
-  const { app, Profile, upload } = await setup(t)
+  const { app, upload } = await setup(t)
+  // the same field, declared with its literal options so that its loaded files are typed
+  const Typed = app.media.model('typed', { avatar: ImageField({ uploadTo: 'avatars/', variants: LAZY }) })
   const avatar = await upload()
-  const loaded = Profile.load({ avatar: avatar.name }).avatar
+  const loaded = Typed.load({ avatar: avatar.name }).avatar
   t.equal(loaded.variants.thumb.url, avatar.variants.thumb.url, 'the URL is known from the name alone')
   const measured = await loaded.stat()
   t.match(measured.variants.card, { width: 100, height: 67, size: undefined }, 'planned from the original\'s header while not made')
   t.equal(app.media.srcset(measured), `${avatar.variants.thumb.url} 50w, ${avatar.variants.card.url} 100w`)
   await app.inject(avatar.variants.card.url)
-  const made = await Profile.load({ avatar: avatar.name }).avatar.stat()
+  const made = await Typed.load({ avatar: avatar.name }).avatar.stat()
   t.match(made.toJSON().variants, { card: { width: 100, height: 67, contentType: 'image/png' } })
   t.type(made.variants.card.size, 'number', 'measured from the storage once made')
   t.match(JSON.parse(JSON.stringify(measured)).variants.thumb, { name: avatar.variants.thumb.name, url: avatar.variants.thumb.url })
@@ -123,7 +125,8 @@ t.test('only declared variants are made: other names are 404 and nothing is read
     `${avatar.name}@thumb`, // no extension
     '@thumb.webp', // no original
     'avatars/missing.png@thumb.webp', // declared, but no original
-    'avatars/me.txt@thumb.webp' // not an image's name
+    'avatars/me.txt@thumb.webp', // not an image's name
+    `${avatar.name}@thumb.webp/` // not a file's name
   ]
   for (const name of names) t.equal((await app.inject(`/media/${name}`)).statusCode, 404, name)
   t.equal(storage.opened.get(avatar.name), undefined, 'the original was never opened')
@@ -309,4 +312,21 @@ t.test('the size planned at upload is the size made, for every fit, one side or 
     const made = await sharp((await app.inject(planned.url)).rawPayload).metadata()
     t.same([made.width, made.height], [planned.width, planned.height], key)
   }
+})
+
+t.test('a variant another process stored while this one waited for an image slot is served, not made again', async (t) => {
+  const { app, root, storage, upload } = await setup(t)
+  const avatar = await upload()
+  const held: Array<() => void> = []
+  const holders = Array.from({ length: imageSlots.size }, async () => await imageSlots.run(async () => await new Promise<void>((resolve) => held.push(resolve))))
+  const asked = app.inject(avatar.variants.thumb.url)
+  // the request has looked (no file) and waits for a slot: the other process stores the variant now
+  t.ok(await waitFor(() => imageSlots.waiting > 0), 'the request waits for a slot')
+  writeFileSync(join(root, avatar.variants.thumb.name), 'theirs')
+  for (const release of held) release()
+  await Promise.all(holders)
+  const res = await asked
+  t.equal(res.statusCode, 200)
+  t.equal(res.body, 'theirs')
+  t.equal(storage.opened.get(avatar.name), undefined, 'the original was not read')
 })

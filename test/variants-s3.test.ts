@@ -15,9 +15,16 @@ async function setup (t: Tap, isPublic: boolean) {
   const { app } = await makeApp(t, { storages: { bucket: storage }, signingKey: 'k'.repeat(32) })
   const Profile = app.media.model('profile', { avatar: ImageField({ uploadTo: 'avatars/', storage: 'bucket', variants: VARIANTS }) })
   app.post('/p', { upload: Profile }, async (req, reply) => reply.code(201).send(req.uploads))
+  // a request that holds its upload uncommitted until the test lets it go
+  const slow = { asked: (url: string) => {}, held: Promise.resolve() }
+  app.post('/slow', { upload: Profile }, async (req, reply) => {
+    slow.asked((req.uploads.avatar as { variants: { thumb: { url: string } } }).variants.thumb.url)
+    await slow.held
+    return reply.code(201).send(req.uploads)
+  })
   const res = await postForm(app, '/p', [{ name: 'avatar', filename: 'me.png', content: fixture('fixture.png') }])
   t.equal(res.statusCode, 201, res.body)
-  return { app, avatar: res.json().avatar, endpoint, bucket, storage, Profile }
+  return { app, avatar: res.json().avatar, endpoint, bucket, storage, Profile, slow }
 }
 
 t.test('a public bucket\'s lazy variant: the app route makes it once, then redirects to the bucket', async (t) => {
@@ -35,7 +42,7 @@ t.test('a public bucket\'s lazy variant: the app route makes it once, then redir
   const again = await app.inject({ method: 'HEAD', url: avatar.variants.thumb.url })
   t.equal(again.statusCode, 302)
   t.equal(stored.messages.length, 1, 'made once')
-  for (const url of [`/media-variants/bucket/${avatar.name}@nope.webp`, `/media-variants/elsewhere/${avatar.name}@thumb.webp`, '/media-variants/bucket/', `/media-variants/bucket/${avatar.name}`]) {
+  for (const url of [`/media-variants/bucket/${avatar.name}@nope.webp`, `/media-variants/elsewhere/${avatar.name}@thumb.webp`, '/media-variants/bucket/', '/media-variants/bucket', `/media-variants/bucket/${avatar.name}`]) {
     t.equal((await app.inject(url)).statusCode, 404, url)
   }
 })
@@ -49,4 +56,16 @@ t.test('a private bucket\'s lazy variant URL is signed by the app: a bad signatu
   t.equal(res.statusCode, 302)
   t.match(res.headers.location, /X-Amz-Signature=/)
   t.equal((await fetch(res.headers.location as string)).status, 200)
+})
+
+t.test('a bucket variant of an original whose request has not committed is 404', async (t) => {
+  const { app, slow } = await setup(t, true)
+  const url = new Promise<string>((resolve) => { slow.asked = resolve })
+  let release: (() => void) | undefined
+  slow.held = new Promise<void>((resolve) => { release = resolve })
+  const posting = postForm(app, '/slow', [{ name: 'avatar', filename: 'other.png', content: fixture('fixture.png') }])
+  t.equal((await app.inject(await url)).statusCode, 404)
+  release!()
+  t.equal((await posting).statusCode, 201)
+  t.equal((await app.inject(await url)).statusCode, 302, 'made once committed')
 })

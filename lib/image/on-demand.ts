@@ -244,7 +244,8 @@ export class VariantMaker {
   }
 }
 
-const failureKey = (storage: Storage, name: string): string => `${storageName(storage) ?? ''}\n${name}`
+// every storage of the app is named at register
+const failureKey = (storage: Storage, name: string): string => `${storageName(storage) as string}\n${name}`
 
 function sameRecipe (recipe: Recipe, variant: ResolvedVariant, autoOrient: boolean): boolean {
   // the same output whenever it is made: the generation may differ (one field's lazy is another's background)

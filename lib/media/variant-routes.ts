@@ -27,7 +27,7 @@ const originalOf = (name: string): string | undefined => {
  */
 export function makeMissingVariant ({ maker, storage, verify, isPending }: VariantHookOptions) {
   return async function onRequest (request: MediaRequest, reply: FastifyReply): Promise<void> {
-    const name = normalizeStorageName(request.params['*'] ?? '')
+    const name = normalizeStorageName(request.params['*'])
     const original = name === undefined ? undefined : originalOf(name)
     if (name === undefined || original === undefined || !maker.makesIn(storage)) return
     if (verify !== undefined) checkSignature(verify, request)
