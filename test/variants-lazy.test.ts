@@ -330,3 +330,14 @@ t.test('a variant another process stored while this one waited for an image slot
   t.equal(res.body, 'theirs')
   t.equal(storage.opened.get(avatar.name), undefined, 'the original was not read')
 })
+
+t.test('with serve: \'x-accel\', the app route makes a missing lazy variant before handing nginx its location', async (t) => {
+  const dir = tempDir(t)
+  const storage = new FileSystemStorage({ location: join(dir, 'media'), baseUrl: '/media/', serve: 'x-accel' })
+  const { app, root, upload } = await setup(t, { dir, plugin: { storages: { default: storage } } })
+  const avatar = await upload()
+  const res = await app.inject(avatar.variants.thumb.url)
+  t.equal(res.statusCode, 200)
+  t.equal(res.headers['x-accel-redirect'], `/_fastify-media/default/${avatar.variants.thumb.name.split('/').map(encodeURIComponent).join('/')}`)
+  t.match(await sharp(join(root, avatar.variants.thumb.name)).metadata(), { format: 'webp', width: 50, height: 50 }, 'on disk for nginx to send')
+})
