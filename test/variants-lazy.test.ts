@@ -5,10 +5,11 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import Fastify from 'fastify'
 import sharp from 'sharp'
-import fastifyMedia, { FileSystemStorage, ImageField, type Content, type FastifyMediaOptions, type FileStat, type ImageFieldOptions, type SaveOptions } from '../lib/index.js'
+import fastifyMedia, { Disk, FileSystemStorage, ImageField, type Content, type FastifyMediaOptions, type FileStat, type ImageFieldOptions, type SaveOptions } from '../lib/index.js'
 import { imageSlots } from '../lib/image/slots.js'
 import { filesUnder, fixture, makeApp, postForm, tempDir, type Tap } from './helpers.js'
 import { listen, waitFor } from './http-helpers.js'
+import { MapDriver } from './drivers/map-driver.js'
 import { CountingStorage, storedMessages } from './variants-lazy-helpers.js'
 
 const LAZY = { thumb: { width: 50, height: 50, format: 'webp', generation: 'lazy' }, card: { width: 100, generation: 'lazy' } } as const
@@ -340,4 +341,15 @@ t.test('with serve: \'x-accel\', the app route makes a missing lazy variant befo
   t.equal(res.statusCode, 200)
   t.equal(res.headers['x-accel-redirect'], `/_fastify-media/default/${avatar.variants.thumb.name.split('/').map(encodeURIComponent).join('/')}`)
   t.match(await sharp(join(root, avatar.variants.thumb.name)).metadata(), { format: 'webp', width: 50, height: 50 }, 'on disk for nginx to send')
+})
+
+t.test('a storage the app streams (a Disk over a driver without a directory) makes a lazy variant on its first request too', async (t) => {
+  const storage = new Disk(new MapDriver(), { baseUrl: '/media/' })
+  const { app, upload } = await setup(t, { plugin: { storages: { default: storage } } })
+  const avatar = await upload()
+  t.notOk(await storage.exists(avatar.variants.thumb.name))
+  const res = await app.inject(avatar.variants.thumb.url)
+  t.equal(res.statusCode, 200)
+  t.equal(res.headers['content-type'], 'image/webp')
+  t.ok(await storage.exists(avatar.variants.thumb.name))
 })
