@@ -8,6 +8,7 @@ import { uploadSchemas } from './openapi.js'
 import { emptyUploads, parseUpload, type UploadedElsewhere, type UploadsRecord } from './parse-request.js'
 import { publishStored } from '../events.js'
 import { markKept } from '../fields/field-file.js'
+import { queueLater } from '../image/later.js'
 import { refusalErrorHandler, reportRefusal } from './refusal-reply.js'
 import { drainRest } from './drain.js'
 import type { PendingNames } from './pending.js'
@@ -119,6 +120,7 @@ export function uploadRoutes (limits: MediaLimits, pending: PendingNames, docume
       else if (await tx?.commit() === true) {
         const uploads = request[kUploads] as UploadsRecord
         markKept(Object.values(uploads).flat())
+        queueLater(Object.values(uploads).flat())
         publishStored(model as Model, uploads, request)
       }
       return payload

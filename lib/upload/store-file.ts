@@ -287,7 +287,7 @@ async function imageFile (ctx: StoreContext, checked: Checked, { format, rules }
   const { sanitized, header: { width, height, pages } } = stored
   const init = { ...await fileInit(ctx, checked, stored), width: sanitized?.width ?? width, height: sanitized?.height ?? height }
   if (!processesStored(rules)) return new ImageFile(init)
-  const work = processStored({ storage, name: stored.name, format, pages, rules, field: ctx.fieldName, sanitized: sanitized?.data, hooks })
+  const work = processStored({ storage, name: stored.name, format, pages, width, height, orientation: stored.header.orientation, rules, field: ctx.fieldName, sanitized: sanitized?.data, hooks })
   hooks.track(work)
   return new ImageFile({ ...init, variants: await work })
 }
