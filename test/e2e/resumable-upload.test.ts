@@ -100,6 +100,8 @@ async function watchedDemo (t: Tap, { cutAt }: { cutAt?: number } = {}) {
     patches,
     received: () => received,
     unthrottle: () => { rate = Infinity },
+    /** Reads each connection at `bytesPerSecond` from now on. */
+    throttle: (bytesPerSecond: number) => { rate = bytesPerSecond },
     /** Resolves once the server has read `bytes` more than it had when called. */
     receives: async (bytes: number): Promise<void> => {
       const target = received + bytes
@@ -202,6 +204,8 @@ if (browser !== undefined) {
     await page.click('#submit')
 
     await demo.receives(size / 4)
+    // slower from here, so the PATCH is still going when the page goes offline on a busy machine (as below)
+    demo.throttle(2 * 2 ** 20)
     await context.setOffline(true)
     const first = await firstClosed
     t.equal(first.end, 'aborted', 'the page stopped its PATCH when the browser went offline')
@@ -261,6 +265,9 @@ if (browser !== undefined) {
     await fill(page, demo, recording)
     await page.click('#submit')
     await demo.receives(size / 4)
+    // slower from here: the rest would take 15 s, so the PATCH is still going when the page reloads, however
+    // long a busy machine takes to get there (at 8 MiB/s it once finished first, in CI)
+    demo.throttle(2 * 2 ** 20)
     t.equal((await storedUploads(page)).length, 1, 'tus-js-client keeps the upload\'s URL under the file\'s fingerprint')
     await page.reload()
     t.equal((await firstClosed).end, 'aborted', 'the reload ended the PATCH')
