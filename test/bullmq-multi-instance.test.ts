@@ -7,9 +7,10 @@ import { fork, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
 import { existsSync, readdirSync, statSync, utimesSync } from 'node:fs'
 import { join } from 'node:path'
-import { Queue } from 'bullmq'
+import { Queue, QueueEvents } from 'bullmq'
 import sharp from 'sharp'
 import { request } from 'undici'
+import { jobId } from '../lib/image/bullmq-queue.js'
 import { fixture, multipart, tempDir, type Tap } from './helpers.js'
 import { waitFor, within } from './http-helpers.js'
 import { startRedis } from './redis-server.js'
@@ -160,4 +161,39 @@ t.test('a worker killed in the middle of a variant leaves no half variant; the j
   t.match(await sharp(join(root, name)).metadata(), { format: 'webp', width: 50, height: 50 }, 'the variant is whole')
   t.same(scratch(root), [], 'no scratch left')
   t.same(await jobCounts(t, redis.path), NONE, 'the job completed: nothing failed, nothing waits')
+})
+
+t.test('a job whose worker dies twice fails; its variant is made on its first request', async (t) => {
+  if (!existsSync(DIST)) t.fail('dist/index.js is missing: run `npm run build` first (npm test does)')
+  const redis = await startRedis(t)
+  if (redis === undefined) return
+  const dir = tempDir(t)
+  const timing = { lockDuration: 1000, stalledInterval: 500 }
+  const first = await instance(t, dir, { redis: redis.path, hold: true, ...timing })
+  const name = await upload(first.origin, 'me.png')
+  const killed = async (app: Instance): Promise<void> => {
+    await app.seen((report) => report.type === 'holding' && report.name === name, 'the variant half written')
+    const exited = once(app.child, 'exit')
+    app.child.kill('SIGKILL')
+    await within(exited, 'the app gone')
+  }
+  await killed(first)
+  await killed(await instance(t, dir, { redis: redis.path, hold: true, ...timing }))
+
+  const events = new QueueEvents('fastify-media-variants', { connection: { path: redis.path } })
+  t.teardown(() => events.close())
+  await events.waitUntilReady()
+  const failed = within(new Promise<{ failedReason: string }>((resolve) => {
+    events.on('failed', (event) => { if (event.jobId === jobId({ storage: 'default', name })) resolve(event) })
+  }), 'the job failed', TIMEOUT)
+  const third = await instance(t, dir, { redis: redis.path, ...timing })
+  t.match(await failed, { failedReason: /stalled more than allowable limit/ }, 'BullMQ fails the job it took back once')
+  t.equal(makes([third], name), 0, 'the third process does not take it')
+  t.notOk(existsSync(join(dir, 'media', name)), 'no variant yet')
+
+  const res = await request(`${third.origin}/media/${name}`, { headersTimeout: TIMEOUT, bodyTimeout: TIMEOUT })
+  t.equal(res.statusCode, 200, 'its first request answers it')
+  t.match(await sharp(Buffer.from(await res.body.arrayBuffer())).metadata(), { format: 'webp', width: 50, height: 50 })
+  t.equal(makes([third], name), 1, 'made by its first request')
+  await stop(third)
 })
