@@ -164,6 +164,8 @@ export type { VariantFormat, VariantGeneration, VariantOptions } from './image/v
 export type { VariantsOptions } from './image/generation-options.js'
 export type { VariantJob, VariantQueue } from './image/variant-queue.js'
 export { InProcessVariantQueue } from './image/variant-queue.js'
+export { bullmqVariantQueue } from './image/bullmq-queue.js'
+export type { BullmqVariantQueueOptions } from './image/bullmq-queue.js'
 export type { DirectOptions } from './direct/options.js'
 export type { PresignedForm, PresignedMultipart, PresignRequest, PresignResult } from './direct/direct-uploads.js'
 export type { DirectRoutesOptions } from './direct/routes.js'
