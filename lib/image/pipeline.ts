@@ -19,6 +19,8 @@ export interface StoredImage {
   field: string
   /** The sanitised original, when there is one: no need to read it back. */
   sanitized?: Buffer
+  /** The stored bytes, when the upload kept them on their way to storage: no need to read them back either. */
+  content?: Buffer
   /** Told every variant's name as soon as it is stored (a failing request removes it); `cancelled` stops the work before its next read or write. */
   hooks: Pick<UploadHooks, 'onStored' | 'claim' | 'release' | 'cancelled'>
 }
@@ -42,7 +44,7 @@ export async function processStored (image: StoredImage): Promise<Record<string,
   return await imageSlots.run(async () => {
     if (image.hooks.cancelled()) throw new FST_MEDIA_CANCELLED(image.field)
     const source: ImageSource = {
-      buffer: image.sanitized ?? await readAll(image.storage.open(image.name)),
+      buffer: image.sanitized ?? image.content ?? await readAll(image.storage.open(image.name)),
       format: image.format,
       pages: image.pages,
       rules: image.rules,

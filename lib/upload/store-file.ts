@@ -91,6 +91,8 @@ interface Stored<H> {
   header: H
   /** The re-encoded original of a `sanitize` field. */
   sanitized: Encoded | undefined
+  /** What was stored, when the gate kept it. */
+  content: Buffer | undefined
 }
 
 /**
@@ -135,6 +137,8 @@ async function storeChecked<H, F extends FieldFile> (
     minSize: field.minSize,
     hash: checked.plan.needsHash,
     text: checked.detected.text,
+    // an image processed once stored is read by sharp whole anyway: kept, it is not read back
+    keep: checked.image !== undefined && processesStored(checked.image.rules) && sanitizeWith === undefined,
     count: hooks.count
   }, header)
   const stored = async (): Promise<F> => await makeFile(await store(ctx, checked, gate, sanitizeWith, header))
@@ -259,7 +263,7 @@ async function copyInStorage<H> (inStorage: InStorage, gate: Gate<H>, header: He
   const readsAll = typeof wanted === 'function' || gate.checksText || !('value' in header)
   // the gate checks as it is read; nothing is kept
   if (readsAll) await pipeline(gate, new Writable({ write: (_chunk, _encoding, done) => done() }))
-  const passed = readsAll ? gate.result() : { size: inStorage.size, sha256: undefined, header: (header as { value: H }).value }
+  const passed = readsAll ? gate.result() : { size: inStorage.size, sha256: undefined, header: (header as { value: H }).value, content: undefined }
   const name = await inStorage.copyTo(typeof wanted === 'function' ? wanted() : wanted, options)
   return { name, ...passed, sanitized: undefined }
 }
@@ -285,7 +289,7 @@ async function imageFile (ctx: StoreContext, checked: Checked, { format, rules }
   const { sanitized, header: { width, height, pages } } = stored
   const init = { ...await fileInit(ctx, checked, stored), width: sanitized?.width ?? width, height: sanitized?.height ?? height }
   if (!processesStored(rules)) return new ImageFile(init)
-  const work = processStored({ storage, name: stored.name, format, pages, rules, field: ctx.fieldName, sanitized: sanitized?.data, hooks })
+  const work = processStored({ storage, name: stored.name, format, pages, rules, field: ctx.fieldName, sanitized: sanitized?.data, content: stored.content, hooks })
   hooks.track(work)
   return new ImageFile({ ...init, variants: await work })
 }
