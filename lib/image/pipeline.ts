@@ -5,6 +5,7 @@ import { ImageFile } from '../fields/field-file.js'
 import { typeForName } from '../mime.js'
 import type { Storage } from '../storage/storage.js'
 import type { UploadHooks } from '../upload/transaction.js'
+import { makePlaceholder } from './placeholder.js'
 import { makeVariant, sanitize, verifyDecodes, type Encoded, type ImageSource } from './process.js'
 import { imageSlots } from './slots.js'
 import { variantFormat, variantName, type ResolvedVariant } from './variant-options.js'
@@ -26,7 +27,14 @@ export interface StoredImage {
 }
 
 /** Whether an image field does anything with the whole image once it is stored. */
-export const processesStored = (rules: ImageRules): boolean => rules.verify === 'decode' || rules.variants.length > 0
+export const processesStored = (rules: ImageRules): boolean => rules.verify === 'decode' || rules.variants.length > 0 || rules.placeholder !== undefined
+
+/** What processing a stored image made. */
+export interface Processed {
+  variants: Record<string, ImageFile>
+  /** Set when the field asks for one. */
+  placeholder: string | undefined
+}
 
 /**
  * The checked upload re-encoded in an image slot: what a `sanitize` field stores. The size limits stay
@@ -37,10 +45,11 @@ export async function sanitizeOriginal (source: ImageSource): Promise<Encoded> {
 }
 
 /**
- * After the original is stored (and still unserved): the full decode check and the variants, in one image
- * slot. Every variant is settled before this returns, so a failure leaves none behind unreported.
+ * After the original is stored (and still unserved): the full decode check, the variants and the
+ * placeholder, in one image slot. Every variant is settled before this returns, so a failure leaves none
+ * behind unreported.
  */
-export async function processStored (image: StoredImage): Promise<Record<string, ImageFile>> {
+export async function processStored (image: StoredImage): Promise<Processed> {
   return await imageSlots.run(async () => {
     if (image.hooks.cancelled()) throw new FST_MEDIA_CANCELLED(image.field)
     const source: ImageSource = {
@@ -52,13 +61,18 @@ export async function processStored (image: StoredImage): Promise<Record<string,
     }
     // a sanitised original was decoded by its re-encoding already
     if (image.rules.verify === 'decode' && image.sanitized === undefined) await verifyDecodes(source)
-    const settled = await Promise.allSettled(image.rules.variants.map(async (variant) => await storeVariant(image, source, variant)))
+    const { placeholder: kind } = image.rules
+    const [placeholder, ...settled] = await Promise.allSettled([
+      kind === undefined ? undefined : makePlaceholder(source, kind),
+      ...image.rules.variants.map(async (variant) => await storeVariant(image, source, variant))
+    ])
     const variants: Record<string, ImageFile> = {}
     for (const [i, result] of settled.entries()) {
       if (result.status === 'rejected') throw result.reason
       variants[(image.rules.variants[i] as ResolvedVariant).key] = result.value
     }
-    return variants
+    if (placeholder.status === 'rejected') throw placeholder.reason
+    return { variants, placeholder: placeholder.value }
   })
 }
 

@@ -291,5 +291,6 @@ async function imageFile (ctx: StoreContext, checked: Checked, { format, rules }
   if (!processesStored(rules)) return new ImageFile(init)
   const work = processStored({ storage, name: stored.name, format, pages, rules, field: ctx.fieldName, sanitized: sanitized?.data, content: stored.content, hooks })
   hooks.track(work)
-  return new ImageFile({ ...init, variants: await work })
+  const { variants, placeholder } = await work
+  return new ImageFile({ ...init, variants, ...(rules.placeholder === undefined ? {} : { placeholder }) })
 }
