@@ -7,6 +7,7 @@ import { thumbHashToApproximateAspectRatio, thumbHashToAverageRGBA } from 'thumb
 import { FileField, FileSystemStorage, ImageField, type ImageFieldOptions } from '../lib/index.js'
 import { filesUnder, fixture, makeApp, postForm, type Tap } from './helpers.js'
 import { orientedJpegWithGps } from './image-fixtures.js'
+import { storedMessages } from './variants-lazy-helpers.js'
 
 /** A disk storage that counts the files opened for reading. */
 class CountingStorage extends FileSystemStorage {
@@ -111,6 +112,33 @@ t.test('the placeholder is made from the upload\'s bytes in memory, with or with
     t.equal(res.statusCode, 201, JSON.stringify(options))
     t.type(res.json().uploads.avatar.placeholder, 'string')
     t.same(storage.opened, [], `${JSON.stringify(options)}: nothing read back`)
+  }
+})
+
+t.test('the placeholder is made at upload whatever the variants\' generation; lazy and background variants are made later from the stored original', async (t) => {
+  const cases: Record<string, ImageFieldOptions['variants']> = {
+    lazy: { card: { width: 40, format: 'webp', generation: 'lazy' } },
+    background: { card: { width: 40, format: 'webp', generation: 'background' } },
+    mixed: { thumb: { width: 20, format: 'webp' }, card: { width: 40, format: 'webp', generation: 'lazy' } }
+  }
+  for (const [label, variants] of Object.entries(cases)) {
+    const { app, dir, storage } = await setup(t, { placeholder: 'blurhash', variants })
+    const stored = storedMessages(t)
+    const made = stored.next((message) => message.variant === 'card')
+    const res = await postForm(app, '/p', [{ name: 'avatar', filename: 'me.png', content: fixture('fixture.png') }])
+    t.equal(res.statusCode, 201, label)
+    const { uploads: { avatar }, record } = res.json()
+    t.ok(isBlurhashValid(avatar.placeholder).result, `${label}: in the upload's answer`)
+    t.equal(record.avatarPlaceholder, avatar.placeholder, `${label}: and its record`)
+    t.same(storage.opened, [], `${label}: made from the bytes in memory`)
+    if (label === 'background') {
+      await made
+    } else {
+      t.notOk(filesUnder(join(dir, 'media')).includes(avatar.variants.card.name), `${label}: the lazy variant waits for its request`)
+      t.equal((await app.inject(avatar.variants.card.url)).statusCode, 200)
+    }
+    t.same(storage.opened, [avatar.name], `${label}: the later variant read the stored original`)
+    t.equal(avatar.variants.card.size, undefined, `${label}: not made at upload`)
   }
 })
 

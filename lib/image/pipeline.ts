@@ -9,6 +9,8 @@ import { makePlaceholder } from './placeholder.js'
 import { makeVariant, sanitize, verifyDecodes, type Encoded, type ImageSource } from './process.js'
 import { imageSlots } from './slots.js'
 import { variantFormat, variantName, type ResolvedVariant } from './variant-options.js'
+import { planVariant, queueAfterCommit, variantUrl } from './later.js'
+import { plannedSize } from './planned-size.js'
 
 export interface StoredImage {
   storage: Storage
@@ -16,6 +18,10 @@ export interface StoredImage {
   name: string
   format: ImageFormat
   pages: number
+  /** The original's header: what the variants made later are planned from. */
+  width: number
+  height: number
+  orientation?: number | undefined
   rules: ImageRules
   field: string
   /** The sanitised original, when there is one: no need to read it back. */
@@ -26,8 +32,12 @@ export interface StoredImage {
   hooks: Pick<UploadHooks, 'onStored' | 'claim' | 'release' | 'cancelled'>
 }
 
-/** Whether an image field does anything with the whole image once it is stored. */
+/** Whether an image field does anything with the image once it is stored (variants made later get their file objects). */
 export const processesStored = (rules: ImageRules): boolean => rules.verify === 'decode' || rules.variants.length > 0 || rules.placeholder !== undefined
+
+/** Whether the upload decodes the stored image: its bytes are wanted in memory (a field whose variants are all made later may not). */
+export const decodesStored = (rules: ImageRules): boolean =>
+  rules.verify === 'decode' || rules.placeholder !== undefined || rules.variants.some((variant) => variant.generation === 'upload')
 
 /** What processing a stored image made. */
 export interface Processed {
@@ -45,11 +55,34 @@ export async function sanitizeOriginal (source: ImageSource): Promise<Encoded> {
 }
 
 /**
- * After the original is stored (and still unserved): the full decode check, the variants and the
- * placeholder, in one image slot. Every variant is settled before this returns, so a failure leaves none
- * behind unreported.
+ * After the original is stored (and still unserved): the full decode check, the variants made at upload
+ * and the placeholder, in one image slot, from the bytes in memory when the upload kept them. Every variant
+ * is settled before this returns, so a failure leaves none behind unreported. Variants made later
+ * (`lazy`, `background`) get their file objects only: they are made from the stored original when asked for.
  */
 export async function processStored (image: StoredImage): Promise<Processed> {
+  const now = image.rules.variants.filter((variant) => variant.generation === 'upload')
+  // variants made later cost nothing now: no slot, no decode, unless the decode check or the placeholder wants one
+  const made = decodesStored(image.rules) ? await processNow(image, now) : { variants: {}, placeholder: undefined }
+  const variants: Record<string, ImageFile> = {}
+  for (const variant of image.rules.variants) variants[variant.key] = made.variants[variant.key] ?? await laterVariant(image, variant)
+  return { variants, placeholder: made.placeholder }
+}
+
+/**
+ * A variant made after the upload (`lazy`, `background`): its name and URL now, its size as planned from
+ * the original's header, its byte size once made. A background one is queued when the upload commits.
+ */
+async function laterVariant (image: StoredImage, variant: ResolvedVariant): Promise<ImageFile> {
+  const name = variantName(image.name, variant.key, variantFormat(variant, image.format))
+  const { width, height } = plannedSize(image, variant, image.rules.autoOrient)
+  const file = new ImageFile({ name, storage: image.storage, url: await variantUrl(image.storage, name, variant), size: undefined, contentType: typeForName(name), width, height })
+  planVariant(file, variant, image.rules.autoOrient)
+  if (variant.generation === 'background') queueAfterCommit(file)
+  return file
+}
+
+async function processNow (image: StoredImage, now: readonly ResolvedVariant[]): Promise<Processed> {
   return await imageSlots.run(async () => {
     if (image.hooks.cancelled()) throw new FST_MEDIA_CANCELLED(image.field)
     const source: ImageSource = {
@@ -64,12 +97,12 @@ export async function processStored (image: StoredImage): Promise<Processed> {
     const { placeholder: kind } = image.rules
     const [placeholder, ...settled] = await Promise.allSettled([
       kind === undefined ? undefined : makePlaceholder(source, kind),
-      ...image.rules.variants.map(async (variant) => await storeVariant(image, source, variant))
+      ...now.map(async (variant) => await storeVariant(image, source, variant))
     ])
     const variants: Record<string, ImageFile> = {}
     for (const [i, result] of settled.entries()) {
       if (result.status === 'rejected') throw result.reason
-      variants[(image.rules.variants[i] as ResolvedVariant).key] = result.value
+      variants[(now[i] as ResolvedVariant).key] = result.value
     }
     if (placeholder.status === 'rejected') throw placeholder.reason
     return { variants, placeholder: placeholder.value }

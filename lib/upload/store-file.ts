@@ -11,7 +11,7 @@ import { planName, type NamePlan, type UploadToContext } from '../fields/upload-
 import { canonicalExtension } from '../mime.js'
 import type { Storage } from '../storage/storage.js'
 import { getValidName, splitExtension } from '../storage/valid-name.js'
-import { processesStored, processStored, sanitizeOriginal } from '../image/pipeline.js'
+import { decodesStored, processesStored, processStored, sanitizeOriginal } from '../image/pipeline.js'
 import type { Encoded } from '../image/process.js'
 import { Gate } from './gate.js'
 import type { HeaderSource } from './late-header.js'
@@ -31,6 +31,8 @@ export interface CopyToOptions {
   release: (name: string) => void
   /** The request's commit publishes the name (a staging storage keeps the file out of sight until then). */
   stage: true
+  /** The request's `limits.uploadTimeout`: a copy still running when it fires is cancelled. */
+  signal?: AbortSignal
 }
 
 /**
@@ -56,7 +58,7 @@ export interface StoreContext {
   hooks: UploadHooks
   /** Set when the file is in the storage already: `source` reads it from there. */
   inStorage?: InStorage
-  /** The request's `limits.uploadTimeout`: a save still running when it fires is given up. */
+  /** The request's `limits.uploadTimeout`: a save or a copy still running when it fires is given up. */
   signal?: AbortSignal
 }
 
@@ -137,8 +139,9 @@ async function storeChecked<H, F extends FieldFile> (
     minSize: field.minSize,
     hash: checked.plan.needsHash,
     text: checked.detected.text,
-    // an image processed once stored is read by sharp whole anyway: kept, it is not read back
-    keep: checked.image !== undefined && processesStored(checked.image.rules) && sanitizeWith === undefined,
+    // an image decoded once stored (decode check, upload variants, placeholder) is read by sharp whole
+    // anyway: kept, it is not read back; one whose variants are all made later is not held in memory
+    keep: checked.image !== undefined && decodesStored(checked.image.rules) && sanitizeWith === undefined,
     count: hooks.count
   }, header)
   const stored = async (): Promise<F> => await makeFile(await store(ctx, checked, gate, sanitizeWith, header))
@@ -239,7 +242,7 @@ async function store<H> (
   // a name refused for its path is refused before any byte is read, unless it waits for the content's hash
   const wanted = plan.needsHash ? () => plan.name(gate.result().sha256) : plan.name()
   if (inStorage !== undefined && sanitizeWith === undefined) {
-    const copied = await copyInStorage(inStorage, gate, header, options, wanted)
+    const copied = await copyInStorage(inStorage, gate, header, { ...options, signal }, wanted)
     hooks.onStored(copied.name)
     return copied
   }
@@ -289,7 +292,7 @@ async function imageFile (ctx: StoreContext, checked: Checked, { format, rules }
   const { sanitized, header: { width, height, pages } } = stored
   const init = { ...await fileInit(ctx, checked, stored), width: sanitized?.width ?? width, height: sanitized?.height ?? height }
   if (!processesStored(rules)) return new ImageFile(init)
-  const work = processStored({ storage, name: stored.name, format, pages, rules, field: ctx.fieldName, sanitized: sanitized?.data, content: stored.content, hooks })
+  const work = processStored({ storage, name: stored.name, format, pages, width, height, orientation: stored.header.orientation, rules, field: ctx.fieldName, sanitized: sanitized?.data, content: stored.content, hooks })
   hooks.track(work)
   const { variants, placeholder } = await work
   return new ImageFile({ ...init, variants, ...(rules.placeholder === undefined ? {} : { placeholder }) })
