@@ -60,6 +60,18 @@ t.test('a directory an earlier save verified, swapped for a symlink out of the r
   t.same(filesUnder(outside), [], 'nothing written through the link')
 })
 
+t.test('the scratch directory .tmp/, made and checked by an earlier save, swapped for a symlink out of the root: the next save is refused, nothing written outside', async (t) => {
+  const server = await startServer(t)
+  const first = await post(server, form([{ name: 'doc', filename: 'a.png', content: PNG }]))
+  t.equal(first.status, 201)
+  const outside = tempDir(t)
+  renameSync(join(server.roots.media, '.tmp'), join(server.roots.media, 'old-tmp'))
+  symlinkSync(outside, join(server.roots.media, '.tmp'))
+  const res = await post(server, form([{ name: 'doc', filename: 'b.png', content: PNG }]))
+  await assertRefused(t, server, res, 500, 'FST_MEDIA_STORAGE', ['media/.tmp', 'media/docs/a.png'])
+  t.same(filesUnder(outside), [], 'no scratch file written through the link')
+})
+
 t.test('two concurrent uploads of one name get two names and both files are whole', async (t) => {
   const server = await startServer(t)
   const a = png(16, 16, Buffer.alloc(20_000, 1))
