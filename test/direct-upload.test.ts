@@ -1,6 +1,7 @@
 import t from 'tap'
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3'
-import type { PresignedForm } from '../lib/index.js'
+import { FileField, type PresignedForm } from '../lib/index.js'
+import type { BoundField } from '../lib/fields/model.js'
 import { fixture } from './helpers.js'
 import { signToken, type TokenClaims } from '../lib/direct/token.js'
 import { directApp, KEY } from './direct-app.js'
@@ -167,4 +168,24 @@ t.test('a handler that replies 422 without throwing: nothing left, the copy, the
   const id = form.fields.key!.slice('.direct/q/'.length)
   t.same(during, [`.direct/used/${id}`, 'videos/clip.mp4'], 'while the handler ran: the copy and the used-token record, the quarantined file deleted')
   t.same(await keysUnder(client, bucket), [], 'after the reply: nothing')
+})
+
+t.test('presign takes no request: uploadTo sees the request that commits (its params), not the one that presigned', async (t) => {
+  let reel: BoundField | undefined
+  const { app, client, bucket, origin } = await directApp(t, {
+    setup: (app) => {
+      const Reel = app.media.model('reel', {
+        video: FileField({ storage: 'bucket', uploadTo: ({ request }) => `users/${request?.params.user ?? 'none'}/`, accept: ['video/mp4'], direct: true })
+      })
+      reel = Reel.fields.video
+      app.post('/users/:user/reels', { upload: Reel }, async (req, reply) => await reply.code(201).send(req.uploads))
+    }
+  })
+  const form = await app.media.presign(reel!, { filename: 'r.mp4', size: 5000 }) as PresignedForm
+  t.match(form.fields.key, /^\.direct\/q\//, 'the key the client writes to names no user')
+  await postToBucket(form, mp4(5000))
+  const res = await commitForm(`${origin}/users/42/reels`, { video: form.token })
+  t.equal(res.statusCode, 201, JSON.stringify(res.json))
+  t.equal(res.json.video.name, 'users/42/r.mp4')
+  t.same(await keysUnder(client, bucket, 'users/'), ['users/42/r.mp4'])
 })
