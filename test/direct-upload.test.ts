@@ -1,10 +1,14 @@
 import t from 'tap'
-import { GetObjectCommand, HeadObjectCommand } from '@aws-sdk/client-s3'
-import type { PresignedForm } from '../lib/index.js'
+import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3'
+import { FileField, type PresignedForm } from '../lib/index.js'
+import type { BoundField } from '../lib/fields/model.js'
 import { fixture } from './helpers.js'
 import { signToken, type TokenClaims } from '../lib/direct/token.js'
 import { directApp, KEY } from './direct-app.js'
 import { commitForm, keysUnder, mp4, postToBucket } from './direct-helpers.js'
+
+const read = async (client: S3Client, bucket: string, key: string): Promise<Buffer> =>
+  Buffer.from(await (await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }))).Body!.transformToByteArray())
 
 const toClaims = ([field, id, expires, filename]: unknown[]): TokenClaims => ({ field: field as string, id: id as string, expires: expires as number, filename: filename as string })
 
@@ -48,19 +52,22 @@ t.test('a file over maxSize (the client ignored the policy): 413, nothing left',
 
 t.test('a replayed token is refused, even after the client uploaded again with the same form', async (t) => {
   const { app, Clip, client, bucket, url } = await directApp(t)
+  const first = mp4(5000, 1)
   const form = await app.media.presign(Clip.fields.video, { filename: 'clip.mp4', size: 5000, contentType: 'video/mp4' }) as PresignedForm
-  await postToBucket(form, mp4(5000))
+  await postToBucket(form, first)
   t.equal((await commitForm(url, { video: form.token })).statusCode, 201)
   const again = await commitForm(url, { video: form.token })
   t.equal(again.statusCode, 400)
   t.match(again.json, { code: 'FST_MEDIA_INVALID_TOKEN', field: 'video', message: /used already/ })
-  // the policy is still valid: a client can write into quarantine again, never onto the committed name
-  await postToBucket(form, mp4(5000, 2))
+  // the policy is still valid: a client can write into quarantine again, never onto the committed name.
+  // Same length, other bytes: only the bytes tell the two apart
+  const second = mp4(5000, 2)
+  t.equal(await postToBucket(form, second), 204, 'the bucket took the second upload')
+  t.same(await read(client, bucket, form.fields.key!), second, 'it went into quarantine')
   const replay = await commitForm(url, { video: form.token })
   t.match(replay.json, { code: 'FST_MEDIA_INVALID_TOKEN', message: /used already/ })
   t.same(await keysUnder(client, bucket, 'videos/'), ['videos/clip.mp4'], 'one committed file')
-  const head = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: 'videos/clip.mp4' }))
-  t.equal(head.ContentLength, 5000)
+  t.same(await read(client, bucket, 'videos/clip.mp4'), first, 'the committed object holds the first upload\'s bytes')
 })
 
 t.test('forged, altered, expired and other-field tokens: 400 FST_MEDIA_INVALID_TOKEN, nothing stored', async (t) => {
@@ -141,4 +148,44 @@ t.test('one token in two fields of one form, or twice in a multiple field: the s
   t.same(await keysUnder(client, bucket, 'videos/'), [], 'the request rolled back as a whole')
   const tooMany = await commitForm(url, { video: form.token, extra: [extra.token, extra.token, extra.token] })
   t.equal(tooMany.statusCode, 400)
+})
+
+t.test('a handler that replies 422 without throwing: nothing left, the copy, the quarantined file and the used-token record all gone', async (t) => {
+  let during: string[] = []
+  const { app, Clip, client, bucket, origin } = await directApp(t, {
+    setup: (app, { Clip }) => {
+      app.post('/refused', { upload: Clip }, async (req, reply) => {
+        during = await keysUnder(client, bucket)
+        return await reply.code(422).send({ refused: req.uploads.video.name })
+      })
+    }
+  })
+  const form = await app.media.presign(Clip.fields.video, { filename: 'clip.mp4', size: 5000, contentType: 'video/mp4' }) as PresignedForm
+  await postToBucket(form, mp4(5000))
+  const res = await commitForm(`${origin}/refused`, { video: form.token })
+  t.equal(res.statusCode, 422)
+  t.same(res.json, { refused: 'videos/clip.mp4' }, 'the handler\'s own reply')
+  const id = form.fields.key!.slice('.direct/q/'.length)
+  t.same(during, [`.direct/used/${id}`, 'videos/clip.mp4'], 'while the handler ran: the copy and the used-token record, the quarantined file deleted')
+  t.same(await keysUnder(client, bucket), [], 'after the reply: nothing')
+})
+
+t.test('presign takes no request: uploadTo sees the request that commits (its params), not the one that presigned', async (t) => {
+  let reel: BoundField | undefined
+  const { app, client, bucket, origin } = await directApp(t, {
+    setup: (app) => {
+      const Reel = app.media.model('reel', {
+        video: FileField({ storage: 'bucket', uploadTo: ({ request }) => `users/${request?.params.user ?? 'none'}/`, accept: ['video/mp4'], direct: true })
+      })
+      reel = Reel.fields.video
+      app.post('/users/:user/reels', { upload: Reel }, async (req, reply) => await reply.code(201).send(req.uploads))
+    }
+  })
+  const form = await app.media.presign(reel!, { filename: 'r.mp4', size: 5000 }) as PresignedForm
+  t.match(form.fields.key, /^\.direct\/q\//, 'the key the client writes to names no user')
+  await postToBucket(form, mp4(5000))
+  const res = await commitForm(`${origin}/users/42/reels`, { video: form.token })
+  t.equal(res.statusCode, 201, JSON.stringify(res.json))
+  t.equal(res.json.video.name, 'users/42/r.mp4')
+  t.same(await keysUnder(client, bucket, 'users/'), ['users/42/r.mp4'])
 })

@@ -31,17 +31,27 @@ const OTHER_KEY = 'other-key-'.padEnd(32, 'o')
 
 interface Stat { name: string, url: string, size: number, width: number, height: number }
 
-interface Gate { port: number, hold: (path: string, count: number) => void }
+interface Gate {
+  port: number
+  /** Holds the next `count` conditional PUTs of `path` until all have arrived; resolves how many met there. */
+  hold: (path: string, count: number) => Promise<number>
+}
+
+/**
+ * How long a hold waits for the rest of its PUTs before it lets the ones there go, and reports fewer than it
+ * waited for: a guard against a hang, that fails the test. Below the apps' S3 request timeout (15 s).
+ */
+const HOLD_GUARD = 10_000
 
 /**
  * A proxy in front of s3rver that honours `If-None-Match: *` on PUT as AWS does (atomically, one write per key
  * at a time: 412 PreconditionFailed when the key exists), and can hold the first `count` conditional PUTs of a
- * key until all have arrived (5 s at most).
+ * key until all have arrived (HOLD_GUARD at most: fewer met, which the test asserts against).
  */
 async function s3Gate (t: Tap, endpoint: string): Promise<Gate> {
   const upstream = { host: '127.0.0.1', port: Number(new URL(endpoint).port) }
   const locks = new Map<string, Promise<void>>()
-  const holds = new Map<string, { count: number, waiting: Array<() => void> }>()
+  const holds = new Map<string, { count: number, waiting: Array<() => void>, release: () => void }>()
 
   const forward = (req: IncomingMessage, res: ServerResponse): Promise<void> => new Promise((resolve) => {
     const up = httpRequest({ ...upstream, method: req.method, path: req.url, headers: req.headers, timeout: TIMEOUT }, (upRes) => {
@@ -66,16 +76,23 @@ async function s3Gate (t: Tap, endpoint: string): Promise<Gate> {
   })
 
   const held = (path: string): Promise<void> => new Promise((resolve) => {
-    const hold = holds.get(path)
-    if (hold === undefined) return resolve()
+    const entry = holds.get(path)
+    if (entry === undefined) return resolve()
+    entry.waiting.push(resolve)
+    if (entry.waiting.length >= entry.count) entry.release()
+  })
+
+  const hold = async (path: string, count: number): Promise<number> => await new Promise((resolve) => {
     const release = () => {
-      if (holds.get(path) !== hold) return
+      if (holds.get(path) !== entry) return
       holds.delete(path)
-      for (const waiting of hold.waiting.splice(0)) waiting()
+      clearTimeout(guard)
+      resolve(entry.waiting.length)
+      for (const waiting of entry.waiting.splice(0)) waiting()
     }
-    hold.waiting.push(resolve)
-    if (hold.waiting.length >= hold.count) release()
-    else setTimeout(release, 5_000).unref()
+    const entry = { count, waiting: [] as Array<() => void>, release }
+    const guard = setTimeout(release, HOLD_GUARD)
+    holds.set(path, entry)
   })
 
   const server = createServer((req, res) => {
@@ -106,7 +123,7 @@ async function s3Gate (t: Tap, endpoint: string): Promise<Gate> {
   })
   const address = server.address()
   if (address === null || typeof address === 'string') throw new Error('no TCP address')
-  return { port: address.port, hold: (path, count) => { holds.set(path, { count, waiting: [] }) } }
+  return { port: address.port, hold }
 }
 
 /** The child's port once it listens, or a rejection if it dies or takes too long first. */
@@ -230,8 +247,9 @@ t.test('two app processes share one S3 bucket', async (t) => {
 
   await t.test('the same client file name through A and B at once: two files, two names', async (t) => {
     // both PUTs wait for each other: each app has found the name free before either writes
-    gate.hold(`/${bucket}/media/avatars/same.png`, 2)
+    const met = gate.hold(`/${bucket}/media/avatars/same.png`, 2)
     const [fromA, fromB] = await Promise.all([upload(a, 'same.png'), upload(b, 'same.png')])
+    t.equal(await met, 2, 'both PUTs of the name met at the gate: each app had found it free before either wrote')
     t.comment(`A answered ${fromA.statusCode} ${JSON.stringify(fromA.json)}; B answered ${fromB.statusCode} ${JSON.stringify(fromB.json)}`)
     t.equal(fromA.statusCode, 201, 'A stores its upload')
     t.equal(fromB.statusCode, 201, 'B stores its upload')

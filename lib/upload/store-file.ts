@@ -98,11 +98,13 @@ interface Stored<H> {
 }
 
 /**
- * Validates and stores one file, in the order of the contract: name, type, extension, image header, size.
- * Nothing is written before the type is known; nothing becomes visible before every check has passed.
+ * Validates and stores one file, in the order of the contract: name, type, extension, image header, size
+ * (a file already in storage: its size first, known without a read). Nothing is written before the type is known; nothing becomes visible before every check has passed.
  * Returns null for what a browser sends for an untouched file input (no name, no bytes).
  */
 export async function storeFile (ctx: StoreContext): Promise<FieldFile | null> {
+  // one out of bounds costs no read (its type is then not checked, nor named in the refusal)
+  if (ctx.inStorage !== undefined) checkSize(ctx, ctx.inStorage.size)
   const head = await readHead(ctx.source)
   try {
     if (ctx.filename === '' && head.ended && head.bytes.length === 0) return null
@@ -201,17 +203,22 @@ async function checkDetected (ctx: StoreContext, head: Head, detection: Detectio
   const { detected, stem } = detection
   const image = await checkContent(ctx, head, detection)
 
-  // size comes last in the contract's order; a part that fit in the window, or a file whose size the
-  // storage knows, is refused before any write
-  const size = ctx.inStorage?.size ?? (head.ended ? head.bytes.length : undefined)
-  if (size !== undefined && size > field.maxSize) {
+  // size comes last in the contract's order; a part that fit in the window is refused before any write
+  if (head.ended && head.bytes.length > field.maxSize) {
     throw refusal(new FST_MEDIA_FILE_TOO_LARGE(fieldName, formatBytes(field.maxSize)), { field: fieldName, limit: field.maxSize, option: 'maxSize' })
-  }
-  if (ctx.inStorage !== undefined && ctx.inStorage.size < field.minSize) {
-    throw refusal(new FST_MEDIA_FILE_TOO_SMALL(fieldName, formatBytes(field.minSize)), { field: fieldName, limit: field.minSize, option: 'minSize' })
   }
   const filename = `${stem}.${detected.ext}`
   return { detected, image, plan: namePlan(ctx, filename, detected.ext) }
+}
+
+/** A file in storage whose size is out of the field's bounds is refused for it, with nothing of it read. */
+function checkSize ({ field, fieldName }: StoreContext, size: number): void {
+  if (size > field.maxSize) {
+    throw refusal(new FST_MEDIA_FILE_TOO_LARGE(fieldName, formatBytes(field.maxSize)), { field: fieldName, limit: field.maxSize, option: 'maxSize', bytes: 0 })
+  }
+  if (size < field.minSize) {
+    throw refusal(new FST_MEDIA_FILE_TOO_SMALL(fieldName, formatBytes(field.minSize)), { field: fieldName, limit: field.minSize, option: 'minSize', bytes: 0 })
+  }
 }
 
 /** The header from the sniffing window, or how the gate reads it from the first bytes when it lies beyond. */

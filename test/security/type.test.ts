@@ -104,14 +104,39 @@ t.test('a zero-byte file is too small', async (t) => {
   await assertRefused(t, server, res, 400, 'FST_MEDIA_FILE_TOO_SMALL')
 })
 
-t.test('a PNG whose IHDR says 60000 x 60000 is refused from the header, in bounded memory', async (t) => {
+/**
+ * Counts the decodes of every sharp instance of this process (the server runs in it, and lib/ imports the
+ * same sharp): each output (toBuffer, toFile, a stream) runs `_pipeline`, and `stats()` decodes too.
+ * `metadata()`, which reads only the header, is not counted.
+ */
+function countDecodes (t: Test): { decodes: number } {
+  const counted = { decodes: 0 }
+  const proto = sharp.prototype as unknown as Record<'_pipeline' | 'stats', (...args: unknown[]) => unknown>
+  for (const method of ['_pipeline', 'stats'] as const) {
+    const original = proto[method]
+    proto[method] = function (this: unknown, ...args: unknown[]) {
+      counted.decodes++
+      return original.apply(this, args)
+    }
+    t.teardown(() => { proto[method] = original })
+  }
+  return counted
+}
+
+t.test('a PNG whose IHDR says 60000 x 60000 is refused from its header: no decode, even for a field that verifies by decoding', async (t) => {
   const server = await startServer(t)
-  const before = process.memoryUsage().rss
-  const res = await post(server, form([{ name: 'avatar', filename: 'bomb.png', content: png(60000, 60000) }]))
-  await assertRefused(t, server, res, 400, 'FST_MEDIA_INVALID_IMAGE')
-  t.match(res.body, /pixels/)
-  // decoding would need 14.4 GB; reading the header needs nothing worth measuring
-  t.ok(process.memoryUsage().rss - before < 200 * 1024 * 1024, 'no decode happened')
+  const decodes = countDecodes(t)
+  for (const name of ['avatar', 'strict', 'clean']) {
+    const res = await post(server, form([{ name, filename: 'bomb.png', content: png(60000, 60000) }]))
+    await assertRefused(t, server, res, 400, 'FST_MEDIA_INVALID_IMAGE')
+    t.match(res.body, /60000x60000 is more than \d+ pixels/, name)
+  }
+  // decoding it would need 14.4 GB: sharp was never asked to
+  t.equal(decodes.decodes, 0, 'no decode')
+  // the count sees lib's decodes: the same request with a real PNG to the field that verifies decodes once
+  const res = await post(server, form([{ name: 'strict', filename: 'ok.png', content: fixture('fixture.png') }]))
+  await assertStored(t, server, res, 'strict', 'strict/ok.png')
+  t.equal(decodes.decodes, 1, 'a real PNG to the verifying field: one decode, counted')
 })
 
 /**
