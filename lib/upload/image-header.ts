@@ -1,6 +1,8 @@
 import type { Readable } from 'node:stream'
 import type { Metadata } from 'sharp'
 import { loadSharp } from '../image/load-sharp.js'
+import { probeHeader, signatureFormat } from '../image/header/probe.js'
+import { UNKNOWN, type ImageHeader } from '../image/header/types.js'
 import { FST_MEDIA_INVALID_IMAGE } from '../errors.js'
 import { refusal } from '../refusal.js'
 import type { ImageFormat, ImageRules } from '../fields/field.js'
@@ -12,51 +14,67 @@ export interface Dimensions {
   pages: number
 }
 
+/** A header as checkHeader reads it: what our reader or sharp found; sharp may lack any of it. */
+export type FoundHeader = Partial<ImageHeader>
+
 /** sharp's metadata of a header, or undefined when the bytes hold no complete header. */
-export async function readHeader (bytes: Buffer): Promise<Metadata | undefined> {
+export async function readHeader (bytes: Buffer): Promise<ImageHeader | undefined> {
   const sharp = await loadSharp()
   try {
     // sharp enforces its own pixel limit with its own error: ours is compared below, with our code
-    return await sharp(bytes, { limitInputPixels: false }).metadata()
+    return fromSharp(await sharp(bytes, { limitInputPixels: false }).metadata())
   } catch {
     return undefined
   }
 }
 
+/** sharp's metadata as our reader's header: AVIF is what sharp reports as heif with compression av1. */
+export function fromSharp (meta: Metadata): ImageHeader {
+  const format = meta.format === 'heif' ? (meta.compression === 'av1' ? 'avif' : 'heif') : meta.format
+  return { format, width: meta.width, height: meta.height, pages: meta.pages ?? 1, orientation: meta.orientation }
+}
+
 /**
  * The header of a stored image, reading only as far as it needs: 64 KiB, then four times more each try, up
- * to `limit`. The rest of the stream is never read.
+ * to `limit`. Our reader answers where it can (a GIF or WebP gives its size from its first bytes), sharp
+ * where the reader leaves the format to it. The rest of the stream is never read.
  */
-export async function readStreamHeader (source: Readable, limit: number): Promise<Metadata | undefined> {
+export async function readStreamHeader (source: Readable, limit: number): Promise<ImageHeader | undefined> {
   const chunks: Buffer[] = []
   let size = 0
   let next = 64 * 1024
+  const read = async (ended: boolean): Promise<ImageHeader | undefined | 'more'> => {
+    const bytes = Buffer.concat(chunks, size)
+    const format = signatureFormat(bytes)
+    const probe = format === undefined ? UNKNOWN : probeHeader(bytes, format, ended)
+    if (probe.kind === 'header') return probe.header
+    if (probe.kind === 'unknown') return await readHeader(bytes) ?? (ended || size >= limit ? undefined : 'more')
+    // only the size is asked for: a GIF's or WebP's frames need not be counted
+    if (probe.kind === 'more' && probe.partial !== undefined && (format === 'gif' || format === 'webp')) return probe.partial
+    return probe.kind === 'more' && !ended && size < limit ? 'more' : undefined
+  }
   for await (const chunk of source) {
     chunks.push(chunk as Buffer)
     size += (chunk as Buffer).length
     if (size < Math.min(next, limit)) continue
-    const meta = await readHeader(Buffer.concat(chunks, size))
-    if (meta !== undefined || size >= limit) return meta
+    const found = await read(false)
+    if (found !== 'more') return found
     next *= 4
   }
-  return await readHeader(Buffer.concat(chunks, size))
-}
-
-function formatOf (meta: Metadata): string | undefined {
-  if (meta.format === 'heif') return meta.compression === 'av1' ? 'avif' : 'heif'
-  return meta.format
+  const found = await read(true)
+  return found === 'more' ? undefined : found
 }
 
 /**
- * Checks a parsed header against the field: the format sharp sees must be the one the signature said,
+ * Checks a parsed header against the field: the format it says must be the one the signature said,
  * and the dimensions and pixel count must be within bounds. Nothing is decoded.
  */
-export function checkHeader (meta: Metadata, expected: ImageFormat, rules: ImageRules, field: string): Dimensions {
+export function checkHeader (meta: FoundHeader, expected: ImageFormat, rules: ImageRules, field: string): Dimensions {
   const invalid = (why: string, option?: keyof ImageRules) =>
     refusal(new FST_MEDIA_INVALID_IMAGE(field, why), { field, option, limit: option === undefined ? undefined : rules[option] as number })
-  const format = formatOf(meta)
+  const { format } = meta
   if (format !== expected) throw invalid(`the header says ${format ?? 'nothing'} where the signature says ${expected}`)
-  const { width, height } = meta
+  const { width = 0, height = 0 } = meta
   if (!(width > 0 && height > 0)) throw invalid('the image has no dimensions')
   if (width * height > rules.maxPixels) throw invalid(`${width}x${height} is more than ${rules.maxPixels} pixels`, 'maxPixels')
   const pages = meta.pages ?? 1

@@ -1,0 +1,80 @@
+import type { ImageFormat, ImageRules } from '../fields/field.js'
+import { frameWalker, probeHeader, walked, type FrameWalker } from '../image/header/probe.js'
+import type { ImageHeader, Probe } from '../image/header/types.js'
+import type { Head } from './head.js'
+import { checkHeader, readHeader, unreadableHeader, type Dimensions } from './image-header.js'
+import type { HeaderSource, HeaderWalk } from './late-header.js'
+
+/**
+ * An image's header from the sniffing window, checked against its field: known at once, followed by the
+ * gate through every byte (a GIF's or WebP's frames), or read by the gate from more first bytes. Our reader
+ * answers first; sharp reads what it leaves (TIFF, SVG, an AVIF with more than one plain image).
+ */
+export async function imageHeaderSource (head: Head, format: ImageFormat, rules: ImageRules, field: string): Promise<HeaderSource<Dimensions>> {
+  const check = (header: ImageHeader) => checkHeader(header, format, rules, field)
+  const walker = frameWalker(format)
+  if (walker !== undefined) {
+    walker.push(head.bytes)
+    const probe = walked(walker, format as 'gif' | 'webp', head.ended)
+    const found = settle(probe, field, check)
+    if (found !== undefined) return { value: check(found) }
+    return { walk: new FrameWalk(walker, head.bytes.length, (pages) => check({ format, ...walker.size!, pages }), field) }
+  }
+  const found = await settleWithSharp(probeHeader(head.bytes, format, head.ended), head.bytes, field, check)
+  if (found !== undefined) return { value: check(found) }
+  if (head.ended) throw unreadableHeader(field)
+  return {
+    late: async (bytes) => {
+      const late = await settleWithSharp(probeHeader(bytes, format), bytes, field, check)
+      return late === undefined ? undefined : check(late)
+    }
+  }
+}
+
+/** The header a probe found; undefined while more bytes are needed (refusing at once dimensions known out of bounds). */
+function settle (probe: Probe, field: string, check: (header: ImageHeader) => Dimensions): ImageHeader | undefined {
+  if (probe.kind === 'broken') throw unreadableHeader(field)
+  if (probe.kind === 'header') return probe.header
+  if (probe.kind === 'more' && probe.partial !== undefined) check(probe.partial)
+  return undefined
+}
+
+async function settleWithSharp (probe: Probe, bytes: Buffer, field: string, check: (header: ImageHeader) => Dimensions): Promise<ImageHeader | undefined> {
+  return probe.kind === 'unknown' ? await readHeader(bytes) : settle(probe, field, check)
+}
+
+/** A GIF's or WebP's frames, counted as the gate passes the bytes after the sniffing window. */
+class FrameWalk implements HeaderWalk<Dimensions> {
+  readonly #walker: FrameWalker
+  readonly #check: (pages: number) => Dimensions
+  readonly #field: string
+  /** Bytes the window held, walked already. */
+  #skip: number
+  #checked = 0
+
+  constructor (walker: FrameWalker, walked: number, check: (pages: number) => Dimensions, field: string) {
+    this.#walker = walker
+    this.#skip = walked
+    this.#check = check
+    this.#field = field
+  }
+
+  push (chunk: Buffer): void {
+    const skipped = Math.min(this.#skip, chunk.length)
+    this.#skip -= skipped
+    if (skipped === chunk.length) return
+    const walker = this.#walker
+    walker.push(skipped === 0 ? chunk : chunk.subarray(skipped))
+    if (walker.broken !== undefined) throw unreadableHeader(this.#field)
+    // each new frame is checked once: maxPages, and the pixels of every frame where all are decoded
+    if (walker.size !== undefined && walker.pages !== this.#checked) {
+      this.#checked = walker.pages
+      this.#check(walker.pages)
+    }
+  }
+
+  end (): Dimensions {
+    if (!this.#walker.readable) throw unreadableHeader(this.#field)
+    return this.#check(this.#walker.pages)
+  }
+}
