@@ -14,11 +14,13 @@ export async function imageHeaderSource (head: Head, format: ImageFormat, rules:
   const check = (header: ImageHeader) => checkHeader(header, format, rules, field)
   const walker = frameWalker(format)
   if (walker !== undefined) {
+    // each frame is checked as it is seen: maxPages, and the pixels of every frame where all are decoded
+    walker.onFrame = (pages) => check({ format, ...walker.size!, pages })
     walker.push(head.bytes)
     const probe = walked(walker, format as 'gif' | 'webp', head.ended)
     const found = settle(probe, field, check)
     if (found !== undefined) return { value: check(found) }
-    return { walk: new FrameWalk(walker, head.bytes.length, (pages) => check({ format, ...walker.size!, pages }), field) }
+    return { walk: new FrameWalk(walker, head.bytes.length, field, () => check({ format, ...walker.size!, pages: walker.pages })) }
   }
   const found = await settleWithSharp(probeHeader(head.bytes, format, head.ended), head.bytes, field, check)
   if (found !== undefined) return { value: check(found) }
@@ -46,17 +48,16 @@ async function settleWithSharp (probe: Probe, bytes: Buffer, field: string, chec
 /** A GIF's or WebP's frames, counted as the gate passes the bytes after the sniffing window. */
 class FrameWalk implements HeaderWalk<Dimensions> {
   readonly #walker: FrameWalker
-  readonly #check: (pages: number) => Dimensions
   readonly #field: string
+  readonly #check: () => Dimensions
   /** Bytes the window held, walked already. */
   #skip: number
-  #checked = 0
 
-  constructor (walker: FrameWalker, walked: number, check: (pages: number) => Dimensions, field: string) {
+  constructor (walker: FrameWalker, walked: number, field: string, check: () => Dimensions) {
     this.#walker = walker
     this.#skip = walked
-    this.#check = check
     this.#field = field
+    this.#check = check
   }
 
   push (chunk: Buffer): void {
@@ -66,15 +67,10 @@ class FrameWalk implements HeaderWalk<Dimensions> {
     const walker = this.#walker
     walker.push(skipped === 0 ? chunk : chunk.subarray(skipped))
     if (walker.broken !== undefined) throw unreadableHeader(this.#field)
-    // each new frame is checked once: maxPages, and the pixels of every frame where all are decoded
-    if (walker.size !== undefined && walker.pages !== this.#checked) {
-      this.#checked = walker.pages
-      this.#check(walker.pages)
-    }
   }
 
   end (): Dimensions {
     if (!this.#walker.readable) throw unreadableHeader(this.#field)
-    return this.#check(this.#walker.pages)
+    return this.#check()
   }
 }

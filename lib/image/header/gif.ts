@@ -82,6 +82,7 @@ export class GifWalker extends StreamWalker {
     }
     this.#state = 'lzw'
     this.next(1, colourTable(bytes[8]!))
+    this.onFrame?.(this.pages)
   }
 
   #readSubBlock (length: number): void {

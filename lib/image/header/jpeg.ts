@@ -8,8 +8,8 @@ const isStandalone = (marker: number) => marker === 0x01 || (marker >= 0xd0 && m
 const EXIF = Buffer.from('Exif\0\0', 'latin1')
 
 /**
- * A JPEG's header, read as sharp (libjpeg) reads it: its segments up to the start of scan. The dimensions
- * are known at the frame header; the EXIF orientation from an APP1 segment before it.
+ * A JPEG's header, read as sharp (libjpeg) reads it: its segments up to the start of scan's header. The
+ * dimensions are known at the frame header; the EXIF orientation from an APP1 segment before it.
  */
 export function probeJpeg (bytes: Buffer): Probe {
   let header: ImageHeader | undefined
@@ -29,10 +29,13 @@ export function probeJpeg (bytes: Buffer): Probe {
     }
     if (marker === 0xd9) return broken('the image ends before its data')
     if (marker === 0xd8) return broken('a second start of image')
-    if (marker === 0xda) return header === undefined ? broken('the scan comes before the frame header') : { kind: 'header', header }
     const length = bytes.readUInt16BE(at + 2)
     if (length < 2) return broken(`a segment at ${at} has length ${length}`)
     const end = at + 2 + length
+    if (marker === 0xda) {
+      if (header === undefined) return broken('the scan comes before the frame header')
+      return end > bytes.length ? more(header) : { kind: 'header', header }
+    }
     if (isFrame(marker) || (marker === 0xe1 && orientation === undefined && header === undefined)) {
       if (end > bytes.length) return more(header)
       const data = bytes.subarray(at + 4, end)

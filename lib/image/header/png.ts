@@ -1,4 +1,3 @@
-import { crc32 } from './crc32.js'
 import { exifOrientation } from './exif.js'
 import { broken, more, UNKNOWN, type ImageHeader, type Probe } from './types.js'
 
@@ -8,8 +7,9 @@ const DEPTHS: Record<number, number[]> = { 0: [1, 2, 4, 8, 16], 2: [8, 16], 3: [
 const isLetter = (byte: number) => (byte >= 0x41 && byte <= 0x5a) || (byte >= 0x61 && byte <= 0x7a)
 
 /**
- * A PNG's header: IHDR, then every chunk up to the first IDAT with its CRC checked, as sharp (libspng) reads
- * it. The dimensions are known from the first 33 bytes; the header ends at the first IDAT.
+ * A PNG's header: IHDR, then every chunk up to the first IDAT, as sharp reads it (CRCs unchecked, chunk
+ * types and lengths checked). The dimensions are known from the first 33 bytes; the header ends at the
+ * first IDAT.
  */
 export function probePng (bytes: Buffer): Probe {
   let header: ImageHeader | undefined
@@ -27,7 +27,6 @@ export function probePng (bytes: Buffer): Probe {
     }
     if (at + 12 + length > bytes.length) return more(header)
     const data = bytes.subarray(at + 8, at + 8 + length)
-    if (crc32(bytes.subarray(at + 4, at + 8 + length)) !== bytes.readUInt32BE(at + 8 + length)) return broken(`the ${type} chunk fails its CRC`)
     if (type === 'IHDR') {
       const ihdr = readIhdr(data)
       if (typeof ihdr === 'string') return broken(ihdr)

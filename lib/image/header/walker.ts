@@ -9,6 +9,8 @@ export abstract class StreamWalker {
   broken: string | undefined
   /** Set once the structure has ended: what follows is not walked. */
   done = false
+  /** Called at each frame, as soon as it is seen: it may throw to stop the walk. */
+  onFrame: ((pages: number) => void) | undefined
   readonly #buffer: Buffer
   #want: number
   #filled = 0

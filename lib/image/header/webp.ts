@@ -61,8 +61,11 @@ export class WebpWalker extends StreamWalker {
       this.#first = type
       return this.next(read)
     }
-    if (type === 'ANMF') this.#frames += 1
     this.#after(payload)
+    if (type === 'ANMF') {
+      this.#frames += 1
+      if (this.#animated) this.onFrame?.(this.#frames)
+    }
   }
 
   /** The next chunk header after `skip` bytes, or the end of the RIFF data. */
