@@ -4,7 +4,6 @@ import t from 'tap'
 import sharp from 'sharp'
 import { ImageField, type ImageFieldOptions } from '../lib/index.js'
 import { LATE_HEADER_LIMIT } from '../lib/upload/gate.js'
-import { animated } from './image-fixtures.js'
 import { filesUnder, makeApp, postForm, type Tap } from './helpers.js'
 
 const noise = (width: number, height: number) =>

@@ -14,7 +14,7 @@ const EXIF = Buffer.from('Exif\0\0', 'latin1')
 export function probeJpeg (bytes: Buffer): Probe {
   let header: ImageHeader | undefined
   let orientation: number | undefined
-  for (let at = 2; ; ) {
+  for (let at = 2; ;) {
     if (at + 4 > bytes.length) return more(header)
     // libjpeg skips bytes other than markers with a warning: sharp judges those files
     if (bytes[at] !== 0xff) return UNKNOWN

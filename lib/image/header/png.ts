@@ -15,7 +15,7 @@ export function probePng (bytes: Buffer): Probe {
   let header: ImageHeader | undefined
   let colour = 0
   let palette = false
-  for (let at = 8; ; ) {
+  for (let at = 8; ;) {
     if (at + 8 > bytes.length) return more(header)
     const length = bytes.readUInt32BE(at)
     const type = bytes.toString('latin1', at + 4, at + 8)
