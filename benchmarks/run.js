@@ -10,7 +10,7 @@ import { profileServersInto } from './lib/child.js'
 import { environment, renderReport } from './lib/report.js'
 
 const HERE = import.meta.dirname
-const SCENARIOS = ['uploads-small', 'uploads-large', 'uploads-direct', 'uploads-resumable', 'static', 'static-mix', 'collectstatic']
+const SCENARIOS = ['uploads-small', 'variants-lazy', 'uploads-large', 'uploads-direct', 'uploads-resumable', 'static', 'static-mix', 'collectstatic', 'sweep']
 
 const args = parseArgs(process.argv.slice(2), SCENARIOS)
 if (args.help) {

@@ -11,6 +11,11 @@ export class Slots {
     this.size = size
   }
 
+  /** Whether every slot is held now (the next `run` waits). */
+  get full (): boolean {
+    return this.#busy >= this.size
+  }
+
   /** How many wait for a slot now. */
   get waiting (): number {
     return this.#waiting.length

@@ -21,6 +21,8 @@ export const FST_MEDIA_RANGE_NOT_SATISFIABLE = createError('FST_MEDIA_RANGE_NOT_
 export const FST_MEDIA_PRECONDITION_FAILED = createError('FST_MEDIA_PRECONDITION_FAILED', '%s: If-Match or If-Unmodified-Since does not hold', 412)
 export const FST_MEDIA_METHOD_NOT_ALLOWED = createError('FST_MEDIA_METHOD_NOT_ALLOWED', '%s: static files answer GET and HEAD, not %s', 405)
 export const FST_MEDIA_INVALID_TOKEN = createError('FST_MEDIA_INVALID_TOKEN', '%s: %s', 400)
+export const FST_MEDIA_VARIANT_FAILED = createError('FST_MEDIA_VARIANT_FAILED', '%s: variant %s cannot be made (%s)', 422)
+export const FST_MEDIA_BUSY = createError('FST_MEDIA_BUSY', '%s: too much image work is waiting, retry later', 503)
 export const FST_MEDIA_FILE_NOT_FOUND = createError('FST_MEDIA_FILE_NOT_FOUND', '%s: no such file in the storage', 404)
 
 // Not request errors: a misconfiguration at register time, a route declared wrongly, or storage trouble.

@@ -78,7 +78,8 @@ export function publishFile (file: KeptFile, model: string, field: string, reque
     storedChannel.publish(message)
   }
   publish(file, undefined)
-  for (const [key, variant] of Object.entries(file.variants ?? {})) publish(variant, key)
+  // a variant made later (lazy, background) has no size until it is made, and is announced then
+  for (const [key, variant] of Object.entries(file.variants ?? {})) if (variant.size !== undefined) publish(variant, key)
 }
 
 /** Publishes every file of a request that just committed. */

@@ -6,6 +6,9 @@ import { mkdir } from 'node:fs/promises'
 import * as errors from './errors.js'
 import { nameStorage } from './events.js'
 import { serveMedia } from './media/serve.js'
+import { makeMissingVariant, variantRedirects } from './media/variant-routes.js'
+import { VariantMaker } from './image/on-demand.js'
+import { attachMaker, detachMaker } from './image/later.js'
 import { resolveOptions, type FastifyMediaOptions } from './options.js'
 import { createMediaApi } from './plugin-api.js'
 import { servedStorages } from './storage/served.js'
@@ -35,7 +38,11 @@ async function fastifyMedia (app: FastifyInstance, options: FastifyMediaOptions)
   const key = keys?.[0]
   const attached: Storage[] = []
   // a storage serves one live app at a time: let it go when this one closes, or fails to register
-  app.addHook('onClose', async () => { for (const storage of attached) storage.detach?.() })
+  app.addHook('onClose', async () => {
+    // a storage is let go once its work left for later is over (S3's close gives up on its own, bounded)
+    await Promise.allSettled(attached.map(async (storage) => await storage.close?.()))
+    for (const storage of attached) storage.detach?.()
+  })
   try {
     for (const [storageName, storage] of config.storages) {
       nameStorage(storage, storageName)
@@ -80,6 +87,20 @@ async function fastifyMedia (app: FastifyInstance, options: FastifyMediaOptions)
   })
 
   const served = servedStorages(config.storages, config.baseDir)
+  const maker = new VariantMaker({
+    config: config.variants,
+    storages: config.storages,
+    log: app.log,
+    servedByApp: new Set(served.map(({ storage }) => storage)),
+    sign: key === undefined ? undefined : (storageName, name) => signQuery(key, storageName, name, 3600)
+  })
+  for (const storage of config.storages.values()) attachMaker(storage, maker)
+  app.addHook('onClose', async () => { for (const storage of config.storages.values()) detachMaker(storage, maker) })
+  if (cli === undefined) {
+    await maker.start()
+    // added after the storages' detach: closing runs it first, so queued variants still reach their storage
+    app.addHook('onClose', async () => await maker.close())
+  }
   for (const { storageName, storage, baseUrl, location, xAccel, head, read } of served) {
     const serve = {
       prefix: baseUrl,
@@ -87,14 +108,28 @@ async function fastifyMedia (app: FastifyInstance, options: FastifyMediaOptions)
       // options.ts guarantees a key for every private storage
       verify: storage.public ? undefined : (name: string, query: Record<string, unknown>) => verifyQuery(keys!, storageName, name, query)
     }
-    if (xAccel) {
-      await serveXAccel(app, { ...serve, storageName })
-    } else if (location === undefined) {
-      await serveStream(app, { ...serve, head, read })
-    } else {
-      await mkdir(location, { recursive: true })
-      await serveMedia(app, { ...serve, root: location })
-    }
+    // a scope of its own: a missing later variant is made before the route serves it
+    await app.register(async function variants (scope) {
+      scope.addHook('onRequest', makeMissingVariant({ maker, storage, verify: serve.verify, isPending: serve.isPending }))
+      if (xAccel) {
+        await serveXAccel(scope, { ...serve, storageName })
+      } else if (location === undefined) {
+        await serveStream(scope, { ...serve, head, read })
+      } else {
+        await mkdir(location, { recursive: true })
+        await serveMedia(scope, { ...serve, root: location })
+      }
+    })
+  }
+  const selfServed = [...config.storages].filter(([, storage]) => !served.some((entry) => entry.storage === storage))
+  if (selfServed.length > 0) {
+    await variantRedirects(app, {
+      url: config.variants.url,
+      maker,
+      storages: new Map(selfServed),
+      verify: (storageName, name, query) => verifyQuery(keys!, storageName, name, query),
+      isPending: (storage, name) => pending.has(storage, name)
+    })
   }
 
   let staticFiles: StaticFiles | undefined
@@ -110,7 +145,7 @@ async function fastifyMedia (app: FastifyInstance, options: FastifyMediaOptions)
     }
   }
 
-  const api = createMediaApi(config, staticFiles, direct, resumable, pending)
+  const api = createMediaApi(config, staticFiles, direct, resumable, pending, maker)
   recordInstance({ api, instance: app })
   app.decorate('media', api)
 }
@@ -125,7 +160,10 @@ export { FileField, ImageField } from './fields/field.js'
 export type { FileFieldOptions, ImageFieldOptions, ImageFormat, FieldSpec } from './fields/field.js'
 export { FieldFile, ImageFile } from './fields/field-file.js'
 export type { FieldFileJSON, ImageFileJSON, ImageJSONOf, Loaded } from './fields/field-file.js'
-export type { VariantFormat, VariantOptions } from './image/variant-options.js'
+export type { VariantFormat, VariantGeneration, VariantOptions } from './image/variant-options.js'
+export type { VariantsOptions } from './image/generation-options.js'
+export type { VariantJob, VariantQueue } from './image/variant-queue.js'
+export { InProcessVariantQueue } from './image/variant-queue.js'
 export type { DirectOptions } from './direct/options.js'
 export type { PresignedForm, PresignedMultipart, PresignRequest, PresignResult } from './direct/direct-uploads.js'
 export type { DirectRoutesOptions } from './direct/routes.js'

@@ -6,6 +6,7 @@ import { isInside } from './paths.js'
 import { FileSystemStorage } from './storage/filesystem.js'
 import { servedStorages } from './storage/served.js'
 import type { Storage } from './storage/storage.js'
+import { resolveGeneration, type GenerationConfig, type VariantsOptions } from './image/generation-options.js'
 
 export interface StaticDir {
   /** URL path segment(s) the dir's files live under ('' for none). */
@@ -59,6 +60,8 @@ export interface FastifyMediaOptions {
     /** Milliseconds an upload's body may take to arrive and be stored; 0 turns the limit off. */
     uploadTimeout?: number
   }
+  /** How variants made after their upload (`generation: 'lazy' | 'background'`) are made and guarded. */
+  variants?: VariantsOptions
 }
 
 export interface MediaLimits {
@@ -81,6 +84,7 @@ export interface MediaConfig {
   readonly signingKeys: readonly Buffer[] | undefined
   readonly limits: MediaLimits
   readonly isReferenced: IsReferenced | undefined
+  readonly variants: GenerationConfig
 }
 
 /** Resolves which of `names` (in the storage named `storage`) your records hold. */
@@ -101,7 +105,7 @@ type LimitsOptions = NonNullable<FastifyMediaOptions['limits']>
 // interface: a new option must be listed). Unknown keys fail register, naming the closest known one.
 const LIMITS_KEYS = keysOf<LimitsOptions>()(['files', 'fields', 'fieldSize', 'parts', 'totalSize', 'headerPairs', 'uploadTimeout'])
 const PLUGIN_OPTIONS = knownKeys([
-  ...keysOf<FastifyMediaOptions>()(['baseDir', 'mode', 'static', 'media', 'storages', 'signingKey', 'isReferenced', 'limits']),
+  ...keysOf<FastifyMediaOptions>()(['baseDir', 'mode', 'static', 'media', 'storages', 'signingKey', 'isReferenced', 'limits', 'variants']),
   // Fastify's own register options reach the plugin's options object too (and do nothing: the plugin is
   // not encapsulated); `prefix` would silently leave every URL where it was, so it is refused below
   'logLevel', 'logSerializers'
@@ -188,7 +192,8 @@ export function resolveOptions (options: FastifyMediaOptions = {}): MediaConfig 
     storages,
     signingKeys,
     limits: resolveLimits(options.limits ?? {}),
-    isReferenced: isReferencedOption(options.isReferenced)
+    isReferenced: isReferencedOption(options.isReferenced),
+    variants: resolveGeneration(options.variants)
   })
 }
 

@@ -19,6 +19,7 @@ import { sweep } from './lifecycle/sweep.js'
 import { parseSweep, type SweepOptions, type SweepResult } from './lifecycle/sweep-options.js'
 import { Disk } from './storage/disk.js'
 import type { PendingNames } from './upload/pending.js'
+import type { VariantMaker } from './image/on-demand.js'
 
 const ADD_STATIC_DIR_OPTIONS = knownKeys(['prefix'])
 
@@ -73,7 +74,7 @@ export interface MediaApi {
   sweep: (options: SweepOptions) => Promise<SweepResult>
 }
 
-export function createMediaApi (config: MediaConfig, staticFiles: StaticFiles | undefined, direct: DirectUploads, resumable: ResumableUploads, pending: PendingNames): MediaApi {
+export function createMediaApi (config: MediaConfig, staticFiles: StaticFiles | undefined, direct: DirectUploads, resumable: ResumableUploads, pending: PendingNames, maker: VariantMaker): MediaApi {
   const models = new Set<string>()
   const statics = (): StaticFiles => {
     if (staticFiles === undefined) throw new FST_MEDIA_INVALID_OPTION('static', 'static files are turned off (static: false)')
@@ -84,7 +85,10 @@ export function createMediaApi (config: MediaConfig, staticFiles: StaticFiles | 
     model<F extends Fields> (name: string, fields: F): Model<F> {
       if (models.has(name)) throw new FST_MEDIA_INVALID_OPTION('model', `"${name}" is declared twice`)
       const model = createModel(name, fields, config.storages)
-      for (const field of Object.values(model.fields)) direct.register(field)
+      for (const field of Object.values(model.fields)) {
+        direct.register(field)
+        maker.declare(name, field.name, field.options, field.storage)
+      }
       models.add(name)
       return model
     },

@@ -83,6 +83,29 @@ t.test('on an upload route with req.uploads: a field the form did not send keeps
   t.same(filesUnder(media), ['a/new.png', 'a/new.png@thumb.webp', 'd/cv.pdf', 'p/one.png', 'p/two.png'])
 })
 
+t.test('a handler that fails after replace committed (a throw, or a reply >= 400): the new files the row now names stay, served; the old are gone', async (t) => {
+  const { app, Profile, old, media } = await diskProfile(t)
+  let row: RecordOf<typeof Profile> = old
+  app.post('/profile', { upload: Profile }, async (req, reply) => {
+    const then = (req.query as { then: string }).then
+    // the 409 case replaces the document alone: the request's other files are not the record's
+    const uploads = then === 'throw' ? req.uploads : { document: req.uploads.document }
+    await Profile.replace(row, uploads, { commit: (changes) => { row = { ...row, ...changes } } })
+    if (then === 'throw') throw new Error('after the commit')
+    return await reply.code(409).send({ message: 'answered >= 400 after the commit' })
+  })
+  const thrown = await postForm(app, '/profile?then=throw', [{ name: 'avatar', filename: 'new.png', content: png }])
+  t.equal(thrown.statusCode, 500)
+  t.equal(row.avatar, 'a/new.png', 'the row names the new file')
+  t.same(filesUnder(media), ['a/new.png', 'a/new.png@thumb.webp', 'd/cv.pdf', 'p/one.png', 'p/two.png'], 'the new avatar and its thumb stay, the old went')
+  t.equal((await app.inject({ url: '/media/a/new.png' })).statusCode, 200, 'and it is served (no longer held as a pending name)')
+
+  const refused = await postForm(app, '/profile?then=409', [{ name: 'document', filename: 'new.pdf', content: pdf }, { name: 'photos', filename: 'three.gif', content: gif }])
+  t.equal(refused.statusCode, 409)
+  t.equal(row.document, 'd/new.pdf')
+  t.same(filesUnder(media), ['a/new.png', 'a/new.png@thumb.webp', 'd/new.pdf', 'p/one.png', 'p/two.png'], 'the new document stays; the photo the record does not name went with the request')
+})
+
 t.test('an upload that is the old record\'s own file is never deleted, whether commit fails or not', async (t) => {
   const { Profile, old, media } = await diskProfile(t)
   const same = Profile.load(old).document!

@@ -9,11 +9,13 @@ let buckets = 0
  * A real S3 HTTP server (s3rver, in a child process) on 127.0.0.1 with a fresh bucket, stopped when the test
  * ends. `configs`: files of the bucket's configuration in S3's XML (a CORS rule), as s3rver's --configure-bucket.
  */
-export async function s3Bucket (t: Tap, { configs = [] }: { configs?: string[] } = {}): Promise<{ client: S3Client, bucket: string, endpoint: string }> {
+export async function s3Bucket (t: Tap, { configs = [] }: { configs?: string[] } = {}): Promise<{ client: S3Client, bucket: string, endpoint: string, dir: string }> {
   const bucket = `test-${process.pid}-${++buckets}`
+  // s3rver's files: `<dir>/<bucket>/...`
+  const dir = tempDir(t)
   // s3rver encrypts ListObjectsV2 continuation tokens with DES, which OpenSSL 3 (Node 20+) has only in its
   // legacy provider: a test-side workaround, so that lib/ lists with V2 as production S3 wants
-  const child = fork(new URL('./s3rver-process.mjs', import.meta.url), [tempDir(t), bucket, ...configs], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'], execArgv: ['--openssl-legacy-provider'] })
+  const child = fork(new URL('./s3rver-process.mjs', import.meta.url), [dir, bucket, ...configs], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'], execArgv: ['--openssl-legacy-provider'] })
   const timer = setTimeout(() => child.kill('SIGKILL'), 15_000)
   const [{ port }] = await once(child, 'message') as [{ port: number }]
   clearTimeout(timer)
@@ -28,5 +30,5 @@ export async function s3Bucket (t: Tap, { configs = [] }: { configs?: string[] }
       child.kill('SIGKILL')
     }
   })
-  return { client, bucket, endpoint }
+  return { client, bucket, endpoint, dir }
 }

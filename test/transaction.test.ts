@@ -68,7 +68,7 @@ t.test('image work of a failing request stops before its next read or write', as
   const storage = new FileSystemStorage({ location: tempDir(t) })
   const name = await storage.save('a.png', fixture('fixture.png'))
   const rules = ImageField({ variants: { thumb: { width: 10 } } }).options.image!
-  const image = { storage, name, format: 'png' as const, pages: 1, rules, field: 'avatar' }
+  const image = { storage, name, format: 'png' as const, pages: 1, width: 200, height: 134, rules, field: 'avatar' }
   const hooks = new UploadTransaction(new PendingNames()).hooksFor(storage, () => {})
   await t.rejects(processStored({ ...image, hooks: { ...hooks, cancelled: () => true } }), { message: /image work stopped/ }, 'before reading')
   let asked = 0

@@ -4,8 +4,8 @@ const usage = `usage: npm run bench -- [options]
   --quick            smoke run: 1 round of ~2 s per figure, small files (what CI runs; asserts no timings)
   --rounds N         interleaved rounds (default 3)
   --duration S       seconds per figure and round (default 10)
-  --only a,b         scenarios: uploads-small, uploads-large, uploads-direct, uploads-resumable, static,
-                     static-mix, collectstatic (default: all)
+  --only a,b         scenarios: uploads-small, variants-lazy, uploads-large, uploads-direct, uploads-resumable, static,
+                     static-mix, collectstatic, sweep (default: all)
   --dir PATH         scratch directory (default benchmarks/.scratch/run; emptied first)
   --tmpfs            scratch on /dev/shm (no disk in the figures)
   --out FILE         also write the markdown report there (a full run of every scenario writes

@@ -16,8 +16,9 @@ export function profileServersInto (dir) {
   execArgv = ['--cpu-prof', `--cpu-prof-dir=${dir}`]
 }
 
-export async function startServer (script, config) {
-  const child = fork(SERVERS + script, [JSON.stringify(config)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv })
+/** `options.execArgv`: Node flags the server needs besides the run's own. */
+export async function startServer (script, config, options = {}) {
+  const child = fork(SERVERS + script, [JSON.stringify(config)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: [...execArgv, ...(options.execArgv ?? [])] })
   const exited = once(child, 'exit')
   const ready = await Promise.race([
     nextMessage(child, 'ready'),

@@ -14,9 +14,10 @@ const committing = new Set<string>()
  * Commits a direct upload into its field, as if the file had come in the form: the same checks from its
  * first bytes, then a copy inside the storage to its `uploadTo` name. The token is spent first (a record
  * under `.direct/used/`), and the record, the quarantined file and the copy all belong to the request's
- * transaction: a refusal or a failed request leaves none of them.
+ * transaction: a refusal or a failed request leaves none of them. An aborted `signal` (the request's
+ * `limits.uploadTimeout`) cancels the copy.
  */
-export async function commitDirect (direct: DirectUploads, field: BoundField, token: string, request: FastifyRequest | undefined, hooks: UploadHooks): Promise<FieldFile> {
+export async function commitDirect (direct: DirectUploads, field: BoundField, token: string, request: FastifyRequest | undefined, hooks: UploadHooks, signal?: AbortSignal): Promise<FieldFile> {
   const { id, filename } = direct.claims(token, `${field.model}.${field.name}`, field.name)
   const storage = field.storage as Disk
   if (committing.has(id)) throw invalidToken(field.name, 'the upload token is being used by another request')
@@ -41,6 +42,7 @@ export async function commitDirect (direct: DirectUploads, field: BoundField, to
     request,
     // the bytes are not in the request body: its totalSize does not count them
     hooks: { ...hooks, count: () => {} },
+    signal,
     inStorage: {
       size: stat.size,
       copyTo: async (name, options) => await storage.copy(quarantined, name, { ...options, ifMatch: stat.etag })

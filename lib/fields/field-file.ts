@@ -4,6 +4,7 @@ import { readStreamHeader, unreadableHeader } from '../upload/image-header.js'
 import type { Storage } from '../storage/storage.js'
 import { typeForName } from '../mime.js'
 import { publishDeleted, type DeleteOrigin } from '../events.js'
+import { statVariant } from '../image/later.js'
 
 /** What a storage's `url()` gives: a Promise only where it signs asynchronously (private S3). */
 export type FileUrl = string | Promise<string>
@@ -134,9 +135,11 @@ export class ImageFile<V extends string = never, U extends FileUrl = string, N e
 
   /** Reads size and dimensions from the storage, the variants' too. */
   override async stat (): Promise<ImageFile<V>> {
-    await Promise.all([super.stat(), ...this.#variantList().map(async (variant) => await variant.stat())])
+    await super.stat()
     const meta = await readStreamHeader(this.open(), LATE_HEADER_LIMIT)
     if (meta === undefined) throw unreadableHeader(this.name)
+    // a variant made later may not be there yet: it is planned from this header
+    await Promise.all(this.#variantList().map(async (variant) => await statVariant(variant, meta)))
     // the same object, now measured and with its URLs: its type changes from Loaded<F> to F
     return Object.assign(this, { width: meta.width, height: meta.height }) as ImageFile<V>
   }

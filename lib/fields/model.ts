@@ -6,6 +6,7 @@ import type { Content, Storage, StorageUrl } from '../storage/storage.js'
 import { storeFile } from '../upload/store-file.js'
 import { IMAGE_FORMAT_OF } from '../image/formats.js'
 import { variantFormat, variantName } from '../image/variant-options.js'
+import { planVariant, queueLater, variantUrl } from '../image/later.js'
 import { splitExtension } from '../storage/valid-name.js'
 import type { FieldKind, FieldSpec, ResolvedField } from './field.js'
 import { FieldFile, ImageFile, kDelete, markKept, type Loaded } from './field-file.js'
@@ -152,7 +153,9 @@ export function createModel<F extends Fields> (name: string, specs: F, storages:
     const format = IMAGE_FORMAT_OF[splitExtension(stored).ext.toLowerCase()] ?? 'png'
     const variants = Object.fromEntries(rules.variants.map((variant) => {
       const name = variantName(stored, variant.key, variantFormat(variant, format))
-      return [variant.key, new ImageFile({ name, storage, url: storage.url(name), size: undefined })]
+      const file = new ImageFile({ name, storage, url: variantUrl(storage, name, variant), size: undefined })
+      if (variant.generation !== 'upload') planVariant(file, variant, rules.autoOrient)
+      return [variant.key, file]
     }))
     return new ImageFile({ ...init, variants })
   }
@@ -208,6 +211,7 @@ function bindField (spec: FieldSpec, fieldName: string, modelName: string, stora
       try {
         const file = await saveFile(spec.options, fieldName, modelName, storage, filename, content)
         markKept([file])
+        queueLater([file])
         if (storedChannel.hasSubscribers) publishFile(file, modelName, fieldName, undefined)
         return file
       } catch (err) {

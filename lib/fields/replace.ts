@@ -1,7 +1,8 @@
 import { FST_MEDIA_INVALID_OPTION } from '../errors.js'
 import type { DeleteOrigin } from '../events.js'
 import type { Storage } from '../storage/storage.js'
-import { FieldFile, isKept, kDelete, type Loaded } from './field-file.js'
+import { FieldFile, isKept, kDelete, markKept, type Loaded } from './field-file.js'
+import { keepFile } from '../upload/transaction.js'
 
 export interface ReplaceOptions<C, R> {
   /**
@@ -70,6 +71,10 @@ export async function replaceFiles<R> (model: ReplaceModel, row: Readonly<Record
     await Promise.all(added.filter(({ file }) => !before.has(file)).map(async ({ fieldName, file }) => await removeNew(file, origin(fieldName)).catch(() => {})))
     throw err
   }
+  // The record is written and names the new files: a handler failing after this must not take them with its
+  // request's rollback
+  for (const { file } of added) keepFile(file, file.storage, storedNames(file))
+  markKept(added.map(({ file }) => file))
   // The record is written: a file that cannot be deleted now is left behind rather than failing a write that
   // succeeded (on an upload route, a rejection would roll back the new files the record now names).
   await Promise.all(old.filter(({ file }) => !after.has(file)).map(async ({ fieldName, file }) => await file[kDelete](origin(fieldName)).catch(() => {})))

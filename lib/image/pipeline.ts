@@ -8,6 +8,8 @@ import type { UploadHooks } from '../upload/transaction.js'
 import { makeVariant, sanitize, verifyDecodes, type Encoded, type ImageSource } from './process.js'
 import { imageSlots } from './slots.js'
 import { variantFormat, variantName, type ResolvedVariant } from './variant-options.js'
+import { planVariant, queueAfterCommit, variantUrl } from './later.js'
+import { plannedSize } from './planned-size.js'
 
 export interface StoredImage {
   storage: Storage
@@ -15,6 +17,10 @@ export interface StoredImage {
   name: string
   format: ImageFormat
   pages: number
+  /** The original's header: what the variants made later are planned from. */
+  width: number
+  height: number
+  orientation?: number | undefined
   rules: ImageRules
   field: string
   /** The sanitised original, when there is one: no need to read it back. */
@@ -39,6 +45,28 @@ export async function sanitizeOriginal (source: ImageSource): Promise<Encoded> {
  * slot. Every variant is settled before this returns, so a failure leaves none behind unreported.
  */
 export async function processStored (image: StoredImage): Promise<Record<string, ImageFile>> {
+  const now = image.rules.variants.filter((variant) => variant.generation === 'upload')
+  // variants made later cost nothing now: no slot, no read back, unless the decode check wants one
+  const made = now.length > 0 || image.rules.verify === 'decode' ? await processNow(image, now) : {}
+  const variants: Record<string, ImageFile> = {}
+  for (const variant of image.rules.variants) variants[variant.key] = made[variant.key] ?? await laterVariant(image, variant)
+  return variants
+}
+
+/**
+ * A variant made after the upload (`lazy`, `background`): its name and URL now, its size as planned from
+ * the original's header, its byte size once made. A background one is queued when the upload commits.
+ */
+async function laterVariant (image: StoredImage, variant: ResolvedVariant): Promise<ImageFile> {
+  const name = variantName(image.name, variant.key, variantFormat(variant, image.format))
+  const { width, height } = plannedSize(image, variant, image.rules.autoOrient)
+  const file = new ImageFile({ name, storage: image.storage, url: await variantUrl(image.storage, name, variant), size: undefined, contentType: typeForName(name), width, height })
+  planVariant(file, variant, image.rules.autoOrient)
+  if (variant.generation === 'background') queueAfterCommit(file)
+  return file
+}
+
+async function processNow (image: StoredImage, now: readonly ResolvedVariant[]): Promise<Record<string, ImageFile>> {
   return await imageSlots.run(async () => {
     if (image.hooks.cancelled()) throw new FST_MEDIA_CANCELLED(image.field)
     const source: ImageSource = {
@@ -50,11 +78,11 @@ export async function processStored (image: StoredImage): Promise<Record<string,
     }
     // a sanitised original was decoded by its re-encoding already
     if (image.rules.verify === 'decode' && image.sanitized === undefined) await verifyDecodes(source)
-    const settled = await Promise.allSettled(image.rules.variants.map(async (variant) => await storeVariant(image, source, variant)))
+    const settled = await Promise.allSettled(now.map(async (variant) => await storeVariant(image, source, variant)))
     const variants: Record<string, ImageFile> = {}
     for (const [i, result] of settled.entries()) {
       if (result.status === 'rejected') throw result.reason
-      variants[(image.rules.variants[i] as ResolvedVariant).key] = result.value
+      variants[(now[i] as ResolvedVariant).key] = result.value
     }
     return variants
   })

@@ -70,9 +70,11 @@ export async function sanitize (source: ImageSource): Promise<Encoded> {
  * image: one that does not decode, or whose shape the variant cannot take (a 100x20000 image never
  * enlarged stays past WebP's 16383 px). Either way it is the client's: 400.
  */
-export async function makeVariant (source: ImageSource, variant: ResolvedVariant): Promise<Encoded> {
+export async function makeVariant (source: ImageSource, variant: ResolvedVariant, timeoutSeconds = 0): Promise<Encoded> {
   const format = variantFormat(variant, source.format)
   let image = await decoder(source, source.pages > 1 && keepsAnimation(variant, source.format), source.rules.autoOrient)
+  // a variant made on demand has a time budget (0: none, as inside an upload, which its own timeout bounds)
+  if (timeoutSeconds > 0) image = image.timeout({ seconds: timeoutSeconds })
   if (variant.width !== undefined || variant.height !== undefined) {
     image = image.resize({ width: variant.width, height: variant.height, fit: variant.fit, withoutEnlargement: variant.withoutEnlargement })
   }

@@ -5,6 +5,9 @@ import { FORMAT_EXTENSION, type ImageFormat } from './formats.js'
 export type VariantFormat = 'jpeg' | 'png' | 'webp' | 'avif' | 'gif'
 const VARIANT_FORMATS: readonly VariantFormat[] = ['jpeg', 'png', 'webp', 'avif', 'gif']
 const FITS = ['cover', 'contain', 'fill', 'inside', 'outside'] as const
+/** When a variant is made: inside the upload request, on the first request for its URL, or by the queue after the upload commits. */
+export type VariantGeneration = 'upload' | 'lazy' | 'background'
+const GENERATIONS: readonly VariantGeneration[] = ['upload', 'lazy', 'background']
 // formats whose files can hold more than one frame
 const ANIMATED_FORMATS: ReadonlySet<string> = new Set(['gif', 'webp'])
 // the largest side each encoder writes (WebP's is 16383; JPEG, GIF and AVIF take 65535 at most)
@@ -27,10 +30,16 @@ export interface VariantOptions {
   animated?: boolean
   /** Drop EXIF (GPS included), XMP and ICC data; default true. */
   stripMetadata?: boolean
+  /**
+   * When the variant is made: `'upload'` (default) inside the upload request; `'lazy'` on the first request
+   * for its URL; `'background'` by the variant queue once the upload has committed (or on the first request
+   * for its URL, if that comes first).
+   */
+  generation?: VariantGeneration
 }
 
 // every key a variant takes (keysOf holds the list to VariantOptions: a new option must be listed)
-const VARIANT_OPTIONS = knownKeys(keysOf<VariantOptions>()(['width', 'height', 'fit', 'format', 'quality', 'withoutEnlargement', 'animated', 'stripMetadata']))
+const VARIANT_OPTIONS = knownKeys(keysOf<VariantOptions>()(['width', 'height', 'fit', 'format', 'quality', 'withoutEnlargement', 'animated', 'stripMetadata', 'generation']))
 
 export interface ResolvedVariant {
   readonly key: string
@@ -42,6 +51,7 @@ export interface ResolvedVariant {
   readonly withoutEnlargement: boolean
   readonly animated: boolean
   readonly stripMetadata: boolean
+  readonly generation: VariantGeneration
 }
 
 type Invalid = (option: string, why: string) => Error
@@ -113,6 +123,7 @@ function parseVariant (key: string, options: unknown, invalid: Invalid): Resolve
   if (o.format !== undefined && !VARIANT_FORMATS.includes(o.format)) throw bad('format', `must be one of ${VARIANT_FORMATS.join(', ')}`)
   const animated = flag('animated', false)
   if (animated && o.format !== undefined && !ANIMATED_FORMATS.has(o.format)) throw bad('animated', `${o.format} cannot hold frames (use gif or webp)`)
+  if (o.generation !== undefined && !GENERATIONS.includes(o.generation)) throw bad('generation', `must be one of ${GENERATIONS.join(', ')}`)
   const side = o.format === 'webp' ? LARGEST_WEBP_SIDE : LARGEST_SIDE
   return Object.freeze({
     key,
@@ -123,6 +134,7 @@ function parseVariant (key: string, options: unknown, invalid: Invalid): Resolve
     quality: int('quality', 100),
     withoutEnlargement: flag('withoutEnlargement', true),
     animated,
-    stripMetadata: flag('stripMetadata', true)
+    stripMetadata: flag('stripMetadata', true),
+    generation: o.generation ?? 'upload'
   })
 }

@@ -45,6 +45,11 @@ export interface SweepResult extends SweepProgress {
   internal: number
   /** Resumable uploads expired (none in a dry run: they are counted by their endpoints' expiry). */
   uploads: number
+  /**
+   * Multipart uploads neither completed nor aborted, older than `olderThan`, aborted (or that would be): what
+   * a failure could not abort, billed until then. Undefined for a storage without multipart uploads.
+   */
+  unfinished?: number
 }
 
 export interface SweepRules {

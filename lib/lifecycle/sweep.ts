@@ -72,12 +72,30 @@ export async function sweep (storage: Disk, rules: SweepRules, context: SweepCon
     } while (at !== undefined)
   }
   if (!rules.dryRun) result.uploads = await context.expireUploads(rules.olderThan)
+  await sweepUnfinished(storage, rules, context, cutoff, result)
   return result
+}
+
+/** Multipart uploads a failure could not abort (S3 down): by age, never one a request of this process holds. */
+async function sweepUnfinished (storage: Disk, rules: SweepRules, context: SweepContext, cutoff: number, result: SweepResult): Promise<void> {
+  let cursor: string | undefined
+  do {
+    const page = await storage.listUnfinished({ cursor, limit: rules.batchSize })
+    if (page === undefined) return
+    result.unfinished ??= 0
+    cursor = page.cursor
+    for (const upload of page.uploads) {
+      if (upload.initiated.getTime() > cutoff || storage.isClaimed(upload.key) || context.isPending(upload.key)) continue
+      if (!rules.dryRun) await storage.abortUnfinished(upload)
+      result.unfinished++
+    }
+  } while (cursor !== undefined)
 }
 
 /** The CLI's last line. */
 export function sweepSummary (result: SweepResult): string {
   const verb = result.dryRun ? 'would remove' : 'removed'
   const uploads = result.dryRun ? '' : `, ${result.uploads} resumable uploads expired`
-  return `${result.storage}: ${result.scanned} files scanned, ${verb} ${result.removed} unreferenced and ${result.internal} abandoned internal files${uploads}; kept ${result.referenced} referenced, ${result.recent} recent, ${result.claimed} in use`
+  const unfinished = result.unfinished === undefined ? '' : `, ${result.dryRun ? 'would abort' : 'aborted'} ${result.unfinished} unfinished multipart uploads`
+  return `${result.storage}: ${result.scanned} files scanned, ${verb} ${result.removed} unreferenced and ${result.internal} abandoned internal files${uploads}${unfinished}; kept ${result.referenced} referenced, ${result.recent} recent, ${result.claimed} in use`
 }

@@ -21,9 +21,10 @@ const committing = new Set<string>()
  * Commits a finished resumable upload into its field, as if the file had come in the form: every check
  * again on its bytes (the first 64 KiB, or all where the field must read all), then a move (disk) or a copy
  * (S3) to its `uploadTo` name. The upload is then removed, whatever the outcome: a refused file or a failed
- * request leaves neither the upload nor its copy (all or nothing, as for a form upload).
+ * request leaves neither the upload nor its copy (all or nothing, as for a form upload). An aborted `signal`
+ * (the request's `limits.uploadTimeout`) cancels the copy.
  */
-export async function commitResumable (endpoint: ResumableEndpoint, field: BoundField, value: string, request: FastifyRequest | undefined, hooks: UploadHooks): Promise<FieldFile> {
+export async function commitResumable (endpoint: ResumableEndpoint, field: BoundField, value: string, request: FastifyRequest | undefined, hooks: UploadHooks, signal?: AbortSignal): Promise<FieldFile> {
   const id = UPLOAD_URL.exec(value)![1]!
   const { storage, backing } = endpoint
   const upload = await endpoint.find(backing.storeId(id))
@@ -53,6 +54,7 @@ export async function commitResumable (endpoint: ResumableEndpoint, field: Bound
       request,
       // the bytes came before this request: its totalSize does not count them
       hooks: { ...hooks, count: () => {} },
+      signal,
       inStorage: {
         size: stat.size,
         copyTo: async (name, options) => await storage.copy(key, name, { ...options, ifMatch: stat.etag, move: true })

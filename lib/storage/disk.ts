@@ -3,7 +3,7 @@ import { resolve } from 'node:path'
 import { Readable } from 'node:stream'
 import { FST_MEDIA_FILE_NOT_FOUND, FST_MEDIA_INVALID_NAME, FST_MEDIA_INVALID_OPTION, FST_MEDIA_STORAGE } from '../errors.js'
 import { typeForName } from '../mime.js'
-import type { ByteRange, CopyOptions, ListOptions, ReadOptions, StorageDriver, WriteOptions } from './driver.js'
+import type { ByteRange, CopyOptions, ListOptions, MultipartDriver, ReadOptions, StorageDriver, UnfinishedUpload, WriteOptions } from './driver.js'
 import { readAhead, tracked } from './content.js'
 import type { Content, FileStat, SaveOptions, ServedFiles, Storage, StorageContext, UrlOptions } from './storage.js'
 import { urlPath } from './url-path.js'
@@ -97,6 +97,14 @@ export class Disk<U extends string | Promise<string> = string | Promise<string>>
     if (options.baseUrl !== undefined && !/^\/(.*\/)?$/.test(options.baseUrl)) {
       throw new FST_MEDIA_INVALID_OPTION(`${this.constructor.name}.baseUrl`, 'must start and end with "/"')
     }
+    const { serve } = options
+    if (serve !== undefined && typeof serve !== 'boolean' && serve !== 'x-accel') {
+      throw new FST_MEDIA_INVALID_OPTION(`${this.constructor.name}.serve`, `must be true, false or 'x-accel', not ${JSON.stringify(serve)}`)
+    }
+    // its route would redirect nginx to an internal location `fastify-media nginx` cannot write
+    if (serve === 'x-accel' && driver.location === undefined) {
+      throw new FST_MEDIA_INVALID_OPTION(`${this.constructor.name}.serve`, '\'x-accel\' needs a driver with a location: nginx sends the files from a directory')
+    }
     this.driver = driver
     this.public = options.public ?? true
     this.#baseUrl = options.baseUrl
@@ -120,6 +128,10 @@ export class Disk<U extends string | Promise<string> = string | Promise<string>>
 
   detach (): void {
     this.#context = undefined
+  }
+
+  async close (): Promise<void> {
+    await this.driver.close?.()
   }
 
   async ready (): Promise<void> {
@@ -459,6 +471,21 @@ export class Disk<U extends string | Promise<string> = string | Promise<string>>
     return this.#writing.has(name) || this.#staged.has(name)
   }
 
+  /**
+   * A page of the driver's multipart uploads neither completed nor aborted, or undefined when it has no such
+   * uploads. For the sweep, with `abortUnfinished`.
+   */
+  async listUnfinished (options: { cursor?: string, limit: number }): Promise<{ uploads: UnfinishedUpload[], cursor?: string } | undefined> {
+    const list = this.driver.multipart?.listUnfinished
+    if (list === undefined) return undefined
+    return await list.call(this.driver.multipart, options).catch((err: unknown) => { throw this.#wrap(err, 'list') })
+  }
+
+  async abortUnfinished ({ key, uploadId }: UnfinishedUpload): Promise<void> {
+    // called only with what listUnfinished gave: the driver has multipart uploads
+    await (this.driver.multipart as MultipartDriver).abort(key, uploadId).catch((err: unknown) => { throw this.#wrap(err, 'delete') })
+  }
+
   /** Removes a file of the plugin's own prefixes (a sweep's): no name rules, it was listed from there. */
   async deleteInternal (key: string): Promise<void> {
     if (!isInternal(key)) throw new FST_MEDIA_INVALID_NAME(key, 'not a key of the plugin\'s own prefixes')
@@ -468,12 +495,13 @@ export class Disk<U extends string | Promise<string> = string | Promise<string>>
   /**
    * Copies a stored file under a new name (made free as `save` does) and returns that name. Headers given
    * replace the source's where the driver keeps them; `ifMatch` fails the copy if the source was rewritten.
+   * An aborted `signal` cancels it (where the driver can) and rejects with the signal's reason.
    */
   async copy (name: string, to: string, opts: Pick<SaveOptions, 'maxLength' | 'claim' | 'release' | 'stage'> & CopyOptions & { move?: boolean } = {}): Promise<string> {
     const from = this.#resolve(name)
     const maxLength = opts.maxLength ?? 255
-    const { ifMatch, contentType, cacheControl, contentEncoding } = opts
-    const headers = { ifMatch, contentType, cacheControl, contentEncoding }
+    const { ifMatch, contentType, cacheControl, contentEncoding, signal } = opts
+    const headers = { ifMatch, contentType, cacheControl, contentEncoding, signal }
     const created = this.#made(opts)
     const target = this.#fit(to, maxLength)
     // `move`: the source is the caller's to give away (a finished resumable upload), so a driver that can
@@ -487,7 +515,7 @@ export class Disk<U extends string | Promise<string> = string | Promise<string>>
       await this.driver.copy(from, scratch, headers)
     } catch (err) {
       await this.driver.delete(scratch).catch(() => {})
-      throw this.#wrap(err, 'copy')
+      throw this.#wrap(err, 'copy', undefined, signal)
     }
     return await this.#stage(scratch, () => target, maxLength, opts)
   }

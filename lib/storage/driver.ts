@@ -39,6 +39,8 @@ export interface HeadOptions {
 export interface CopyOptions extends FileHeaders, PlaceOptions {
   /** Copy only while the source still has this `etag` (from `head`): a source rewritten meanwhile fails the copy. */
   ifMatch?: string
+  /** As WriteOptions' `signal`: a copy made for a request that gave up is cancelled. */
+  signal?: AbortSignal
 }
 
 export interface ReadOptions {
@@ -78,8 +80,20 @@ export interface MultipartDriver {
   listParts: (key: string, uploadId: string) => Promise<UploadedPart[]>
   /** Joins the parts into the file under `key`. */
   complete: (key: string, uploadId: string, parts: UploadedPart[]) => Promise<void>
-  /** Drops the upload and its parts; resolves as well when there was none. */
-  abort: (key: string, uploadId: string) => Promise<void>
+  /** Drops the upload and its parts; resolves as well when there was none. An aborted `signal` cancels it. */
+  abort: (key: string, uploadId: string, options?: { signal?: AbortSignal }) => Promise<void>
+  /**
+   * A page of the uploads started and neither completed nor aborted (S3's ListMultipartUploads), in key
+   * order, from after `cursor`; the next page's cursor while there is one. For the sweep.
+   */
+  listUnfinished?: (options: { cursor?: string, limit: number }) => Promise<{ uploads: UnfinishedUpload[], cursor?: string }>
+}
+
+/** A multipart upload neither completed nor aborted. */
+export interface UnfinishedUpload {
+  key: string
+  uploadId: string
+  initiated: Date
 }
 
 /** What a storage's resumable uploads are kept with. */
@@ -200,6 +214,8 @@ export interface StorageDriver {
   attach?: (context: DriverContext) => void
   /** Awaited at register time: connect, check the backend answers, fail early with the reason. */
   ready?: () => Promise<void>
+  /** Awaited when the app closes: work the driver left for later is done now, or given up (bounded). */
+  close?: () => Promise<void>
 }
 
 /** A page of `keys` (all of them, any order) for drivers that list by gathering everything: sorted, after `cursor`. */

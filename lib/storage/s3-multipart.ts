@@ -1,5 +1,5 @@
 import type * as ClientS3 from '@aws-sdk/client-s3'
-import type { MultipartDriver, UploadedPart } from './driver.js'
+import type { MultipartDriver, UnfinishedUpload, UploadedPart } from './driver.js'
 import { notFound, type Sdk } from './s3-sdk.js'
 
 /** S3's multipart uploads, for a browser that sends each part to a presigned URL (@uppy/aws-s3's protocol). */
@@ -46,9 +46,28 @@ export class S3Multipart implements MultipartDriver {
     }))
   }
 
-  async abort (key: string, uploadId: string): Promise<void> {
+  async listUnfinished ({ cursor, limit }: { cursor?: string, limit: number }): Promise<{ uploads: UnfinishedUpload[], cursor?: string }> {
+    // the cursor is S3's two markers: the upload ids of one key are paged too
+    const [keyMarker, uploadIdMarker] = cursor === undefined ? [undefined, undefined] : JSON.parse(cursor) as [string, string]
+    const page = await this.#client.send(new this.#sdk.s3.ListMultipartUploadsCommand({
+      Bucket: this.#bucket,
+      Prefix: this.#prefix,
+      MaxUploads: limit,
+      KeyMarker: keyMarker,
+      UploadIdMarker: uploadIdMarker
+    }))
+    const uploads = (page.Uploads ?? []).map((upload) => ({
+      key: (upload.Key as string).slice(this.#prefix.length),
+      uploadId: upload.UploadId as string,
+      initiated: upload.Initiated as Date
+    }))
+    const next = page.IsTruncated === true ? JSON.stringify([page.NextKeyMarker, page.NextUploadIdMarker]) : undefined
+    return next === undefined ? { uploads } : { uploads, cursor: next }
+  }
+
+  async abort (key: string, uploadId: string, { signal }: { signal?: AbortSignal } = {}): Promise<void> {
     try {
-      await this.#client.send(new this.#sdk.s3.AbortMultipartUploadCommand({ Bucket: this.#bucket, Key: this.#prefix + key, UploadId: uploadId }))
+      await this.#client.send(new this.#sdk.s3.AbortMultipartUploadCommand({ Bucket: this.#bucket, Key: this.#prefix + key, UploadId: uploadId }), { abortSignal: signal })
     } catch (err) {
       if (!notFound(err)) throw err
     }

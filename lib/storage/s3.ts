@@ -103,7 +103,7 @@ export class S3Driver implements StorageDriver {
     this.#label = `S3Storage (bucket "${this.#bucket}")`
     const multipart = new S3Multipart(this.#sdk, this.#client, this.#bucket, this.#prefix)
     this.multipart = multipart
-    this.#aborts = new MultipartAborts(async (key, uploadId) => await multipart.abort(key, uploadId))
+    this.#aborts = new MultipartAborts(async (key, uploadId, signal) => await multipart.abort(key, uploadId, { signal }))
   }
 
   /** The S3 client this storage sends with: yours, or the one made from `clientConfig` (with the timeouts). */
@@ -113,6 +113,11 @@ export class S3Driver implements StorageDriver {
 
   async resumable (options: ResumableStoreOptions): Promise<ResumableStore> {
     return await s3Backing({ s3: this.#sdk.s3, client: this.#client, bucket: this.#bucket, prefix: this.#prefix, list: this.list.bind(this) }, options)
+  }
+
+  /** The app closes: multipart aborts waiting for their next try are tried once more (ABORT_ON_CLOSE_TIMEOUT). */
+  async close (): Promise<void> {
+    await this.#aborts.flush()
   }
 
   attach ({ storageName }: DriverContext): void {
@@ -242,7 +247,7 @@ export class S3Driver implements StorageDriver {
    * A server-side copy (CopyObject, up to 5 GiB), conditional where the server honours `IfNoneMatch`. Given
    * a content type, the copy gets its own headers (a browser's upload keeps none of what it claimed).
    */
-  async copy (from: string, to: string, { ifMatch, contentType, cacheControl, contentEncoding }: CopyOptions = {}): Promise<boolean> {
+  async copy (from: string, to: string, { ifMatch, contentType, cacheControl, contentEncoding, signal }: CopyOptions = {}): Promise<boolean> {
     const headers = contentType === undefined
       ? { MetadataDirective: 'COPY' }
       : { MetadataDirective: 'REPLACE', ContentType: contentType, ContentDisposition: isInlineType(contentType) ? undefined : 'attachment', CacheControl: cacheControl, ContentEncoding: contentEncoding }
@@ -254,7 +259,7 @@ export class S3Driver implements StorageDriver {
         CopySourceIfMatch: ifMatch,
         ...headers,
         IfNoneMatch: '*'
-      } as ClientS3.CopyObjectCommandInput))
+      } as ClientS3.CopyObjectCommandInput), { abortSignal: signal })
       return true
     } catch (err) {
       if (!preconditionFailed(err)) throw err

@@ -119,6 +119,8 @@ export interface Storage {
   attach?: (context: StorageContext) => void
   /** Called by the plugin when its app closes. */
   detach?: () => void
+  /** Awaited by the plugin when its app closes, before `detach`: work left for later is done or given up. */
+  close?: () => Promise<void>
   /** Where the plugin serves this storage (relative locations resolve against `baseDir`); undefined: not served. */
   served?: (baseDir: string) => ServedFiles | undefined
   /** Awaited by the plugin at register time (e.g. to resolve an S3 endpoint for URLs). */

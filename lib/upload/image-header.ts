@@ -12,6 +12,8 @@ export interface Dimensions {
   height: number
   /** Frames of an animated image, 1 for a still one. */
   pages: number
+  /** The EXIF orientation, when the header has one (variants made later are planned from it). */
+  orientation?: number | undefined
 }
 
 /** A header as checkHeader reads it: what our reader or sharp found; sharp may lack any of it. */
@@ -87,7 +89,7 @@ export function checkHeader (meta: FoundHeader, expected: ImageFormat, rules: Im
   if (height < rules.minHeight) throw invalid(`${height} px high is less than ${rules.minHeight}`, 'minHeight')
   if (height > rules.maxHeight) throw invalid(`${height} px high is more than ${rules.maxHeight}`, 'maxHeight')
   if (pages > rules.maxPages) throw invalid(`${pages} frames are more than ${rules.maxPages}`, 'maxPages')
-  return { width, height, pages }
+  return { width, height, pages, orientation: meta.orientation }
 }
 
 export const unreadableHeader = (field: string): Error => new FST_MEDIA_INVALID_IMAGE(field, 'the image header cannot be read')

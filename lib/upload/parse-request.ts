@@ -94,7 +94,10 @@ export async function parseUpload (request: FastifyRequest, model: Model, limits
         if (!resumable && field.options.direct === undefined) throw refusal(new FST_MEDIA_BAD_MULTIPART(name, 'a text value where a file was expected'), { field: name })
         checkRoom(name, field, uploads[name]!)
         const hooks = tx.hooksFor(field.storage, count)
-        add(name, field, resumable ? await commitResumable(endpoint, field, value, request, hooks) : await commitDirect(elsewhere.direct, field, value, request, hooks))
+        const committing = resumable ? commitResumable(endpoint, field, value, request, hooks, signal) : commitDirect(elsewhere.direct, field, value, request, hooks, signal)
+        // its copy stops by the signal; a lookup or a read before it that S3 never answers must not hold the request
+        committing.catch(() => {})
+        add(name, field, await Promise.race([committing, stopped]))
         continue
       }
       count(Buffer.byteLength(typeof part.value === 'string' ? part.value : JSON.stringify(part.value)))

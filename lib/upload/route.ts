@@ -8,10 +8,11 @@ import { uploadSchemas } from './openapi.js'
 import { emptyUploads, parseUpload, type UploadedElsewhere, type UploadsRecord } from './parse-request.js'
 import { publishStored } from '../events.js'
 import { markKept } from '../fields/field-file.js'
+import { queueLater } from '../image/later.js'
 import { refusalErrorHandler, reportRefusal } from './refusal-reply.js'
 import { drainRest } from './drain.js'
 import type { PendingNames } from './pending.js'
-import { UploadTransaction } from './transaction.js'
+import { bindFiles, UploadTransaction } from './transaction.js'
 
 export const kTransaction = Symbol('fastify-media.transaction')
 export const kUploads = Symbol('fastify-media.uploads')
@@ -96,10 +97,12 @@ export function uploadRoutes (limits: MediaLimits, pending: PendingNames, docume
         : undefined
       try {
         request[kUploads] = await parseUpload(request, model as Model, limits, tx, body, deadline.signal, elsewhere)
+        bindFiles(Object.values(request[kUploads] as UploadsRecord).flat(), tx)
         tx.parsed()
       } catch (err) {
         // the rest of the body is still on the socket: read it, or the client may never see the reply
         drainRest(request, reply, limits.uploadTimeout > 0 ? deadlineAt - Date.now() : undefined)
+        if (deadline.signal.aborted) tx.givenUp()
         await tx.rollback()
         const failure = toMediaError(err)
         if (isRefusal(failure)) reportRefusal(failure, modelName, request)
@@ -117,6 +120,7 @@ export function uploadRoutes (limits: MediaLimits, pending: PendingNames, docume
       else if (await tx?.commit() === true) {
         const uploads = request[kUploads] as UploadsRecord
         markKept(Object.values(uploads).flat())
+        queueLater(Object.values(uploads).flat())
         publishStored(model as Model, uploads, request)
       }
       return payload

@@ -32,6 +32,8 @@ export interface CopyToOptions {
   release: (name: string) => void
   /** The request's commit publishes the name (a staging storage keeps the file out of sight until then). */
   stage: true
+  /** The request's `limits.uploadTimeout`: a copy still running when it fires is cancelled. */
+  signal?: AbortSignal
 }
 
 /**
@@ -57,7 +59,7 @@ export interface StoreContext {
   hooks: UploadHooks
   /** Set when the file is in the storage already: `source` reads it from there. */
   inStorage?: InStorage
-  /** The request's `limits.uploadTimeout`: a save still running when it fires is given up. */
+  /** The request's `limits.uploadTimeout`: a save or a copy still running when it fires is given up. */
   signal?: AbortSignal
 }
 
@@ -223,7 +225,7 @@ async function store<H> (
   // a name refused for its path is refused before any byte is read, unless it waits for the content's hash
   const wanted = plan.needsHash ? () => plan.name(gate.result().sha256) : plan.name()
   if (inStorage !== undefined && sanitizeWith === undefined) {
-    const copied = await copyInStorage(inStorage, gate, header, options, wanted)
+    const copied = await copyInStorage(inStorage, gate, header, { ...options, signal }, wanted)
     hooks.onStored(copied.name)
     return copied
   }
@@ -273,7 +275,7 @@ async function imageFile (ctx: StoreContext, checked: Checked, { format, rules }
   const { sanitized, header: { width, height, pages } } = stored
   const init = { ...await fileInit(ctx, checked, stored), width: sanitized?.width ?? width, height: sanitized?.height ?? height }
   if (!processesStored(rules)) return new ImageFile(init)
-  const work = processStored({ storage, name: stored.name, format, pages, rules, field: ctx.fieldName, sanitized: sanitized?.data, hooks })
+  const work = processStored({ storage, name: stored.name, format, pages, width, height, orientation: stored.header.orientation, rules, field: ctx.fieldName, sanitized: sanitized?.data, hooks })
   hooks.track(work)
   return new ImageFile({ ...init, variants: await work })
 }

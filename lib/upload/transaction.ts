@@ -25,6 +25,26 @@ export interface UploadHooks {
 // other request can own the original's name while this one still deletes under it.
 const isVariantName = (name: string): boolean => name.includes('@')
 
+/** The request transaction each of a request's files was stored in (`bindFiles`), for `keepFile`. */
+const owners = new WeakMap<object, UploadTransaction>()
+
+/** Links a request's files to its transaction: `keepFile` can take one out of it later. */
+export function bindFiles (files: Iterable<unknown>, tx: UploadTransaction): void {
+  for (const file of files) if (typeof file === 'object' && file !== null) owners.set(file, tx)
+}
+
+/**
+ * A record committed outside the request's outcome names this file now (Model.replace): its request no
+ * longer removes it, whatever the handler does next. `names`: the file's and its variants'. A file of no
+ * request (`field.save()`) is kept already.
+ */
+export function keepFile (file: object, storage: Storage, names: string[]): void {
+  owners.get(file)?.keep(storage, names)
+}
+
+/** How long the rollback of a request given up at `limits.uploadTimeout` may hold its reply. */
+export const ROLLBACK_WAIT = 1000
+
 /**
  * The files one request stored. Rolled back on any failure; once rolled back, a file that a still-running
  * save reports is deleted at once, so an abort can never race a save into an orphan.
@@ -35,6 +55,8 @@ export class UploadTransaction {
   #deletions: Array<Promise<void>> = []
   readonly #work = new Set<Promise<unknown>>()
   #rollback: Promise<void> | undefined
+  /** Set when the request was given up: its rollback holds the reply until then at most. */
+  #answerBy: number | undefined
   readonly #pending: PendingNames
 
   constructor (pending: PendingNames) {
@@ -81,6 +103,16 @@ export class UploadTransaction {
     this.#files.push({ storage, name })
   }
 
+  /** Takes files out of the transaction: neither its commit nor its rollback touches them, and they are served. */
+  keep (storage: Storage, names: string[]): void {
+    const kept = new Set(names)
+    this.#files = this.#files.filter((file) => {
+      if (file.storage !== storage || !kept.has(file.name)) return true
+      this.#pending.delete(storage, file.name)
+      return false
+    })
+  }
+
   /** The body is read and checked; the handler's outcome decides from now on. */
   parsed (): void {
     if (this.#state === 'parsing') this.#state = 'handling'
@@ -107,6 +139,15 @@ export class UploadTransaction {
   }
 
   /**
+   * The request was given up at its deadline: from now on a rollback resolves within ROLLBACK_WAIT, and the
+   * deletes that a storage does not answer (S3 gone silent) go on without the reply. What they cannot
+   * remove is left to the sweep.
+   */
+  givenUp (): void {
+    this.#answerBy = Date.now() + ROLLBACK_WAIT
+  }
+
+  /**
    * Deletes every file; errors are swallowed because the request is failing already. Idempotent. Waits
    * for work still using an original by name first (it stops at its next step), then deletes variants
    * before originals: an original's name is free for another request only once nothing of ours uses it.
@@ -115,7 +156,11 @@ export class UploadTransaction {
     if (this.#state === 'committed') return
     this.#state = 'rolledBack'
     this.#rollback ??= this.#removeAll()
-    await this.#rollback
+    if (this.#answerBy === undefined) return await this.#rollback
+    let timer: NodeJS.Timeout | undefined
+    const late = new Promise<void>((resolve) => { timer = setTimeout(resolve, Math.max(0, this.#answerBy! - Date.now())) })
+    await Promise.race([this.#rollback, late])
+    clearTimeout(timer)
   }
 
   async #removeAll (): Promise<void> {

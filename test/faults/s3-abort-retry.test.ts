@@ -36,3 +36,26 @@ t.test('the tries are bounded: after the last delay, no more', async (t) => {
   t.same(delays, ABORT_RETRY_DELAYS, '1 s doubling to 1 min')
   t.equal(calls.length, ABORT_RETRY_DELAYS.length + 1, 'one try at once, one after each delay')
 })
+
+t.test('flush (the app closes): each abort waiting for its next try is tried once more, with a signal; a retry still due afterwards does nothing, and nothing is scheduled after', async (t) => {
+  const signals: Array<AbortSignal | undefined> = []
+  const calls: string[] = []
+  const due: Array<() => Promise<void>> = []
+  const aborts = new MultipartAborts(async (key, uploadId, signal) => {
+    calls.push(`${key} ${uploadId}`)
+    signals.push(signal)
+    throw new Error('S3 is down')
+  }, (retry) => due.push(retry))
+  await aborts.abort('a', 'u1')
+  await aborts.abort('b', 'u2')
+  t.equal(due.length, 2)
+  await aborts.flush(50)
+  t.same(calls.slice(2), ['a u1', 'b u2'], 'both tried once more')
+  t.ok(signals[2] instanceof AbortSignal, 'with a signal bounding the try')
+  await Promise.all(due.splice(0).map(async (retry) => await retry()))
+  t.equal(calls.length, 4, 'the timers that were due do nothing')
+  await aborts.abort('c', 'u3')
+  t.same(due, [], 'after the flush, a failed abort is not scheduled again')
+  await aborts.flush()
+  t.equal(calls.length, 5, 'a second flush has nothing to try')
+})

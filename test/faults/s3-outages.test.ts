@@ -9,6 +9,7 @@ import { fixture, makeApp, type Tap } from '../helpers.js'
 import { body, listen, MULTIPART, within } from '../http-helpers.js'
 import { s3Bucket } from '../s3-server.js'
 import { s3Proxy, type S3Proxy } from './s3-proxy.js'
+import { ABORT_ON_CLOSE_TIMEOUT } from '../../lib/storage/s3-abort.js'
 
 const credentials = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' }
 
@@ -109,4 +110,43 @@ t.test('storage.save() outside a request, S3 killed mid multipart upload: FST_ME
   await proxy.listen()
   t.equal((await within(aborted, 'AbortMultipartUpload retried', 15_000)).status, 204)
   t.same(await leftIn(client, bucket), { objects: [], uploads: [] })
+})
+
+/**
+ * S3 killed during a multipart upload through the app: the upload answered 500 and its abort failed, so
+ * a retry of it waits (1 s). The proxy is down.
+ */
+async function abortLeftPending (t: Tap) {
+  const { client, bucket, endpoint } = await s3Bucket(t)
+  const proxy = await s3Proxy(t, endpoint)
+  const { app, upload } = await appThrough(t, proxy, bucket)
+  const partSent = proxy.request(({ method, path }) => method === 'PUT' && path.includes('partNumber='))
+  const reply = upload(pdf(10.5 * 1024 * 1024))
+  await within(partSent, 'the first UploadPart')
+  await proxy.kill()
+  // the reply comes once the first abort has failed: its retry waits 1 s
+  t.equal((await within(reply, 'the reply')).status, 500)
+  return { client, bucket, proxy, app }
+}
+
+t.test('app.close() tries a pending multipart abort once more: S3 back before the next retry is due, the upload is aborted before close resolves', async (t) => {
+  const { client, bucket, proxy, app } = await abortLeftPending(t)
+  let aborted = false
+  proxy.exchange(({ method, path }) => method === 'DELETE' && path.includes('uploadId=')).then(() => { aborted = true }, () => {})
+  await proxy.listen()
+  await app.close()
+  t.ok(aborted, 'AbortMultipartUpload answered before app.close() resolved')
+  t.same(await leftIn(client, bucket), { objects: [], uploads: [] })
+})
+
+t.test('app.close() with S3 still silent: the last try at a pending abort is bounded (ABORT_ON_CLOSE_TIMEOUT) and cancelled', async (t) => {
+  const { proxy, app } = await abortLeftPending(t)
+  await proxy.listen()
+  proxy.blackHole()
+  const hangup = proxy.hangup()
+  const started = Date.now()
+  await within(app.close(), 'app.close()', ABORT_ON_CLOSE_TIMEOUT + 5000)
+  const took = Date.now() - started
+  t.ok(took >= ABORT_ON_CLOSE_TIMEOUT - 100 && took < ABORT_ON_CLOSE_TIMEOUT + 2000, `close took ${took} ms (bound ${ABORT_ON_CLOSE_TIMEOUT})`)
+  await within(hangup, 'the abort\'s request cancelled', 1000)
 })

@@ -19,6 +19,7 @@ export class S3Proxy extends EventEmitter {
   #server: Server | undefined
   #port = 0
   #silent = false
+  #holdAt: ((line: RequestLine) => boolean) | undefined
 
   constructor (targetPort: number) {
     super()
@@ -42,6 +43,15 @@ export class S3Proxy extends EventEmitter {
   blackHole (): void {
     this.#silent = true
     this.#destroyAll()
+  }
+
+  /**
+   * S3 goes silent at the first request that `match` accepts: that request is never passed on (S3 never
+   * sees it), every other connection is cut, and new ones are left silent. Resolves with its request line.
+   */
+  async blackHoleAt (match: (line: RequestLine) => boolean): Promise<RequestLine> {
+    this.#holdAt = match
+    return await this.#first('held', match)
   }
 
   /** Answers again: the silent connections are cut, new ones reach S3. */
@@ -75,7 +85,7 @@ export class S3Proxy extends EventEmitter {
     await once(this, 'hangup')
   }
 
-  async #first<E extends 'request' | 'response'> (event: E, match: (line: RequestLine) => boolean): Promise<E extends 'request' ? RequestLine : Exchange> {
+  async #first<E extends 'request' | 'response' | 'held'> (event: E, match: (line: RequestLine) => boolean): Promise<E extends 'response' ? Exchange : RequestLine> {
     return await new Promise((resolve) => {
       const listener = (line: Exchange): void => {
         if (!match(line)) return
@@ -102,25 +112,52 @@ export class S3Proxy extends EventEmitter {
     }
     const upstream = connect(this.#target, '127.0.0.1')
     this.#sockets.add(upstream)
+    let held = false
     upstream.once('close', () => {
       this.#sockets.delete(upstream)
-      client.destroy()
+      // a held request's connection stays open, silent, without S3
+      if (!held) client.destroy()
     })
     upstream.on('error', () => {})
     client.once('close', () => upstream.destroy())
+    client.once('end', () => { if (!held) upstream.end() })
     // HTTP/1.1 without pipelining (Node's agent): a connection's next status line answers its last request
     let last: RequestLine | undefined
     client.on('data', (chunk: Buffer) => {
       for (const [, method, path] of chunk.toString('latin1').matchAll(REQUEST_LINE)) {
         last = { method: method!, path: path! }
         this.emit('request', last)
+        if (this.#holdAt?.(last) === true) {
+          held = true
+          this.#hold(client, last)
+          upstream.destroy()
+        }
+      }
+      if (held) return
+      // passed on by hand (not piped): a held request must not reach S3
+      if (!upstream.write(chunk)) {
+        client.pause()
+        upstream.once('drain', () => client.resume())
       }
     })
     upstream.on('data', (chunk: Buffer) => {
       const status = STATUS_LINE.exec(chunk.toString('latin1'))
       if (status !== null && last !== undefined) this.emit('response', { ...last, status: Number(status[1]) })
     })
-    client.pipe(upstream).pipe(client)
+    upstream.pipe(client)
+  }
+
+  /** This connection's request goes no further, every other connection is cut, and new ones stay silent. */
+  #hold (client: Socket, line: RequestLine): void {
+    this.#holdAt = undefined
+    this.#silent = true
+    for (const socket of this.#sockets) {
+      if (socket === client) continue
+      this.#cut.add(socket)
+      socket.destroy()
+    }
+    client.once('close', () => { if (!this.#cut.has(client)) this.emit('hangup') })
+    this.emit('held', line)
   }
 
   #destroyAll (): void {
