@@ -7,6 +7,7 @@ import { join } from 'node:path'
 import { deflateSync } from 'node:zlib'
 import { probeHeader, signatureFormat } from '../lib/image/header/probe.js'
 import type { ImageFormat } from '../lib/image/formats.js'
+import type { ImageHeader } from '../lib/image/header/types.js'
 import { fromSharp } from '../lib/upload/image-header.js'
 import { animated, noisyJpeg, orientedJpegWithGps, svg, tiff } from './image-fixtures.js'
 import { FIXTURES } from './helpers.js'
@@ -23,6 +24,8 @@ async function sharpHeader (bytes: Buffer) {
     return undefined
   }
 }
+
+const pick = ({ format, width, height, pages, orientation }: ImageHeader) => ({ format, width, height, pages, orientation })
 
 async function images (): Promise<Array<[string, Buffer]>> {
   const list: Array<[string, Buffer]> = []
@@ -48,6 +51,8 @@ async function images (): Promise<Array<[string, Buffer]>> {
     ['oriented.webp', base().withMetadata({ orientation: 6 }).webp().toBuffer()],
     ['still.avif', base().avif().toBuffer()],
     ['alpha.avif', alpha().avif().toBuffer()],
+    ['exif.avif', base().withExif({ IFD0: { Copyright: 'fastify-media' } }).avif().toBuffer()],
+    ['oriented.avif', base().withMetadata({ orientation: 6 }).avif().toBuffer()],
     ['still.gif', base().gif().toBuffer()],
     ['scan.tif', tiff()],
     ['logo.svg', Promise.resolve(svg)]
@@ -107,7 +112,7 @@ t.test('the reader and sharp agree on every image and its truncations, wherever 
         t.equal(pages, theirs.pages + 1, `${where}: a frame cut short counts from its descriptor`)
       }
       t.same({ format: f, width, height }, { format: theirs.format, width: theirs.width, height: theirs.height }, where)
-      if (format === 'jpeg' || format === 'png') t.equal(ours.header.orientation, theirs.orientation, `${where}: orientation`)
+      t.equal(ours.header.orientation, theirs.orientation, `${where}: orientation`)
     }
   }
   // a GIF cut just after a frame's descriptor: sharp counts that frame from its first data byte
@@ -118,7 +123,7 @@ t.test('a hostile image: what the reader finds, sharp finds; what it refuses, sh
   for (const [name, format, bytes] of hostile) {
     const ours = probeHeader(bytes, format, true)
     const theirs = await sharpHeader(bytes)
-    if (ours.kind === 'header') t.same({ ...ours.header, orientation: undefined }, { ...theirs, orientation: undefined }, name)
+    if (ours.kind === 'header') t.same(pick(ours.header), pick(theirs!), name)
     else t.equal(theirs, undefined, `${name}: ${ours.kind === 'broken' ? ours.why : ours.kind}`)
   }
 })

@@ -1,5 +1,5 @@
 import type { ImageFormat, ImageRules } from '../fields/field.js'
-import { frameWalker, probeHeader, walked, type FrameWalker } from '../image/header/probe.js'
+import { frameWalker, probeHeader, walked, walkedHeader, type FrameWalker } from '../image/header/probe.js'
 import type { ImageHeader, Probe } from '../image/header/types.js'
 import type { Head } from './head.js'
 import { checkHeader, readHeader, unreadableHeader, type Dimensions } from './image-header.js'
@@ -15,12 +15,11 @@ export async function imageHeaderSource (head: Head, format: ImageFormat, rules:
   const walker = frameWalker(format)
   if (walker !== undefined) {
     // each frame is checked as it is seen: maxPages, and the pixels of every frame where all are decoded
-    walker.onFrame = (pages) => check({ format, ...walker.size!, pages })
+    walker.onFrame = () => check(walkedHeader(walker)!)
     walker.push(head.bytes)
-    const probe = walked(walker, format as 'gif' | 'webp', head.ended)
-    const found = settle(probe, field, check)
+    const found = settle(walked(walker, head.ended), field, check)
     if (found !== undefined) return { value: check(found) }
-    return { walk: new FrameWalk(walker, head.bytes.length, field, () => check({ format, ...walker.size!, pages: walker.pages })) }
+    return { walk: new FrameWalk(walker, head.bytes.length, field, () => check(walkedHeader(walker)!)) }
   }
   const found = await settleWithSharp(probeHeader(head.bytes, format, head.ended), head.bytes, field, check)
   if (found !== undefined) return { value: check(found) }

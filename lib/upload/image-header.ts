@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream'
 import type { Metadata } from 'sharp'
 import { loadSharp } from '../image/load-sharp.js'
-import { probeHeader, signatureFormat } from '../image/header/probe.js'
+import { frameWalker, probeHeader, signatureFormat, walkedHeader, type FrameWalker } from '../image/header/probe.js'
 import { UNKNOWN, type ImageHeader } from '../image/header/types.js'
 import { FST_MEDIA_INVALID_IMAGE } from '../errors.js'
 import { refusal } from '../refusal.js'
@@ -37,34 +37,53 @@ export function fromSharp (meta: Metadata): ImageHeader {
 }
 
 /**
+ * The header in the first bytes of an image, undefined while they do not hold it (or never will): our
+ * reader where it knows the format the signature says, sharp for the rest. `ended`: they are the whole file.
+ */
+async function firstBytesHeader (bytes: Buffer, ended: boolean): Promise<ImageHeader | undefined> {
+  const format = signatureFormat(bytes)
+  const probe = format === undefined ? UNKNOWN : probeHeader(bytes, format, ended)
+  if (probe.kind === 'unknown') return await readHeader(bytes)
+  return probe.kind === 'header' ? probe.header : undefined
+}
+
+/** The header of a whole image held in memory (an original read back to make a variant). */
+export async function readImageHeader (bytes: Buffer): Promise<ImageHeader | undefined> {
+  return await firstBytesHeader(bytes, true)
+}
+
+/**
  * The header of a stored image, reading only as far as it needs: 64 KiB, then four times more each try, up
- * to `limit`. Our reader answers where it can (a GIF or WebP gives its size from its first bytes), sharp
- * where the reader leaves the format to it. The rest of the stream is never read.
+ * to `limit`. A GIF's or WebP's first bytes give its size (a WebP's EXIF orientation follows its image
+ * data: it is walked to, in constant memory, when VP8X announces it). The rest of the stream is never read.
  */
 export async function readStreamHeader (source: Readable, limit: number): Promise<ImageHeader | undefined> {
-  const chunks: Buffer[] = []
+  const held: Buffer[] = []
   let size = 0
   let next = 64 * 1024
-  const read = async (ended: boolean): Promise<ImageHeader | undefined | 'more'> => {
-    const bytes = Buffer.concat(chunks, size)
-    const format = signatureFormat(bytes)
-    const probe = format === undefined ? UNKNOWN : probeHeader(bytes, format, ended)
-    if (probe.kind === 'header') return probe.header
-    if (probe.kind === 'unknown') return await readHeader(bytes) ?? (ended || size >= limit ? undefined : 'more')
-    // only the size is asked for: a GIF's or WebP's frames need not be counted
-    if (probe.kind === 'more' && probe.partial !== undefined && (format === 'gif' || format === 'webp')) return probe.partial
-    return probe.kind === 'more' && !ended && size < limit ? 'more' : undefined
+  let walker: FrameWalker | undefined
+  for await (const chunk of source as AsyncIterable<Buffer>) {
+    if (walker !== undefined) {
+      walker.push(chunk)
+    } else {
+      held.push(chunk)
+      size += chunk.length
+      if (size < Math.min(next, limit)) continue
+      const bytes = Buffer.concat(held, size)
+      walker = frameWalker(signatureFormat(bytes))
+      if (walker !== undefined) {
+        walker.push(bytes)
+      } else {
+        const found = await firstBytesHeader(bytes, false)
+        if (found !== undefined || size >= limit) return found
+        next *= 4
+        continue
+      }
+    }
+    if (walker.settled || walker.broken !== undefined || walker.done) break
   }
-  for await (const chunk of source) {
-    chunks.push(chunk as Buffer)
-    size += (chunk as Buffer).length
-    if (size < Math.min(next, limit)) continue
-    const found = await read(false)
-    if (found !== 'more') return found
-    next *= 4
-  }
-  const found = await read(true)
-  return found === 'more' ? undefined : found
+  if (walker === undefined) return await firstBytesHeader(Buffer.concat(held, size), true)
+  return walker.broken === undefined ? walkedHeader(walker) : undefined
 }
 
 /**

@@ -22,8 +22,8 @@ function * boxes (bytes: Buffer): Generator<Box | 'cut'> {
       size = Number(bytes.readBigUInt64BE(at + 8))
       start += 8
     }
-    // a box of size 0 runs to the end of the file: only the media data does that
-    const end = size === 0 ? Infinity : at + size
+    // a box of size 0 runs to the end of the file: only the media data does that, after meta
+    const end = at + size
     if (end < start || end > bytes.length) return yield 'cut'
     const full = FULL.has(type)
     if (full && end < start + 4) return yield 'cut'
@@ -38,8 +38,8 @@ const find = (bytes: Buffer, type: string): Box | undefined => {
 }
 
 /**
- * A plain AVIF's size: one AV1 image item, its `ispe` property, no transform. Anything else (a sequence,
- * a grid, several images, rotation or crop) is left to sharp (libheif).
+ * A plain AVIF's size: one item, an AV1 image, its `ispe` property, no transform. Anything else (a sequence,
+ * a grid, several images, an Exif or XMP item sharp reads too, rotation or crop) is left to sharp (libheif).
  */
 export function probeAvif (bytes: Buffer): Probe {
   let meta: Box | undefined
@@ -52,7 +52,16 @@ export function probeAvif (bytes: Buffer): Probe {
     if (box.type === 'ftyp' && box.data.toString('latin1', 0, 4) !== 'avif') return UNKNOWN
   }
   if (meta === undefined) return more()
-  const items = imageItems(find(meta.data, 'iinf'))
+  try {
+    return readMeta(meta)
+  } catch {
+    // a box shorter than the fields it must hold (a Buffer read past its end): left to sharp
+    return UNKNOWN
+  }
+}
+
+function readMeta (meta: Box): Probe {
+  const items = itemsOf(find(meta.data, 'iinf'))
   const pitm = find(meta.data, 'pitm')
   const iprp = find(meta.data, 'iprp')?.data ?? Buffer.alloc(0)
   const ipco = find(iprp, 'ipco')
@@ -69,17 +78,15 @@ export function probeAvif (bytes: Buffer): Probe {
 }
 
 const TRANSFORMS = new Set(['irot', 'imir', 'clap'])
-const NOT_IMAGES = new Set(['Exif', 'mime', 'uri '])
-
-/** The items that are images (any coded type, not metadata), or undefined when iinf cannot be read here. */
-function imageItems (iinf: Box | undefined): Array<{ id: number, type: string }> | undefined {
+/** The items iinf lists, or undefined when it cannot be read here. */
+function itemsOf (iinf: Box | undefined): Array<{ id: number, type: string }> | undefined {
   if (iinf === undefined) return undefined
   const items: Array<{ id: number, type: string }> = []
   for (const infe of boxes(iinf.data.subarray(iinf.version === 0 ? 2 : 4))) {
     if (infe === 'cut' || infe.type !== 'infe' || infe.version < 2) return undefined
     const wide = infe.version === 3 ? 2 : 0
     const type = infe.data.toString('latin1', 4 + wide, 8 + wide)
-    if (!NOT_IMAGES.has(type)) items.push({ id: wide === 0 ? infe.data.readUInt16BE(0) : infe.data.readUInt32BE(0), type })
+    items.push({ id: wide === 0 ? infe.data.readUInt16BE(0) : infe.data.readUInt32BE(0), type })
   }
   return items
 }

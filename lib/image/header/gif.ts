@@ -12,6 +12,9 @@ type State = 'block' | 'label' | 'descriptor' | 'lzw' | 'sub-block'
 export class GifWalker extends StreamWalker {
   /** Known once the first frame's descriptor has been read. */
   size: { width: number, height: number } | undefined
+  readonly format = 'gif'
+  /** A GIF has none. */
+  readonly orientation = undefined
   /** Image descriptors seen so far (a frame cut short by the end of the file counts). */
   pages = 0
   #state: State | 'screen' = 'screen'
@@ -21,7 +24,12 @@ export class GifWalker extends StreamWalker {
   #firstEnded = false
 
   constructor () {
-    super(13, 13)
+    super(13)
+  }
+
+  /** The size is known: what follows only counts frames. */
+  get settled (): boolean {
+    return this.size !== undefined
   }
 
   /** The bytes walked so far hold a GIF sharp reads, if they end here: its first frame is whole. */
@@ -49,8 +57,8 @@ export class GifWalker extends StreamWalker {
   }
 
   #readScreen (bytes: Buffer): void {
-    const version = bytes.toString('latin1', 0, 6)
-    if (version !== 'GIF87a' && version !== 'GIF89a') return this.fail('no GIF signature')
+    // libvips takes any version after GIF8 (file-type sniffs GIF alone)
+    if (bytes.toString('latin1', 0, 4) !== 'GIF8') return this.fail('no GIF8 signature')
     let width = bytes.readUInt16LE(6)
     let height = bytes.readUInt16LE(8)
     if (width === 0 || height === 0 || width > 2048 || height > 2048 || SCREEN_SIZES.has(`${width}x${height}`)) width = height = 1
@@ -82,7 +90,7 @@ export class GifWalker extends StreamWalker {
     }
     this.#state = 'lzw'
     this.next(1, colourTable(bytes[8]!))
-    this.onFrame?.(this.pages)
+    this.onFrame?.()
   }
 
   #readSubBlock (length: number): void {

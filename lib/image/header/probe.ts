@@ -9,15 +9,21 @@ import { WebpWalker } from './webp.js'
 export type FrameWalker = GifWalker | WebpWalker
 
 /** The walker that follows a format's frames through the whole file; undefined for a format whose header says them. */
-export function frameWalker (format: ImageFormat): FrameWalker | undefined {
+export function frameWalker (format: ImageFormat | undefined): FrameWalker | undefined {
   if (format === 'gif') return new GifWalker()
   return format === 'webp' ? new WebpWalker() : undefined
 }
 
+/** What a walker found so far: the size once known, the frames counted up to here. */
+export function walkedHeader (walker: FrameWalker): ImageHeader | undefined {
+  const { format, size, pages, orientation } = walker
+  return size === undefined ? undefined : { format, ...size, pages, orientation }
+}
+
 /** What a walker makes of the bytes so far, as a probe; `ended` when they are the whole file. */
-export function walked (walker: FrameWalker, format: 'gif' | 'webp', ended: boolean): Probe {
+export function walked (walker: FrameWalker, ended: boolean): Probe {
   if (walker.broken !== undefined) return broken(walker.broken)
-  const header: ImageHeader | undefined = walker.size === undefined ? undefined : { format, ...walker.size, pages: walker.pages }
+  const header = walkedHeader(walker)
   if (walker.readable && (walker.done || ended)) return { kind: 'header', header: header! }
   return ended ? broken('the file ends inside the image') : more(header)
 }
@@ -35,7 +41,7 @@ export function probeHeader (bytes: Buffer, format: ImageFormat, ended = false):
     case 'webp': {
       const walker = frameWalker(format)!
       walker.push(bytes)
-      return walked(walker, format, ended)
+      return walked(walker, ended)
     }
     default: return UNKNOWN
   }

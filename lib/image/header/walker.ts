@@ -3,21 +3,20 @@
  * chunk edges into a small buffer) or skips a payload without keeping it.
  */
 export abstract class StreamWalker {
-  /** Bytes walked so far. */
-  offset = 0
   /** Set when the bytes cannot be what the walker reads; nothing more is walked. */
   broken: string | undefined
   /** Set once the structure has ended: what follows is not walked. */
   done = false
   /** Called at each frame, as soon as it is seen: it may throw to stop the walk. */
-  onFrame: ((pages: number) => void) | undefined
-  readonly #buffer: Buffer
+  onFrame: (() => void) | undefined
+  #buffer: Buffer
   #want: number
   #filled = 0
   #skip = 0
 
-  constructor (first: number, most: number) {
-    this.#buffer = Buffer.alloc(most)
+  /** `first`: the bytes of the first step, the most any step but a WebP's EXIF asks for. */
+  constructor (first: number) {
+    this.#buffer = Buffer.alloc(first)
     this.#want = first
   }
 
@@ -39,7 +38,6 @@ export abstract class StreamWalker {
         this.step(this.#buffer.subarray(0, this.#want))
       }
     }
-    this.offset += chunk.length
   }
 
   /** True when the walk stopped between two steps: nothing asked for is cut. */
@@ -49,6 +47,8 @@ export abstract class StreamWalker {
 
   /** What the next step gets: `read` bytes, after skipping `skip`. */
   protected next (read: number, skip = 0): void {
+    // only a WebP's EXIF asks for more than the first step, once and at most EXIF_MOST bytes
+    if (read > this.#buffer.length) this.#buffer = Buffer.alloc(read)
     this.#want = read
     this.#skip = skip
   }

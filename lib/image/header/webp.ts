@@ -1,13 +1,25 @@
+import { exifOrientation } from './exif.js'
 import { StreamWalker } from './walker.js'
+
+/** The first bytes of an EXIF chunk read for its orientation (IFD0 comes first; 64 KiB bounds a JPEG's). */
+export const EXIF_MOST = 64 * 1024
 
 /**
  * Walks a WebP's RIFF chunks, skipping their payloads: sizes it from its first chunk (VP8X canvas, or the
- * VP8/VP8L bitstream) and counts the frames (ANMF chunks) of an animated one, as sharp (libwebp) does.
+ * VP8/VP8L bitstream), counts the frames (ANMF chunks) of an animated one and reads the orientation of
+ * its first EXIF chunk when VP8X announces one, as sharp (libwebp, libvips) does.
  */
 export class WebpWalker extends StreamWalker {
+  readonly format = 'webp'
   /** Known once the first chunk has been read. */
   size: { width: number, height: number } | undefined
+  /** Known once the EXIF chunk VP8X announces has been read. */
+  orientation: number | undefined
   #animated = false
+  /** VP8X announces EXIF, and its chunk has not been read yet. */
+  #exif = false
+  /** While an EXIF chunk's start is read: the rest of its payload, skipped after. */
+  #exifRest: number | undefined
   #frames = 0
   /** Where the RIFF data ends, and where the next chunk starts. */
   #end = 0
@@ -18,7 +30,12 @@ export class WebpWalker extends StreamWalker {
   #last = false
 
   constructor () {
-    super(12, 12)
+    super(12)
+  }
+
+  /** The size, and the orientation when there is one, are known: what follows only counts frames. */
+  get settled (): boolean {
+    return this.size !== undefined && !this.#exif
   }
 
   get pages (): number {
@@ -38,11 +55,12 @@ export class WebpWalker extends StreamWalker {
     }
     if (this.#end === 0) return this.#readRiff(bytes)
     if (this.#first !== undefined) return this.#readFirst(this.#first, bytes)
+    if (this.#exifRest !== undefined) return this.#readExif(bytes, this.#exifRest)
     this.#readChunk(bytes)
   }
 
+  /** The RIFF header: its signature was sniffed already (file-type and signatureFormat check RIFF and WEBP). */
   #readRiff (bytes: Buffer): void {
-    if (bytes.toString('latin1', 0, 4) !== 'RIFF' || bytes.toString('latin1', 8, 12) !== 'WEBP') return this.fail('no RIFF WEBP signature')
     this.#end = 8 + bytes.readUInt32LE(4)
     this.next(8)
   }
@@ -61,11 +79,23 @@ export class WebpWalker extends StreamWalker {
       this.#first = type
       return this.next(read)
     }
+    if (type === 'EXIF' && this.#exif && size > 0) {
+      this.#exifRest = payload - Math.min(size, EXIF_MOST)
+      return this.next(Math.min(size, EXIF_MOST))
+    }
     this.#after(payload)
     if (type === 'ANMF') {
       this.#frames += 1
-      if (this.#animated) this.onFrame?.(this.#frames)
+      if (this.#animated) this.onFrame?.()
     }
+  }
+
+  /** libvips takes EXIF data with or without the JPEG APP1 prefix. */
+  #readExif (bytes: Buffer, rest: number): void {
+    this.#exifRest = undefined
+    this.#exif = false
+    this.orientation = exifOrientation(bytes.subarray(0, 6).equals(EXIF_PREFIX) ? bytes.subarray(6) : bytes)
+    this.#after(rest)
   }
 
   /** The next chunk header after `skip` bytes, or the end of the RIFF data. */
@@ -78,6 +108,7 @@ export class WebpWalker extends StreamWalker {
     this.#first = undefined
     if (type === 'VP8X') {
       this.#animated = (bytes[0]! & 0x02) !== 0
+      this.#exif = (bytes[0]! & 0x08) !== 0
       this.size = { width: 1 + bytes.readUIntLE(4, 3), height: 1 + bytes.readUIntLE(7, 3) }
     } else if (type === 'VP8 ') {
       // a key frame: its tag's first bit clear, then the start code
@@ -91,6 +122,8 @@ export class WebpWalker extends StreamWalker {
     this.#after(this.#at - 12 - 8 - FIRST[type]!)
   }
 }
+
+const EXIF_PREFIX = Buffer.from('Exif\0\0', 'latin1')
 
 /** The bytes of a first chunk that hold the image's size. */
 const FIRST: Record<string, number> = { VP8X: 10, 'VP8 ': 10, VP8L: 5 }
