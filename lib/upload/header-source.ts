@@ -49,7 +49,7 @@ class FrameWalk implements HeaderWalk<Dimensions> {
   readonly #walker: FrameWalker
   readonly #field: string
   readonly #check: () => Dimensions
-  /** Bytes the window held, walked already. */
+  /** Bytes of the window still to pass, walked already. */
   #skip: number
 
   constructor (walker: FrameWalker, walked: number, field: string, check: () => Dimensions) {
@@ -60,12 +60,13 @@ class FrameWalk implements HeaderWalk<Dimensions> {
   }
 
   push (chunk: Buffer): void {
-    const skipped = Math.min(this.#skip, chunk.length)
-    this.#skip -= skipped
-    if (skipped === chunk.length) return
-    const walker = this.#walker
-    walker.push(skipped === 0 ? chunk : chunk.subarray(skipped))
-    if (walker.broken !== undefined) throw unreadableHeader(this.#field)
+    // the gate passes the window's own chunks first, whole: they were walked already
+    if (this.#skip > 0) {
+      this.#skip -= chunk.length
+      return
+    }
+    this.#walker.push(chunk)
+    if (this.#walker.broken !== undefined) throw unreadableHeader(this.#field)
   }
 
   end (): Dimensions {

@@ -16,9 +16,6 @@ export interface Dimensions {
   orientation?: number | undefined
 }
 
-/** A header as checkHeader reads it: what our reader or sharp found; sharp may lack any of it. */
-export type FoundHeader = Partial<ImageHeader>
-
 /** sharp's metadata of a header, or undefined when the bytes hold no complete header. */
 export async function readHeader (bytes: Buffer): Promise<ImageHeader | undefined> {
   const sharp = await loadSharp()
@@ -80,7 +77,8 @@ export async function readStreamHeader (source: Readable, limit: number): Promis
         continue
       }
     }
-    if (walker.settled || walker.broken !== undefined || walker.done) break
+    // what follows only counts frames; a broken file is refused at once
+    if (walker.settled || walker.broken !== undefined) break
   }
   if (walker === undefined) return await firstBytesHeader(Buffer.concat(held, size), true)
   return walker.broken === undefined ? walkedHeader(walker) : undefined
@@ -90,7 +88,7 @@ export async function readStreamHeader (source: Readable, limit: number): Promis
  * Checks a parsed header against the field: the format it says must be the one the signature said,
  * and the dimensions and pixel count must be within bounds. Nothing is decoded.
  */
-export function checkHeader (meta: FoundHeader, expected: ImageFormat, rules: ImageRules, field: string): Dimensions {
+export function checkHeader (meta: ImageHeader, expected: ImageFormat, rules: ImageRules, field: string): Dimensions {
   const invalid = (why: string, option?: keyof ImageRules) =>
     refusal(new FST_MEDIA_INVALID_IMAGE(field, why), { field, option, limit: option === undefined ? undefined : rules[option] as number })
   const { format } = meta
@@ -98,7 +96,7 @@ export function checkHeader (meta: FoundHeader, expected: ImageFormat, rules: Im
   const { width = 0, height = 0 } = meta
   if (!(width > 0 && height > 0)) throw invalid('the image has no dimensions')
   if (width * height > rules.maxPixels) throw invalid(`${width}x${height} is more than ${rules.maxPixels} pixels`, 'maxPixels')
-  const pages = meta.pages ?? 1
+  const { pages } = meta
   // a field that decodes every frame decodes width x height x frames pixels
   if (rules.decodesAllFrames && width * height * pages > rules.maxPixels) {
     throw invalid(`${width}x${height} in ${pages} frames is more than ${rules.maxPixels} pixels`, 'maxPixels')
