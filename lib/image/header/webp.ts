@@ -2,7 +2,7 @@ import { exifOrientation } from './exif.js'
 import { StreamWalker } from './walker.js'
 
 /** The first bytes of an EXIF chunk read for its orientation (IFD0 comes first; 64 KiB bounds a JPEG's). */
-export const EXIF_MOST = 64 * 1024
+const EXIF_MOST = 64 * 1024
 
 /**
  * Walks a WebP's RIFF chunks, skipping their payloads: sizes it from its first chunk (VP8X canvas, or the
