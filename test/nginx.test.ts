@@ -8,6 +8,7 @@ import { connect } from 'node:net'
 import { join } from 'node:path'
 import { Readable } from 'node:stream'
 import { pathToFileURL } from 'node:url'
+import sharp from 'sharp'
 import { request } from 'undici'
 import { filesUnder, FIXTURES, tempDir, type Tap } from './helpers.js'
 import { body, BOUNDARY, CLOSING, listen, MULTIPART, PART_END, partHead, within } from './http-helpers.js'
@@ -215,6 +216,29 @@ t.test('a public storage with serve: \'x-accel\': each request reaches the app, 
     for (const header of SAFE) t.equal(viaApp.headers[header], bySelf.headers[header], `${name}: ${header} ${String(bySelf.headers[header])}`)
     t.same(headerNames(viaApp.headers), headerNames(bySelf.headers), `${name}: the same headers`)
   }
+})
+
+t.test('a lazy variant of a storage nginx serves itself: its first request reaches the app, which makes it; later ones are nginx\'s alone', async (t) => {
+  const s = await setup(t)
+  if (s === undefined) return
+  const stored = await upload(s.origin, '/upload', [{ name: 'photo', filename: 'dot.png', content: PNG }])
+  t.equal(stored.status, 201, JSON.stringify(stored.json))
+  const url = (stored.json.photo as { variants: { thumb: { url: string } } }).variants.thumb.url
+  t.match(url, /^\/media\/photos\/dot\.png@thumb\.webp$/)
+  let before = s.seen.length
+  const first = await get(`${s.origin}${url}`)
+  t.equal(first.status, 200, 'made on its first request, through nginx')
+  t.equal(first.headers['content-type'], 'image/webp')
+  t.same(await sharp(first.body).metadata().then(({ format, width, height }) => ({ format, width, height })), { format: 'webp', width: 16, height: 16 })
+  t.same(s.seen.slice(before), [`GET ${url}`], 'nginx did not have it: the app was asked')
+  before = s.seen.length
+  const later = await get(`${s.origin}${url}`)
+  t.equal(later.status, 200)
+  t.ok(later.body.equals(first.body), 'the stored variant')
+  t.same(s.seen.slice(before), [], 'sent by nginx alone')
+  const missing = await get(`${s.origin}/media/photos/none.png`)
+  t.equal(missing.status, 404, 'any other missing file: the app\'s 404')
+  t.same(s.seen.slice(before), ['GET /media/photos/none.png'])
 })
 
 t.test('traversal, encoded traversal, dot paths and a planted symlink never reach a file outside the media root nor under a dot path', async (t) => {

@@ -97,7 +97,7 @@ t.test('an ImageField option on a FileField says it is an ImageField option', as
 t.test('misspelt variant options fail at declaration, with the variant\'s path', async (t) => {
   t.throws(() => ImageField({ variants: { thumb: { widht: 200 } } } as never), invalidOption(/^ImageField\.variants\.thumb\.widht: unknown option, did you mean width\?$/))
   t.throws(() => ImageField({ variants: { card: { width: 800, strip_metadata: false } } } as never), invalidOption(/^ImageField\.variants\.card\.strip_metadata: unknown option, did you mean stripMetadata\?$/))
-  t.throws(() => ImageField({ variants: { card: { width: 800, blur: 3 } } } as never), invalidOption(/^ImageField\.variants\.card\.blur: unknown option \(known: width, height, fit, format, quality, withoutEnlargement, animated, stripMetadata, generation\)$/))
+  t.throws(() => ImageField({ variants: { card: { width: 800, blur: 3 } } } as never), invalidOption(/^ImageField\.variants\.card\.blur: unknown option \(known: width, height, fit, format, quality, effort, withoutEnlargement, animated, stripMetadata, generation\)$/))
 })
 
 t.test('misspelt storage options fail in the constructor', async (t) => {

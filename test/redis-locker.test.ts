@@ -74,10 +74,11 @@ t.test('locks on different uploads do not wait on each other, through one locker
 t.test('a holder renews its lock: a waiter behind a holder that never releases times out, with @tus/server\'s lock timeout', async (t) => {
   const redis = await startRedis(t)
   if (redis === undefined) return
-  // a ttl far shorter than the wait: without renewal the lock would lapse to the waiter
-  const holder = redisLocker(redis.client(), { ttl: 60 }).newLock('u1')
+  // a ttl a third of the wait: without renewal the lock would lapse to the waiter. Renewal comes every third
+  // of the ttl, so only a process stalled for a whole second could lose it (a 60 ms ttl once did, in CI)
+  const holder = redisLocker(redis.client(), { ttl: 1000 }).newLock('u1')
   await holder.lock(signal(), never)
-  const waiter = redisLocker(redis.client(), { acquireTimeout: 600 }).newLock('u1')
+  const waiter = redisLocker(redis.client(), { acquireTimeout: 3000 }).newLock('u1')
   t.same(await rejection(waiter.lock(signal(), never)), LOCK_TIMEOUT)
   await holder.unlock()
 })

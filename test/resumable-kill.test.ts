@@ -16,7 +16,7 @@ const sha256 = (bytes: Buffer): string => createHash('sha256').update(bytes).dig
 async function start (t: Tap, baseDir: string, port = 0): Promise<{ child: ChildProcess, origin: string }> {
   const child = fork(SERVER, [baseDir, String(port)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
   t.teardown(() => { child.kill('SIGKILL') })
-  const [message] = await within(once(child, 'message'), 'the server listening') as [{ port: number }]
+  const [message] = await within(once(child, 'message'), 'the server listening', 60_000) as [{ port: number }]
   return { child, origin: `http://127.0.0.1:${message.port}` }
 }
 

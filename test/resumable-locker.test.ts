@@ -28,7 +28,7 @@ interface Instance { child: ChildProcess, origin: string }
 async function start (t: Tap, baseDir: string, options: object): Promise<Instance> {
   const child = fork(SERVER, [baseDir, '0', JSON.stringify(options)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
   t.teardown(() => { child.kill('SIGKILL') })
-  const [message] = await within(once(child, 'message'), 'the server listening') as [{ port: number }]
+  const [message] = await within(once(child, 'message'), 'the server listening', 60_000) as [{ port: number }]
   return { child, origin: `http://127.0.0.1:${message.port}` }
 }
 

@@ -1,4 +1,4 @@
-import { FileField, ImageField, type FieldFile, type FieldSpec, type ImageFieldOptions, type Model, type UploadsOf, type UploadToContext } from '../lib/index.js'
+import { FileField, ImageField, type FieldFile, type FieldSpec, type ImageFieldOptions, type PlaceholderKind, type Model, type UploadsOf, type UploadToContext } from '../lib/index.js'
 import { expectType } from './helpers.js'
 
 // the flags come from the options; required by default, single by default
@@ -60,7 +60,7 @@ FileField({ required: 'no' })
 
 // options held in a variable: their flags are only known as boolean
 declare const imageOptions: ImageFieldOptions
-expectType<FieldSpec<'image', boolean, boolean, string, string>>()(ImageField(imageOptions))
+expectType<FieldSpec<'image', boolean, boolean, string, string, PlaceholderKind>>()(ImageField(imageOptions))
 const singleOptions = { uploadTo: 'docs/', required: false } as const
 expectType<FieldSpec<'file', false, false>>()(FileField(singleOptions))
 

@@ -100,6 +100,8 @@ export interface ImageFileInit<U extends FileUrl = FileUrl, N extends number | u
   width?: N
   height?: N
   variants?: Record<string, ImageFile<never, U, N>>
+  /** Given (even undefined: a record kept before the field had one) only for a field that declares `placeholder`. */
+  placeholder?: string | undefined
 }
 
 export interface ImageFileJSON<U extends FileUrl = string, N extends number | undefined = number> extends FieldFileJSON<U, N> {
@@ -122,6 +124,8 @@ export class ImageFile<V extends string = never, U extends FileUrl = string, N e
     this.width = init.width as N
     this.height = init.height as N
     this.variants = Object.freeze(init.variants ?? {}) as { readonly [K in V]: ImageFile<never, U, N> }
+    // a property only of the images of a field that declares it, as its type says (see WithPlaceholder)
+    if ('placeholder' in init) Object.defineProperty(this, 'placeholder', { value: init.placeholder, enumerable: true })
   }
 
   #variantList (): Array<ImageFile<never, U, N>> {
@@ -145,7 +149,7 @@ export class ImageFile<V extends string = never, U extends FileUrl = string, N e
   }
 
   override toJSON (): ImageJSONOf<V, U, N> {
-    const json = { ...super.toJSON(), width: this.width, height: this.height }
+    const json = { ...super.toJSON(), width: this.width, height: this.height, ...('placeholder' in this ? { placeholder: this.placeholder } : {}) }
     const variants = Object.entries<ImageFile<never, U, N>>(this.variants)
     if (variants.length === 0) return json as ImageJSONOf<V, U, N>
     return { ...json, variants: Object.fromEntries(variants.map(([key, file]) => [key, file.toJSON()])) } as unknown as ImageJSONOf<V, U, N>
@@ -153,9 +157,18 @@ export class ImageFile<V extends string = never, U extends FileUrl = string, N e
 }
 
 /**
+ * An image of a field that declares `placeholder`: the hash `T` (a string; on a loaded image, undefined
+ * when its record was kept before the field had one), in its JSON too. Other images have no such property.
+ */
+export type WithPlaceholder<F extends ImageFile<any, any, any>, T extends string | undefined> =
+  { readonly placeholder: T, toJSON: () => ReturnType<F['toJSON']> & { placeholder: T } } & F
+
+/**
  * A file rebuilt from a record (`Model.load()`): size and dimensions are unknown until `stat()`, in its JSON
  * too. Its URL (U) is what its storage's `url()` returns: a Promise where the storage signs asynchronously
  * (private S3), a string elsewhere; `await file.url` works for all. Its variants are loaded the same way.
  */
 export type Loaded<F extends FieldFile, U extends FileUrl = FileUrl> =
-  F extends ImageFile<infer V> ? ImageFile<V, U, number | undefined> : FieldFile<U, number | undefined>
+  F extends ImageFile<infer V>
+    ? (F extends { readonly placeholder: string | undefined } ? WithPlaceholder<ImageFile<V, U, number | undefined>, string | undefined> : ImageFile<V, U, number | undefined>)
+    : FieldFile<U, number | undefined>

@@ -9,6 +9,10 @@ import { parseDirect, type DirectOptions, type DirectRules } from '../direct/opt
 
 export type { AcceptRules, ImageFormat }
 
+/** What an image's `placeholder` is: a ThumbHash (base64) or a BlurHash string. */
+export type PlaceholderKind = 'thumbhash' | 'blurhash'
+const PLACEHOLDER_KINDS: readonly PlaceholderKind[] = ['thumbhash', 'blurhash']
+
 const DEFAULT_FORMATS: readonly ImageFormat[] = ['jpeg', 'png', 'webp', 'gif', 'avif']
 
 export interface FileFieldOptions {
@@ -52,6 +56,8 @@ export interface ImageFieldOptions<V extends string = string> extends FileFieldO
   autoOrient?: boolean
   /** Resized copies made at upload, stored next to the original as `<name>@<key>.<ext>`. */
   variants?: { [K in V]: VariantOptions }
+  /** A tiny hash of the image made at upload (`image.placeholder`), for a blurred preview while it loads. */
+  placeholder?: PlaceholderKind
 }
 
 export interface ImageRules {
@@ -66,6 +72,7 @@ export interface ImageRules {
   readonly sanitize: boolean
   readonly autoOrient: boolean
   readonly variants: readonly ResolvedVariant[]
+  readonly placeholder: PlaceholderKind | undefined
   /** Every frame gets decoded (sanitize, verify: 'decode', animated variants): they all count as pixels. */
   readonly decodesAllFrames: boolean
 }
@@ -89,7 +96,7 @@ export type FieldKind = 'file' | 'image'
  * A field declaration, not yet part of a model. The type parameters drive the types of `req.uploads` and of
  * loaded files: S is the name of its storage (`never`: the default one), V the names of its variants.
  */
-export interface FieldSpec<K extends FieldKind = FieldKind, R extends boolean = boolean, M extends boolean = boolean, V extends string = never, S extends string = never> {
+export interface FieldSpec<K extends FieldKind = FieldKind, R extends boolean = boolean, M extends boolean = boolean, V extends string = never, S extends string = never, P extends PlaceholderKind = never> {
   readonly kind: K
   readonly required: R
   readonly multiple: M
@@ -101,6 +108,8 @@ export interface FieldSpec<K extends FieldKind = FieldKind, R extends boolean = 
   readonly '~variants'?: (variant: V) => void
   /** Type-only, like `'~variants'`: the name of the field's storage, which types a loaded file's `url`. */
   readonly '~storage'?: (storage: S) => void
+  /** Type-only, like `'~variants'`: the field's `placeholder`, which gives its images one. */
+  readonly '~placeholder'?: (placeholder: P) => void
 }
 
 /**
@@ -116,13 +125,13 @@ export function FileField<R extends boolean = true, M extends boolean = false, S
   return makeSpec('file', options ?? {}, 'FileField') as FieldSpec<'file', R, M, never, S>
 }
 
-export function ImageField<R extends boolean = true, M extends boolean = false, V extends string = never, S extends string = never> (options?: SpecOptions<ImageFieldOptions<V>, R, M, S>): FieldSpec<'image', NoInfer<R>, NoInfer<M>, NoInfer<V>, NoInfer<S>> {
-  return makeSpec('image', options ?? {}, 'ImageField') as FieldSpec<'image', R, M, V, S>
+export function ImageField<R extends boolean = true, M extends boolean = false, V extends string = never, S extends string = never, P extends PlaceholderKind = never> (options?: SpecOptions<Omit<ImageFieldOptions<V>, 'placeholder'>, R, M, S> & { placeholder?: P }): FieldSpec<'image', NoInfer<R>, NoInfer<M>, NoInfer<V>, NoInfer<S>, NoInfer<P>> {
+  return makeSpec('image', options ?? {}, 'ImageField') as FieldSpec<'image', R, M, V, S, P>
 }
 
 // The keys each kind of field takes (keysOf holds each list to its interface: a new option must be listed).
 const FILE_FIELD_KEYS = keysOf<FileFieldOptions>()(['uploadTo', 'accept', 'maxSize', 'minSize', 'required', 'multiple', 'maxCount', 'storage', 'maxLength', 'timeZone', 'direct'])
-const IMAGE_ONLY_KEYS = keysOf<Omit<ImageFieldOptions, keyof FileFieldOptions>>()(['formats', 'maxPixels', 'minWidth', 'maxWidth', 'minHeight', 'maxHeight', 'maxPages', 'verify', 'sanitize', 'autoOrient', 'variants'])
+const IMAGE_ONLY_KEYS = keysOf<Omit<ImageFieldOptions, keyof FileFieldOptions>>()(['formats', 'maxPixels', 'minWidth', 'maxWidth', 'minHeight', 'maxHeight', 'maxPages', 'verify', 'sanitize', 'autoOrient', 'variants', 'placeholder'])
 const FIELD_OPTIONS = {
   file: knownKeys(FILE_FIELD_KEYS, Object.fromEntries(IMAGE_ONLY_KEYS.map((key) => [key, 'an ImageField option']))),
   image: knownKeys([...FILE_FIELD_KEYS, ...IMAGE_ONLY_KEYS])
@@ -198,7 +207,7 @@ type Invalid = (option: string, why: string) => Error
 /** The default `maxSize` of an image field with variants, `sanitize` or `verify: 'decode'`. */
 export const WHOLE_IMAGE_MAX_SIZE = 20_000_000
 
-const processesWholeImages = (rules: ImageRules): boolean => rules.sanitize || rules.verify === 'decode' || rules.variants.length > 0
+const processesWholeImages = (rules: ImageRules): boolean => rules.sanitize || rules.verify === 'decode' || rules.variants.length > 0 || rules.placeholder !== undefined
 
 function imageRules (
   options: ImageFieldOptions,
@@ -212,6 +221,8 @@ function imageRules (
   const sanitize = flag('sanitize', false)
   if (sanitize && formats.has('svg')) throw invalid('sanitize', 'cannot re-encode SVG (take svg out of formats)')
   const variants = parseVariants(options.variants, invalid)
+  const placeholder = options.placeholder
+  if (placeholder !== undefined && !PLACEHOLDER_KINDS.includes(placeholder)) throw invalid('placeholder', "must be 'thumbhash' or 'blurhash'")
   return Object.freeze({
     formats,
     maxPixels: count('maxPixels', 40_000_000, 1),
@@ -224,6 +235,7 @@ function imageRules (
     sanitize,
     autoOrient: flag('autoOrient', true),
     variants,
+    placeholder,
     decodesAllFrames: sanitize || verify === 'decode' || variants.some((variant) => variant.animated)
   })
 }

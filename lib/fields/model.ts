@@ -8,18 +8,30 @@ import { IMAGE_FORMAT_OF } from '../image/formats.js'
 import { variantFormat, variantName } from '../image/variant-options.js'
 import { planVariant, queueLater, variantUrl } from '../image/later.js'
 import { splitExtension } from '../storage/valid-name.js'
-import type { FieldKind, FieldSpec, ResolvedField } from './field.js'
-import { FieldFile, ImageFile, kDelete, markKept, type Loaded } from './field-file.js'
+import type { FieldKind, FieldSpec, PlaceholderKind, ResolvedField } from './field.js'
+import { FieldFile, ImageFile, kDelete, markKept, type Loaded, type WithPlaceholder } from './field-file.js'
 import { UploadTransaction } from '../upload/transaction.js'
 import { PendingNames } from '../upload/pending.js'
 import { replaceFiles, type ReplaceOptions } from './replace.js'
+import { placeholderKey } from './placeholder-key.js'
 
 export type Fields = Record<string, FieldSpec>
 
 /** The names of an image field's variants (`never` when it has none). */
 export type VariantsOfField<S extends FieldSpec> = S extends { readonly '~variants'?: (variant: infer V) => void } ? ([V] extends [string] ? V : never) : never
 
-export type FileOf<S extends FieldSpec> = S['kind'] extends 'image' ? ImageFile<VariantsOfField<S>> : FieldFile
+/** The `placeholder` an image field declares (`never` when none). */
+export type PlaceholderOfField<S extends FieldSpec> = S extends { readonly '~placeholder'?: (placeholder: infer P) => void } ? ([P] extends [PlaceholderKind] ? P : never) : never
+
+/**
+ * A declared placeholder gives the field's images one; options typed only as `ImageFieldOptions` (P is
+ * every kind) may or may not declare it, so the property may be undefined there.
+ */
+type ImageFileOf<S extends FieldSpec> = [PlaceholderOfField<S>] extends [never]
+  ? ImageFile<VariantsOfField<S>>
+  : WithPlaceholder<ImageFile<VariantsOfField<S>>, PlaceholderKind extends PlaceholderOfField<S> ? string | undefined : string>
+
+export type FileOf<S extends FieldSpec> = S['kind'] extends 'image' ? ImageFileOf<S> : FieldFile
 
 /**
  * A field's value shaped by its flags: an array when `multiple`, `| null` when not `required`. A flag typed
@@ -40,8 +52,19 @@ export type RecordValue<S extends FieldSpec> = Shaped<S, string>
 /** The fields of a model, or the fields themselves (what `app.media.model()` was given). */
 type FieldsOf<T> = T extends Model<infer F> ? F : T extends Fields ? T : never
 
-/** What `toRecord()` returns for a model (or its fields): the names to keep in a database. */
-export type RecordOf<T extends Model<any> | Fields> = { -readonly [K in keyof FieldsOf<T>]: RecordValue<FieldsOf<T>[K]> }
+/** Where a record keeps the placeholders of a field that declares them: `<field>Placeholder`. */
+type PlaceholderKey<F extends Fields> = { [K in keyof F & string]: [PlaceholderOfField<F[K]>] extends [never] ? never : `${K}Placeholder` }[keyof F & string]
+
+/** The field whose placeholders a record key holds. */
+type FieldOfPlaceholder<F extends Fields, P> = { [K in keyof F & string]: P extends `${K}Placeholder` ? K : never }[keyof F & string]
+
+/**
+ * What `toRecord()` returns for a model (or its fields): the names to keep in a database, and beside them
+ * the placeholders of the fields that declare them, in the same shape.
+ */
+export type RecordOf<T extends Model<any> | Fields> = {
+  -readonly [K in keyof FieldsOf<T> | PlaceholderKey<FieldsOf<T>>]: K extends keyof FieldsOf<T> ? RecordValue<FieldsOf<T>[K]> : RecordValue<FieldsOf<T>[FieldOfPlaceholder<FieldsOf<T>, K>]>
+}
 
 /** The name of a field's storage; `'default'` unless it says `storage`. */
 type StorageNameOf<S extends FieldSpec> = S extends { readonly '~storage'?: (storage: infer N) => void }
@@ -52,6 +75,9 @@ type StorageNameOf<S extends FieldSpec> = S extends { readonly '~storage'?: (sto
 export type LoadedFileOf<S extends FieldSpec> = Loaded<FileOf<S>, StorageUrl<StorageNameOf<S>>>
 
 export type LoadedValue<S extends FieldSpec> = Shaped<S, LoadedFileOf<S>>
+
+/** A record `load()` gives the required files of: `RecordOf`, its placeholders optional. */
+type LoadableRecord<F extends Fields> = Omit<RecordOf<F>, PlaceholderKey<F>> & Partial<RecordOf<F>>
 
 /** What `load()` returns for a record typed by `RecordOf`: a required field's file is there. */
 export type LoadedOf<T extends Model<any> | Fields> = { -readonly [K in keyof FieldsOf<T>]: LoadedValue<FieldsOf<T>[K]> }
@@ -94,9 +120,10 @@ export interface Model<F extends Fields = Fields> {
   toRecord (uploads: Uploads<F>): RecordOf<F>
   /**
    * The files of a record again; size and dimensions wait for `await file.stat()`. A record typed by
-   * `RecordOf` (what `toRecord()` returns) gives its required files; any other row may lack any of them.
+   * `RecordOf` (what `toRecord()` returns; its placeholders may be missing, as in a record kept before the
+   * field had them) gives its required files; any other row may lack any of them.
    */
-  load (record: RecordOf<F>): LoadedOf<F>
+  load (record: LoadableRecord<F>): LoadedOf<F>
   load (row: RowOf<F>): LoadedRowOf<F>
   /** Removes every file a record names. */
   delete (row: RowOf<F>): Promise<void>
@@ -121,6 +148,24 @@ export function isModel (value: unknown): value is Model {
 const namesOf = (value: unknown): string[] =>
   (Array.isArray(value) ? value : [value]).filter((name): name is string => typeof name === 'string' && name !== '')
 
+/**
+ * A row's files of a field with their placeholders: the placeholder at the same place as the name (a
+ * multiple field's are an array beside its names), undefined where the row has none (a record kept before
+ * the field had them) or not a string.
+ */
+function storedOf (row: Readonly<Record<string, unknown>>, fieldName: string): Array<{ name: string, placeholder: string | undefined }> {
+  const names = row[fieldName]
+  const placeholders = row[placeholderKey(fieldName)]
+  const list = (value: unknown): unknown[] => Array.isArray(value) ? value : [value]
+  const stored: Array<{ name: string, placeholder: string | undefined }> = []
+  for (const [i, name] of list(names).entries()) {
+    if (typeof name !== 'string' || name === '') continue
+    const placeholder = list(placeholders)[i]
+    stored.push({ name, placeholder: typeof placeholder === 'string' ? placeholder : undefined })
+  }
+  return stored
+}
+
 function toSource (content: Content): AsyncGenerator<Buffer> {
   return (async function * () {
     if (Buffer.isBuffer(content)) yield content
@@ -143,8 +188,13 @@ export function createModel<F extends Fields> (name: string, specs: F, storages:
     }
     fields[fieldName] = bindField(spec, fieldName, name, storage)
   }
+  for (const [fieldName, field] of Object.entries(fields)) {
+    if (field.options.image?.placeholder !== undefined && Object.hasOwn(fields, placeholderKey(fieldName))) {
+      throw new FST_MEDIA_INVALID_OPTION(`${name}.${placeholderKey(fieldName)}`, `is where a record keeps the placeholders of ${fieldName}: rename the field`)
+    }
+  }
 
-  const fileFor = (field: BoundField, stored: string): Loaded<FieldFile> => {
+  const fileFor = (field: BoundField, stored: string, placeholder?: string): Loaded<FieldFile> => {
     const { storage } = field
     const init = { name: stored, storage, url: storage.url(stored), size: undefined }
     const rules = field.options.image
@@ -157,7 +207,7 @@ export function createModel<F extends Fields> (name: string, specs: F, storages:
       if (variant.generation !== 'upload') planVariant(file, variant, rules.autoOrient)
       return [variant.key, file]
     }))
-    return new ImageFile({ ...init, variants })
+    return new ImageFile({ ...init, variants, ...(rules.placeholder === undefined ? {} : { placeholder }) })
   }
 
   const model = {
@@ -167,19 +217,19 @@ export function createModel<F extends Fields> (name: string, specs: F, storages:
       const record: Record<string, string | string[] | null> = {}
       for (const [fieldName, field] of Object.entries(fields)) {
         const value = uploads[fieldName]
-        record[fieldName] = field.multiple
-          ? (Array.isArray(value) ? value.map((file) => file.name) : [])
-          : (value as FieldFile | null | undefined)?.name ?? null
+        const files = field.multiple ? (Array.isArray(value) ? value : []) : [value as FieldFile | null | undefined]
+        const pick = (of: (file: FieldFile) => string | undefined): string | string[] | null =>
+          field.multiple ? files.map((file) => of(file as FieldFile) as string) : (files[0] === null || files[0] === undefined ? null : of(files[0]) ?? null)
+        record[fieldName] = pick((file) => file.name)
+        if (field.options.image?.placeholder !== undefined) record[placeholderKey(fieldName)] = pick((file) => (file as { placeholder?: string }).placeholder)
       }
       return record
     },
     load (record: Record<string, unknown>) {
       const files: Record<string, Loaded<FieldFile> | Array<Loaded<FieldFile>> | null> = {}
       for (const [fieldName, field] of Object.entries(fields)) {
-        const names = namesOf(record[fieldName])
-        files[fieldName] = field.multiple
-          ? names.map((stored) => fileFor(field, stored))
-          : names.length === 0 ? null : fileFor(field, names[0] as string)
+        const stored = storedOf(record, fieldName).map(({ name, placeholder }) => fileFor(field, name, placeholder))
+        files[fieldName] = field.multiple ? stored : stored[0] ?? null
       }
       return files
     },

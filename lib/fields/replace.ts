@@ -2,6 +2,7 @@ import { FST_MEDIA_INVALID_OPTION } from '../errors.js'
 import type { DeleteOrigin } from '../events.js'
 import type { Storage } from '../storage/storage.js'
 import { FieldFile, isKept, kDelete, markKept, type Loaded } from './field-file.js'
+import { placeholderKey } from './placeholder-key.js'
 import { keepFile } from '../upload/transaction.js'
 
 export interface ReplaceOptions<C, R> {
@@ -15,7 +16,7 @@ export interface ReplaceOptions<C, R> {
 /** What `replace` needs of its model. */
 export interface ReplaceModel {
   name: string
-  fields: Readonly<Record<string, { multiple: boolean, storage: Storage }>>
+  fields: Readonly<Record<string, { multiple: boolean, storage: Storage, options: { image: { placeholder: unknown } | undefined } }>>
   /** The record's files of a field, variants included, as `load()` rebuilds them. */
   filesOf: (fieldName: string, row: Readonly<Record<string, unknown>>) => Array<Loaded<FieldFile>>
 }
@@ -99,6 +100,11 @@ function newFiles (model: ReplaceModel, uploads: Readonly<Record<string, unknown
     }
     const names = (files as FieldFile[]).map((file) => file.name)
     changes[fieldName] = field.multiple ? names : names[0] as string
+    if (field.options.image?.placeholder !== undefined) {
+      // the record keeps them beside the names, as toRecord() does
+      const placeholders = files.map((file) => (file as { placeholder?: string }).placeholder as string)
+      changes[placeholderKey(fieldName)] = field.multiple ? placeholders : placeholders[0] as string
+    }
   }
   return { changes, added }
 }

@@ -5,6 +5,7 @@ import { ImageFile } from '../fields/field-file.js'
 import { typeForName } from '../mime.js'
 import type { Storage } from '../storage/storage.js'
 import type { UploadHooks } from '../upload/transaction.js'
+import { makePlaceholder } from './placeholder.js'
 import { makeVariant, sanitize, verifyDecodes, type Encoded, type ImageSource } from './process.js'
 import { imageSlots } from './slots.js'
 import { variantFormat, variantName, type ResolvedVariant } from './variant-options.js'
@@ -25,12 +26,25 @@ export interface StoredImage {
   field: string
   /** The sanitised original, when there is one: no need to read it back. */
   sanitized?: Buffer
+  /** The stored bytes, when the upload kept them on their way to storage: no need to read them back either. */
+  content?: Buffer
   /** Told every variant's name as soon as it is stored (a failing request removes it); `cancelled` stops the work before its next read or write. */
   hooks: Pick<UploadHooks, 'onStored' | 'claim' | 'release' | 'cancelled'>
 }
 
-/** Whether an image field does anything with the whole image once it is stored. */
-export const processesStored = (rules: ImageRules): boolean => rules.verify === 'decode' || rules.variants.length > 0
+/** Whether an image field does anything with the image once it is stored (variants made later get their file objects). */
+export const processesStored = (rules: ImageRules): boolean => rules.verify === 'decode' || rules.variants.length > 0 || rules.placeholder !== undefined
+
+/** Whether the upload decodes the stored image: its bytes are wanted in memory (a field whose variants are all made later may not). */
+export const decodesStored = (rules: ImageRules): boolean =>
+  rules.verify === 'decode' || rules.placeholder !== undefined || rules.variants.some((variant) => variant.generation === 'upload')
+
+/** What processing a stored image made. */
+export interface Processed {
+  variants: Record<string, ImageFile>
+  /** Set when the field asks for one. */
+  placeholder: string | undefined
+}
 
 /**
  * The checked upload re-encoded in an image slot: what a `sanitize` field stores. The size limits stay
@@ -41,16 +55,18 @@ export async function sanitizeOriginal (source: ImageSource): Promise<Encoded> {
 }
 
 /**
- * After the original is stored (and still unserved): the full decode check and the variants, in one image
- * slot. Every variant is settled before this returns, so a failure leaves none behind unreported.
+ * After the original is stored (and still unserved): the full decode check, the variants made at upload
+ * and the placeholder, in one image slot, from the bytes in memory when the upload kept them. Every variant
+ * is settled before this returns, so a failure leaves none behind unreported. Variants made later
+ * (`lazy`, `background`) get their file objects only: they are made from the stored original when asked for.
  */
-export async function processStored (image: StoredImage): Promise<Record<string, ImageFile>> {
+export async function processStored (image: StoredImage): Promise<Processed> {
   const now = image.rules.variants.filter((variant) => variant.generation === 'upload')
-  // variants made later cost nothing now: no slot, no read back, unless the decode check wants one
-  const made = now.length > 0 || image.rules.verify === 'decode' ? await processNow(image, now) : {}
+  // variants made later cost nothing now: no slot, no decode, unless the decode check or the placeholder wants one
+  const made = decodesStored(image.rules) ? await processNow(image, now) : { variants: {}, placeholder: undefined }
   const variants: Record<string, ImageFile> = {}
-  for (const variant of image.rules.variants) variants[variant.key] = made[variant.key] ?? await laterVariant(image, variant)
-  return variants
+  for (const variant of image.rules.variants) variants[variant.key] = made.variants[variant.key] ?? await laterVariant(image, variant)
+  return { variants, placeholder: made.placeholder }
 }
 
 /**
@@ -66,11 +82,11 @@ async function laterVariant (image: StoredImage, variant: ResolvedVariant): Prom
   return file
 }
 
-async function processNow (image: StoredImage, now: readonly ResolvedVariant[]): Promise<Record<string, ImageFile>> {
+async function processNow (image: StoredImage, now: readonly ResolvedVariant[]): Promise<Processed> {
   return await imageSlots.run(async () => {
     if (image.hooks.cancelled()) throw new FST_MEDIA_CANCELLED(image.field)
     const source: ImageSource = {
-      buffer: image.sanitized ?? await readAll(image.storage.open(image.name)),
+      buffer: image.sanitized ?? image.content ?? await readAll(image.storage.open(image.name)),
       format: image.format,
       pages: image.pages,
       rules: image.rules,
@@ -78,13 +94,18 @@ async function processNow (image: StoredImage, now: readonly ResolvedVariant[]):
     }
     // a sanitised original was decoded by its re-encoding already
     if (image.rules.verify === 'decode' && image.sanitized === undefined) await verifyDecodes(source)
-    const settled = await Promise.allSettled(now.map(async (variant) => await storeVariant(image, source, variant)))
+    const { placeholder: kind } = image.rules
+    const [placeholder, ...settled] = await Promise.allSettled([
+      kind === undefined ? undefined : makePlaceholder(source, kind),
+      ...now.map(async (variant) => await storeVariant(image, source, variant))
+    ])
     const variants: Record<string, ImageFile> = {}
     for (const [i, result] of settled.entries()) {
       if (result.status === 'rejected') throw result.reason
       variants[(now[i] as ResolvedVariant).key] = result.value
     }
-    return variants
+    if (placeholder.status === 'rejected') throw placeholder.reason
+    return { variants, placeholder: placeholder.value }
   })
 }
 

@@ -78,7 +78,8 @@ export async function makeVariant (source: ImageSource, variant: ResolvedVariant
   if (variant.width !== undefined || variant.height !== undefined) {
     image = image.resize({ width: variant.width, height: variant.height, fit: variant.fit, withoutEnlargement: variant.withoutEnlargement })
   }
-  image = image.toFormat(format, variant.quality === undefined ? {} : { quality: variant.quality })
+  const quality = variant.quality === undefined ? {} : { quality: variant.quality }
+  image = image.toFormat(format, format === 'webp' ? { ...quality, effort: variant.effort } : quality)
   if (!variant.stripMetadata) image = image.keepMetadata()
   const { data, info } = await image.toBuffer({ resolveWithObject: true }).catch((err: unknown) => {
     throw new FST_MEDIA_INVALID_IMAGE(source.field, `variant ${variant.key} cannot be made from this image (${message(err)})`)

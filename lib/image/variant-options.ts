@@ -24,6 +24,11 @@ export interface VariantOptions {
   format?: VariantFormat
   /** Encoder quality 1–100; default: sharp's for the format. */
   quality?: number
+  /**
+   * WebP only: CPU spent to shrink the file, 0 (fastest) to 6; default 2, not sharp's 4, which takes about
+   * 1.5x the CPU of a whole thumbnail for files a few per cent smaller.
+   */
+  effort?: number
   /** Never scale a smaller image up; default true. */
   withoutEnlargement?: boolean
   /** Keep every frame of an animated GIF/WebP (the output must be gif or webp); default false: the first. */
@@ -39,7 +44,7 @@ export interface VariantOptions {
 }
 
 // every key a variant takes (keysOf holds the list to VariantOptions: a new option must be listed)
-const VARIANT_OPTIONS = knownKeys(keysOf<VariantOptions>()(['width', 'height', 'fit', 'format', 'quality', 'withoutEnlargement', 'animated', 'stripMetadata', 'generation']))
+const VARIANT_OPTIONS = knownKeys(keysOf<VariantOptions>()(['width', 'height', 'fit', 'format', 'quality', 'effort', 'withoutEnlargement', 'animated', 'stripMetadata', 'generation']))
 
 export interface ResolvedVariant {
   readonly key: string
@@ -48,11 +53,15 @@ export interface ResolvedVariant {
   readonly fit: typeof FITS[number]
   readonly format: VariantFormat | undefined
   readonly quality: number | undefined
+  readonly effort: number
   readonly withoutEnlargement: boolean
   readonly animated: boolean
   readonly stripMetadata: boolean
   readonly generation: VariantGeneration
 }
+
+// sharp's default is 4: see `effort`, and notes/variant-cost.md
+const DEFAULT_WEBP_EFFORT = 2
 
 type Invalid = (option: string, why: string) => Error
 
@@ -107,10 +116,10 @@ function parseVariant (key: string, options: unknown, invalid: Invalid): Resolve
   const bad = (option: string, why: string) => invalid(`variants.${key}.${option}`, why)
   const unknown = VARIANT_OPTIONS.unknown(options)
   if (unknown !== undefined) throw bad(unknown.key, unknown.why)
-  const int = (option: 'width' | 'height' | 'quality', max: number): number | undefined => {
+  const int = (option: 'width' | 'height' | 'quality' | 'effort', max: number, min = 1): number | undefined => {
     const value = o[option]
     if (value === undefined) return undefined
-    if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > max) throw bad(option, `must be an integer from 1 to ${max}`)
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) throw bad(option, `must be an integer from ${min} to ${max}`)
     return value
   }
   const flag = (option: 'withoutEnlargement' | 'animated' | 'stripMetadata', fallback: boolean): boolean => {
@@ -123,6 +132,7 @@ function parseVariant (key: string, options: unknown, invalid: Invalid): Resolve
   if (o.format !== undefined && !VARIANT_FORMATS.includes(o.format)) throw bad('format', `must be one of ${VARIANT_FORMATS.join(', ')}`)
   const animated = flag('animated', false)
   if (animated && o.format !== undefined && !ANIMATED_FORMATS.has(o.format)) throw bad('animated', `${o.format} cannot hold frames (use gif or webp)`)
+  if (o.effort !== undefined && o.format !== 'webp') throw bad('effort', "applies to WebP only (add format: 'webp')")
   if (o.generation !== undefined && !GENERATIONS.includes(o.generation)) throw bad('generation', `must be one of ${GENERATIONS.join(', ')}`)
   const side = o.format === 'webp' ? LARGEST_WEBP_SIDE : LARGEST_SIDE
   return Object.freeze({
@@ -132,6 +142,7 @@ function parseVariant (key: string, options: unknown, invalid: Invalid): Resolve
     fit: o.fit ?? 'cover',
     format: o.format,
     quality: int('quality', 100),
+    effort: int('effort', 6, 0) ?? DEFAULT_WEBP_EFFORT,
     withoutEnlargement: flag('withoutEnlargement', true),
     animated,
     stripMetadata: flag('stripMetadata', true),

@@ -1,9 +1,9 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { Readable } from 'node:stream'
 import { FST_MEDIA_PRECONDITION_FAILED, FST_MEDIA_RANGE_NOT_SATISFIABLE } from '../errors.js'
-import { normalizeStorageName } from '../storage/valid-name.js'
 import { notModified, parseRange, preconditionFails, rangeFresh, validatorsFor, type ByteRange } from './conditional.js'
 import { mediaHeaders } from './headers.js'
+import { servedName } from './served-name.js'
 import { checkSignature, type Verify } from './signed.js'
 
 export interface StreamServeOptions {
@@ -33,9 +33,8 @@ export async function serveStream (app: FastifyInstance, { prefix, verify, isPen
   })
 
   async function serveFile (request: MediaRequest, reply: FastifyReply): Promise<unknown> {
-    const name = normalizeStorageName(request.params['*'])
-    // dotfiles and dot-directories (temp files live there) are never served, as with send's dotfiles: 'ignore'
-    if (name === undefined || name.split('/').some((segment) => segment.startsWith('.')) || isPending(name)) return reply.callNotFound()
+    const name = servedName(request.params['*'], isPending)
+    if (name === undefined) return reply.callNotFound()
     const stat = await head(name)
     if (stat === undefined) return reply.callNotFound()
     const validators = validatorsFor(stat.size, stat.modified)

@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import { normalizeStorageName } from '../storage/valid-name.js'
 import { mediaHeaders } from './headers.js'
+import { servedName } from './served-name.js'
 import { checkSignature, type Verify } from './signed.js'
 
 /** The internal nginx location a storage's files are sent from (never reachable from outside: `internal`). */
@@ -31,9 +31,8 @@ export async function serveXAccel (app: FastifyInstance, { prefix, storageName, 
       method: ['GET', 'HEAD'],
       url: `${prefix}*`,
       handler: async (request: MediaRequest, reply: FastifyReply) => {
-        const name = normalizeStorageName(request.params['*'])
-        // dotfiles and dot-directories (temp files live there) are never served, as on the other routes
-        if (name === undefined || name.split('/').some((segment) => segment.startsWith('.')) || isPending(name)) return reply.callNotFound()
+        const name = servedName(request.params['*'], isPending)
+        if (name === undefined) return reply.callNotFound()
         return reply
           .headers(mediaHeaders(name, { signed: verify !== undefined }))
           .header('x-accel-redirect', internal + name.split('/').map(encodeURIComponent).join('/'))

@@ -14,6 +14,8 @@ export interface GateOptions {
   hash: boolean
   /** Check the content is UTF-8 without NUL (text formats have no signature). */
   text: boolean
+  /** Keep the content in memory (an image to process once stored: no need to read it back). */
+  keep: boolean
   /** Counts every byte against the request's `limits.totalSize`; throws past it. */
   count: (bytes: number) => void
 }
@@ -24,6 +26,8 @@ export interface Passed<H> {
   /** Set when `hash` was asked for. */
   sha256: string | undefined
   header: H
+  /** Every byte, when `keep` was asked for. */
+  content: Buffer | undefined
 }
 
 /**
@@ -77,6 +81,7 @@ export class Gate<H> implements AsyncIterable<Buffer> {
     const decoder = opts.text ? new TextDecoder('utf-8', { fatal: true }) : undefined
     const header = new HeaderReader(this.#header, opts.field)
     const notText = () => new FST_MEDIA_INVALID_TYPE(opts.field, 'the text is not UTF-8 without NUL bytes')
+    const kept: Buffer[] | undefined = opts.keep ? [] : undefined
 
     const check = async (chunk: Buffer): Promise<void> => {
       this.#seen += chunk.length
@@ -96,6 +101,7 @@ export class Gate<H> implements AsyncIterable<Buffer> {
         }
       }
       await header.feed(chunk)
+      kept?.push(chunk)
     }
 
     try {
@@ -121,7 +127,7 @@ export class Gate<H> implements AsyncIterable<Buffer> {
       if (this.#seen < opts.minSize) {
         throw refusal(new FST_MEDIA_FILE_TOO_SMALL(opts.field, formatBytes(opts.minSize)), { field: opts.field, limit: opts.minSize, option: 'minSize' })
       }
-      this.#passed = { size: this.#seen, sha256: digest?.digest('hex'), header: found }
+      this.#passed = { size: this.#seen, sha256: digest?.digest('hex'), header: found, content: kept === undefined ? undefined : Buffer.concat(kept, this.#seen) }
     } finally {
       // stops the multipart file stream as soon as we stop, so the parser does not wait on it
       await rest?.return?.()

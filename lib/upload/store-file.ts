@@ -11,7 +11,7 @@ import { planName, type NamePlan, type UploadToContext } from '../fields/upload-
 import { canonicalExtension } from '../mime.js'
 import type { Storage } from '../storage/storage.js'
 import { getValidName, splitExtension } from '../storage/valid-name.js'
-import { processesStored, processStored, sanitizeOriginal } from '../image/pipeline.js'
+import { decodesStored, processesStored, processStored, sanitizeOriginal } from '../image/pipeline.js'
 import type { Encoded } from '../image/process.js'
 import { Gate } from './gate.js'
 import type { HeaderSource } from './late-header.js'
@@ -94,6 +94,8 @@ interface Stored<H> {
   header: H
   /** The re-encoded original of a `sanitize` field. */
   sanitized: Encoded | undefined
+  /** What was stored, when the gate kept it. */
+  content: Buffer | undefined
 }
 
 /**
@@ -138,6 +140,9 @@ async function storeChecked<H, F extends FieldFile> (
     minSize: field.minSize,
     hash: checked.plan.needsHash,
     text: checked.detected.text,
+    // an image decoded once stored (decode check, upload variants, placeholder) is read by sharp whole
+    // anyway: kept, it is not read back; one whose variants are all made later is not held in memory
+    keep: checked.image !== undefined && decodesStored(checked.image.rules) && sanitizeWith === undefined,
     count: hooks.count
   }, header)
   const stored = async (): Promise<F> => await makeFile(await store(ctx, checked, gate, sanitizeWith, header))
@@ -249,7 +254,7 @@ async function copyInStorage<H> (inStorage: InStorage, gate: Gate<H>, header: He
   const readsAll = typeof wanted === 'function' || gate.checksText || !('value' in header)
   // the gate checks as it is read; nothing is kept
   if (readsAll) await pipeline(gate, new Writable({ write: (_chunk, _encoding, done) => done() }))
-  const passed = readsAll ? gate.result() : { size: inStorage.size, sha256: undefined, header: (header as { value: H }).value }
+  const passed = readsAll ? gate.result() : { size: inStorage.size, sha256: undefined, header: (header as { value: H }).value, content: undefined }
   const name = await inStorage.copyTo(typeof wanted === 'function' ? wanted() : wanted, options)
   return { name, ...passed, sanitized: undefined }
 }
@@ -275,7 +280,8 @@ async function imageFile (ctx: StoreContext, checked: Checked, { format, rules }
   const { sanitized, header: { width, height, pages } } = stored
   const init = { ...await fileInit(ctx, checked, stored), width: sanitized?.width ?? width, height: sanitized?.height ?? height }
   if (!processesStored(rules)) return new ImageFile(init)
-  const work = processStored({ storage, name: stored.name, format, pages, width, height, orientation: stored.header.orientation, rules, field: ctx.fieldName, sanitized: sanitized?.data, hooks })
+  const work = processStored({ storage, name: stored.name, format, pages, width, height, orientation: stored.header.orientation, rules, field: ctx.fieldName, sanitized: sanitized?.data, content: stored.content, hooks })
   hooks.track(work)
-  return new ImageFile({ ...init, variants: await work })
+  const { variants, placeholder } = await work
+  return new ImageFile({ ...init, variants, ...(rules.placeholder === undefined ? {} : { placeholder }) })
 }

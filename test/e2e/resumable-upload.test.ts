@@ -6,6 +6,7 @@ import { createHash, randomBytes } from 'node:crypto'
 import { EventEmitter, once } from 'node:events'
 import { createWriteStream, readFileSync } from 'node:fs'
 import type { IncomingMessage } from 'node:http'
+import type { Socket } from 'node:net'
 import { join } from 'node:path'
 import type { Page } from 'playwright-core'
 import sharp from 'sharp'
@@ -40,7 +41,7 @@ async function writeMp4 (path: string, size: number): Promise<string> {
 
 const sha256Of = (path: string): string => createHash('sha256').update(readFileSync(path)).digest('hex')
 
-/** A PATCH as the demo's server saw it: where it started, how many bytes it read, and how it ended. */
+/** A PATCH as the demo's server saw it: where it started, how many bytes it read (its head included), and how it ended. */
 interface Patch {
   offset: number
   read: number
@@ -64,9 +65,16 @@ async function watchedDemo (t: Tap, { cutAt }: { cutAt?: number } = {}) {
   const patches: Patch[] = []
   const timers = new Set<NodeJS.Timeout>()
   t.teardown(() => { for (const timer of timers) clearTimeout(timer) })
+  // sockets paused by hold(): the server reads nothing more until release()
+  let held: Set<Socket> | undefined
   demo.app.server.on('connection', (socket) => socket.on('data', (chunk: Buffer) => {
     received += chunk.length
     events.emit('received', received)
+    if (held !== undefined) {
+      socket.pause()
+      held.add(socket)
+      return
+    }
     if (rate === Infinity) return
     socket.pause()
     const timer = setTimeout(() => {
@@ -75,13 +83,20 @@ async function watchedDemo (t: Tap, { cutAt }: { cutAt?: number } = {}) {
     }, (chunk.length / rate) * 1000)
     timers.add(timer)
   }))
+  // where each connection's current request starts: the bytes it had read when its last request ended (a
+  // browser sends the next request only after the answer)
+  const starts = new WeakMap<Socket, number>()
   demo.app.server.on('request', (req: IncomingMessage) => {
+    const socket = req.socket
+    req.on('close', () => starts.set(socket, socket.bytesRead))
     if (req.method !== 'PATCH') return
-    const patch: Patch = { offset: Number(req.headers['upload-offset']), read: 0 }
+    // counted from the start of the request, so the body bytes that came in the head's chunk are in
+    const start = starts.get(socket) ?? 0
+    const patch: Patch = { offset: Number(req.headers['upload-offset']), read: socket.bytesRead - start }
     patches.push(patch)
     const cut = cutAt !== undefined && patches.length === 1
-    const reading = (chunk: Buffer): void => {
-      patch.read += chunk.length
+    const reading = (): void => {
+      patch.read = socket.bytesRead - start
       if (cut && patch.read >= cutAt) {
         patch.end = 'cut'
         req.socket.destroy()
@@ -100,6 +115,18 @@ async function watchedDemo (t: Tap, { cutAt }: { cutAt?: number } = {}) {
     patches,
     received: () => received,
     unthrottle: () => { rate = Infinity },
+    /**
+     * The server stops reading: the browser's upload stalls where it is, however slow the machine, until
+     * `release()` reads on (unthrottled), so what the page does meanwhile (reload, go offline) is sure to
+     * happen while the PATCH is still going.
+     */
+    hold: () => { held ??= new Set() },
+    release: () => {
+      const sockets = held ?? new Set()
+      held = undefined
+      rate = Infinity
+      for (const socket of sockets) socket.resume()
+    },
     /** Resolves once the server has read `bytes` more than it had when called. */
     receives: async (bytes: number): Promise<void> => {
       const target = received + bytes
@@ -202,7 +229,9 @@ if (browser !== undefined) {
     await page.click('#submit')
 
     await demo.receives(size / 4)
+    demo.hold()
     await context.setOffline(true)
+    demo.release()
     const first = await firstClosed
     t.equal(first.end, 'aborted', 'the page stopped its PATCH when the browser went offline')
     await page.locator('#recording-status').waitFor({ state: 'visible' })
@@ -261,8 +290,10 @@ if (browser !== undefined) {
     await fill(page, demo, recording)
     await page.click('#submit')
     await demo.receives(size / 4)
+    demo.hold()
     t.equal((await storedUploads(page)).length, 1, 'tus-js-client keeps the upload\'s URL under the file\'s fingerprint')
     await page.reload()
+    demo.release()
     t.equal((await firstClosed).end, 'aborted', 'the reload ended the PATCH')
     const kept = await keptBytes(demo)
     t.ok(kept > 0 && kept < size, `the server kept ${kept} of ${size} bytes`)

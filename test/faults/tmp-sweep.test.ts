@@ -21,7 +21,7 @@ const HOUR = 60 * 60 * 1000
 async function start (t: Tap, baseDir: string, uploadTimeout: number): Promise<{ child: ChildProcess, port: number }> {
   const child = fork(SERVER, [baseDir, String(uploadTimeout)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
   t.teardown(() => { child.kill('SIGKILL') })
-  const [message] = await within(once(child, 'message'), 'the server listening') as [{ port: number }]
+  const [message] = await within(once(child, 'message'), 'the server listening', 60_000) as [{ port: number }]
   return { child, port: message.port }
 }
 
