@@ -2,7 +2,7 @@ import t from 'tap'
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { ImageField, type ImageFieldOptions } from '../lib/index.js'
-import { checkHeader } from '../lib/upload/image-header.js'
+import { checkHeader, fromSharp } from '../lib/upload/image-header.js'
 import { LATE_HEADER_LIMIT } from '../lib/upload/gate.js'
 import { filesUnder, fixture, makeApp, postForm, type Tap } from './helpers.js'
 import { chunk } from './security/payloads.js'
@@ -135,10 +135,10 @@ t.test('stat() of a stored image finds a late header, within the same bound', as
 t.test('checkHeader refuses a header that contradicts the signature or has no size', async (t) => {
   const rules = ImageField().options.image!
   t.throws(() => checkHeader({ format: 'png', width: 1, height: 1 } as never, 'jpeg', rules, 'f'), { code: 'FST_MEDIA_INVALID_IMAGE', message: /header says png where the signature says jpeg/ })
-  t.throws(() => checkHeader({ format: 'heif', compression: 'hevc', width: 1, height: 1 } as never, 'avif', rules, 'f'), { message: /header says heif/ })
-  t.throws(() => checkHeader({ width: 1, height: 1 } as never, 'png', rules, 'f'), { message: /header says nothing/ })
+  t.throws(() => checkHeader(fromSharp({ format: 'heif', compression: 'hevc', width: 1, height: 1 } as never), 'avif', rules, 'f'), { message: /header says heif/ })
+  t.throws(() => checkHeader(fromSharp({ width: 1, height: 1 } as never), 'png', rules, 'f'), { message: /header says nothing/ })
   t.throws(() => checkHeader({ format: 'png', width: 0, height: 10 } as never, 'png', rules, 'f'), { message: /no dimensions/ })
-  t.same(checkHeader({ format: 'heif', compression: 'av1', width: 3, height: 2 } as never, 'avif', rules, 'f'), { width: 3, height: 2, pages: 1 })
+  t.same(checkHeader(fromSharp({ format: 'heif', compression: 'av1', width: 3, height: 2 } as never), 'avif', rules, 'f'), { width: 3, height: 2, pages: 1 })
   t.same(checkHeader({ format: 'gif', width: 3, height: 2, pages: 100 } as never, 'gif', rules, 'f'), { width: 3, height: 2, pages: 100 }, 'maxPages is inclusive')
   t.throws(() => checkHeader({ format: 'gif', width: 3, height: 2, pages: 101 } as never, 'gif', rules, 'f'), { message: /101 frames are more than 100/ })
 })

@@ -1,9 +1,8 @@
-import type { Metadata } from 'sharp'
 import type { ImageFile } from '../fields/field-file.js'
 import type { Storage } from '../storage/storage.js'
 import { storageName } from '../events.js'
 import type { VariantMaker } from './on-demand.js'
-import { plannedSize } from './planned-size.js'
+import { plannedSize, type OriginalSize } from './planned-size.js'
 import type { ResolvedVariant } from './variant-options.js'
 
 // Storages serve one live app at a time (Storage.attach): its maker is the one that makes their later variants.
@@ -38,7 +37,7 @@ export function planVariant (file: ImageFile<never, any, any>, variant: Resolved
  * Measures a variant of a loaded image whose header is `original`: from the storage when it is there; a
  * later variant not made yet gets its planned size and no byte size (nothing is stored yet).
  */
-export async function statVariant (file: ImageFile<never, any, any>, original: Metadata): Promise<void> {
+export async function statVariant (file: ImageFile<never, any, any>, original: OriginalSize): Promise<void> {
   const plan = plans.get(file)
   if (plan !== undefined && !await file.storage.exists(file.name)) {
     const { width, height } = plannedSize(original, plan.variant, plan.autoOrient)

@@ -8,7 +8,7 @@ import { typeForName } from '../mime.js'
 import type { Storage } from '../storage/storage.js'
 import { urlPath } from '../storage/url-path.js'
 import { splitExtension } from '../storage/valid-name.js'
-import { checkHeader, readHeader, unreadableHeader } from '../upload/image-header.js'
+import { checkHeader, readImageHeader, unreadableHeader } from '../upload/image-header.js'
 import { IMAGE_FORMAT_OF, type ImageFormat } from './formats.js'
 import type { GenerationConfig } from './generation-options.js'
 import { makeVariant } from './process.js'
@@ -177,7 +177,7 @@ export class VariantMaker {
     if (info === undefined) return false
     const recipe = this.#admit(target, info.size)
     const buffer = await readAll(storage.open(target.original))
-    const meta = await readHeader(buffer)
+    const meta = await readImageHeader(buffer)
     const { fieldName, field, variant } = recipe
     const rules = field.image!
     if (meta === undefined) throw unreadableHeader(fieldName)

@@ -16,7 +16,8 @@ import type { Encoded } from '../image/process.js'
 import { Gate } from './gate.js'
 import type { HeaderSource } from './late-header.js'
 import { readHead, type Head } from './head.js'
-import { checkHeader, readHeader, unreadableHeader, type Dimensions } from './image-header.js'
+import type { Dimensions } from './image-header.js'
+import { imageHeaderSource } from './header-source.js'
 import { acceptedTypes, detectType, type Detected } from './sniff.js'
 import type { UploadHooks } from './transaction.js'
 
@@ -194,7 +195,7 @@ async function checkContent ({ field, fieldName }: StoreContext, head: Head, { d
   const rules = format === undefined ? undefined : field.image
   return rules === undefined || format === undefined
     ? undefined
-    : { format, rules, header: await checkImageHeader(head, format, rules, fieldName) }
+    : { format, rules, header: await imageHeaderSource(head, format, rules, fieldName) }
 }
 
 /** The other checks the sniffing window allows: extension, image header, size (when the part fit in it). */
@@ -218,19 +219,6 @@ function checkSize ({ field, fieldName }: StoreContext, size: number): void {
   }
   if (size < field.minSize) {
     throw refusal(new FST_MEDIA_FILE_TOO_SMALL(fieldName, formatBytes(field.minSize)), { field: fieldName, limit: field.minSize, option: 'minSize', bytes: 0 })
-  }
-}
-
-/** The header from the sniffing window, or how the gate reads it from the first bytes when it lies beyond. */
-async function checkImageHeader (head: Head, format: ImageFormat, rules: ImageRules, field: string): Promise<HeaderSource<Dimensions>> {
-  const meta = await readHeader(head.bytes)
-  if (meta !== undefined) return { value: checkHeader(meta, format, rules, field) }
-  if (head.ended) throw unreadableHeader(field)
-  return {
-    late: async (bytes) => {
-      const late = await readHeader(bytes)
-      return late === undefined ? undefined : checkHeader(late, format, rules, field)
-    }
   }
 }
 
