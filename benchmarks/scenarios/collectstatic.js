@@ -1,5 +1,6 @@
 // collectstatic over 2 000 files (CSS with url() references, JS with source maps, images): a cold run,
-// an incremental run with nothing changed, and `cp -r` of the same tree as the baseline.
+// an incremental run with nothing changed, a cold run at a lower brotli quality, and `cp -r` of the same
+// tree as the baseline.
 import { execFileSync, fork } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { rmSync } from 'node:fs'
@@ -27,9 +28,12 @@ function writeTree (src, groups) {
   }
 }
 
-async function collectOnce (baseDir) {
+// a lower quality, for projects that collect on every deploy (the default, 11, is most of a cold run)
+const LOW_QUALITY = 5
+
+async function collectOnce (baseDir, options) {
   const started = process.hrtime.bigint()
-  const child = fork(COLLECT_CHILD, [JSON.stringify({ baseDir })], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+  const child = fork(COLLECT_CHILD, [JSON.stringify({ baseDir, options })], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
   const result = await resultOf(child, 'result')
   return { ...result, wallSeconds: Number(process.hrtime.bigint() - started) / 1e9 }
 }
@@ -69,7 +73,12 @@ export default {
       const again = await collectOnce(dir)
       if (again.copied !== 0 || again.postProcessed !== 0 || again.unmodified !== files) throw new Error(`incremental collectstatic changed something: ${JSON.stringify(again)}`)
       figure.add('collectstatic, no change', again.collectSeconds, { process: again.wallSeconds })
-      ctx.log(`collectstatic round ${round}: cp -r ${copy.toFixed(3)} s, cold ${cold.collectSeconds.toFixed(3)} s, no change ${again.collectSeconds.toFixed(3)} s`)
+      rmSync(join(dir, 'staticfiles'), { recursive: true, force: true })
+      ctx.sync()
+      const low = await collectOnce(dir, { brotliQuality: LOW_QUALITY })
+      if (low.copied !== files || low.manifest !== files) throw new Error(`cold collectstatic, brotliQuality ${LOW_QUALITY}: ${JSON.stringify(low)}`)
+      figure.add(`collectstatic, cold, brotliQuality ${LOW_QUALITY}`, low.collectSeconds, { process: low.wallSeconds })
+      ctx.log(`collectstatic round ${round}: cp -r ${copy.toFixed(3)} s, cold ${cold.collectSeconds.toFixed(3)} s, no change ${again.collectSeconds.toFixed(3)} s, cold at brotliQuality ${LOW_QUALITY} ${low.collectSeconds.toFixed(3)} s`)
     }
     figure.notes.push('The collectstatic figure is `app.media.collectstatic()` inside a fresh process (a production app, as `fastify-media collectstatic` loads it); "whole process" adds Node\'s start, the imports and register. The page cache is warm for all three (the tree was just written).')
     const incremental = figure.median('collectstatic, no change')
@@ -78,7 +87,8 @@ export default {
       targets: [
         { what: `collectstatic, no change, ${files} files: < 0.5 s`, value: `${incremental.toFixed(3)} s`, met: incremental < 0.5 },
         // the ratio is a time: smaller is better, so the target is inverted
-        { what: `collectstatic, cold, ${files} files: < 10x cp -r`, value: `${figure.ratio('collectstatic, cold', 'cp -r').toFixed(1)}x`, met: figure.ratio('collectstatic, cold', 'cp -r') < 10 }
+        { what: `collectstatic, cold, ${files} files: < 10x cp -r`, value: `${figure.ratio('collectstatic, cold', 'cp -r').toFixed(1)}x`, met: figure.ratio('collectstatic, cold', 'cp -r') < 10 },
+        { what: `collectstatic, cold, brotliQuality ${LOW_QUALITY}, ${files} files: < 10x cp -r`, value: `${figure.ratio(`collectstatic, cold, brotliQuality ${LOW_QUALITY}`, 'cp -r').toFixed(1)}x`, met: figure.ratio(`collectstatic, cold, brotliQuality ${LOW_QUALITY}`, 'cp -r') < 10 }
       ]
     }
   }
