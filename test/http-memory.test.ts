@@ -16,10 +16,11 @@ const GiB = 1024 * MiB
 // typically 33-39 MiB; 64.4 was seen once with the load average at 8 on 2 cores, 80.5 on Node 24 at 15.
 // Holding the file would be 1 GiB: an eighth of it still tells streaming from holding
 const LIMIT = 128 * MiB
-// decoding is where images cost memory: a few photos at a time (the image slots), not fifty; README
-// "Images" quotes 160-195 MiB for this burst (193 was seen on Node 24 next to a benchmark run); fifty
-// 2000x1500 decodes at once would hold 50 x 8.6 MiB of pixels alone, about twice this bound
-const IMAGE_LIMIT = 225 * MiB
+// decoding is where images cost memory: a few photos at a time (the image slots), not fifty. Each upload
+// also keeps its 1 MiB of bytes until its variants are made from them (50 MiB for the burst). README
+// "Images" quotes 205-235 MiB for this burst (Node 20, 2 cores, load 5); fifty 2000x1500 decodes at once
+// would hold 50 x 8.6 MiB of pixels alone, about 430 MiB, plus those bytes
+const IMAGE_LIMIT = 280 * MiB
 /** One image slot per CPU of the server's machine (lib/image/slots.ts), which is this one. */
 const SLOTS = availableParallelism()
 const SERVER = join(import.meta.dirname, 'http-memory-server.mjs')
