@@ -177,14 +177,19 @@ t.test('the sweep takes only old regular files: a directory in .tmp/ stays', asy
   t.same(await new FileSystemStorage({ location: tempDir(t) }).sweepScratch(1000), [], 'no .tmp/ yet: nothing to do')
 })
 
-t.test('two sweeps of one root at once (two processes) remove an old file once, and neither fails', async (t) => {
+t.test('two sweeps of one root at once (two processes) remove each old file once, and neither fails', async (t) => {
   const location = tempDir(t)
   const temp = join(location, '.tmp')
   mkdirSync(temp)
-  writeFileSync(join(temp, 'old'), 'x')
-  setAge(join(temp, 'old'), HOUR)
+  // many files, so the second sweep lists names the first is removing (with one file, the first sweep could
+  // be done before the second listed, and the second never met a file gone under it)
+  const names = Array.from({ length: 100 }, (_, i) => `old-${String(i).padStart(3, '0')}`)
+  for (const name of names) {
+    writeFileSync(join(temp, name), 'x')
+    setAge(join(temp, name), HOUR)
+  }
   const swept = await Promise.all([new FileSystemStorage({ location }), new FileSystemStorage({ location })].map(async (storage) => await storage.sweepScratch(1000)))
-  t.same(swept.flat(), ['.tmp/old'])
+  t.same(swept.flat().sort(), names.map((name) => `.tmp/${name}`), 'each file reported by exactly one sweep')
   t.same(readdirSync(temp), [])
 })
 
