@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import { join, relative } from 'node:path'
 import { Readable } from 'node:stream'
 import type t from 'tap'
-import fastifyMedia, { type FastifyMediaOptions, type Storage } from '../lib/index.js'
+import fastifyMedia, { FileSystemStorage, type FastifyMediaOptions, type Storage } from '../lib/index.js'
 
 export const FIXTURES = join(import.meta.dirname, 'fixtures')
 export const fixture = (name: string): Buffer => readFileSync(join(FIXTURES, name))
@@ -103,4 +103,17 @@ export async function postForm (app: FastifyInstance, url: string, parts: Part[]
   if (chunkSize === undefined) return await app.inject({ method: 'POST', url, payload, headers })
   const chunks = Array.from({ length: Math.ceil(payload.length / chunkSize) }, (_, i) => payload.subarray(i * chunkSize, (i + 1) * chunkSize))
   return await app.inject({ method: 'POST', url, payload: Readable.from(chunks), headers })
+}
+
+/** The disk storage, counting the bytes that are read from its files. */
+export class CountingReads extends FileSystemStorage {
+  bytesRead = 0
+  override open (name: string): Readable {
+    const source = super.open(name)
+    const count = (chunk: Buffer): Buffer => {
+      this.bytesRead += chunk.length
+      return chunk
+    }
+    return Readable.from((async function * () { for await (const chunk of source) yield count(chunk) })())
+  }
 }

@@ -4,12 +4,11 @@ import t from 'tap'
 import sharp from 'sharp'
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { Readable } from 'node:stream'
-import { FileSystemStorage, ImageField, type ImageFieldOptions, type ImageFile } from '../lib/index.js'
+import { ImageField, type ImageFieldOptions, type ImageFile } from '../lib/index.js'
 import { createModel } from '../lib/fields/model.js'
 import { probeHeader } from '../lib/image/header/probe.js'
 import { LATE_HEADER_LIMIT } from '../lib/upload/gate.js'
-import { filesUnder, fixture, makeApp, postForm, tempDir, type Tap } from './helpers.js'
+import { CountingReads, filesUnder, fixture, makeApp, postForm, tempDir, type Tap } from './helpers.js'
 import { svg, tiff } from './image-fixtures.js'
 
 const noise = (width: number, height: number) =>
@@ -121,19 +120,6 @@ t.test('a WebP that breaks after the sniffing window is refused as the break pas
   t.match(res.json(), { statusCode: 400, code: 'FST_MEDIA_INVALID_IMAGE', message: /header cannot be read/ }, 'not 413: the break came first')
   t.same(files, [])
 })
-
-/** A FileSystemStorage that counts the bytes its streams gave. */
-class CountingReads extends FileSystemStorage {
-  bytesRead = 0
-  override open (name: string): Readable {
-    const source = super.open(name)
-    const count = (chunk: Buffer): Buffer => {
-      this.bytesRead += chunk.length
-      return chunk
-    }
-    return Readable.from((async function * () { for await (const chunk of source) yield count(chunk) })())
-  }
-}
 
 async function storedStat (t: Tap, name: string, content: Buffer, options: ImageFieldOptions = {}) {
   const location = tempDir(t)

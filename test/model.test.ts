@@ -5,7 +5,7 @@ import { Readable } from 'node:stream'
 import { FieldFile, FileField, FileSystemStorage, ImageField, ImageFile } from '../lib/index.js'
 import { createModel } from '../lib/fields/model.js'
 import { LATE_HEADER_LIMIT } from '../lib/upload/late-header.js'
-import { filesUnder, fixture, makeApp, postForm, type Tap } from './helpers.js'
+import { CountingReads, filesUnder, fixture, makeApp, postForm, type Tap } from './helpers.js'
 
 async function profileApp (t: Tap) {
   const { app, dir } = await makeApp(t)
@@ -75,19 +75,6 @@ t.test('load() of a database row: a missing, empty or non-string name is null (t
   await Profile.delete(row)
   t.pass('delete() of such a row removes nothing and does not throw')
 })
-
-/** The disk storage, counting the bytes that are read from its files. */
-class CountingReads extends FileSystemStorage {
-  bytesRead = 0
-  override open (name: string): Readable {
-    const source = super.open(name)
-    const count = (chunk: Buffer): Buffer => {
-      this.bytesRead += chunk.length
-      return chunk
-    }
-    return Readable.from((async function * () { for await (const chunk of source) yield count(chunk) })())
-  }
-}
 
 t.test('stat() of a loaded image reads only its header, and fails cleanly', async (t) => {
   const { Profile, media } = await profileApp(t)
